@@ -1,1 +1,186 @@
-"""features stage."""
+"""Features: from canonical tables to one row per customer (spec sections 2-7), in DuckDB SQL.
+
+Each derived table is one SQL file under ``sql/`` (a Jinja template, as in dbt), run in
+file-name order on the dataset's connection. Rules that are data — segment bins and labels,
+category groups, RFM segment names — are read from files beside the SQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+
+import duckdb
+import jinja2
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from custseg._duck import fetch_one, run_sql
+from custseg.errors import InputError
+from custseg.sources.dataset import Dataset
+
+NEVER_CONVERTED = "Never Converted"
+UNKNOWN = "Unknown"
+MISSING_CATEGORY = "Missing in Products"
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """The parameters of the feature stage; the defaults are the reference analysis."""
+
+    window_start: str | None = "2017-01-01"  # orders purchased before are left out (Olist)
+    window_end: str | None = "2018-09-01"  # ... and from this day on
+    review_min_date: str | None = "2017-01-01"
+    grace_days: int = 31  # undelivered orders this close to their estimated date still count
+    top_n: int = 3  # how many top categories / weekdays a customer's dimension keeps
+    rfm_bins: int = 3
+    use_category_groups: bool = True
+    segments: dict = field(default_factory=dict)  # overrides of segments.toml entries
+
+    @classmethod
+    def for_dataset(cls, dataset: Dataset, **overrides) -> "FeatureParams":
+        """Reference defaults for Olist; no time window for other sources."""
+        if dataset.kind != "olist":
+            overrides = {"window_start": None, "window_end": None, "review_min_date": None, **overrides}
+        return cls(**overrides)
+
+
+def _data_text(name: str) -> str:
+    return resources.files("custseg.features").joinpath(name).read_text(encoding="utf-8")
+
+
+def segment_rules(overrides: dict | None = None) -> dict:
+    rules = tomllib.loads(_data_text("segments.toml"))
+    for name, spec in (overrides or {}).items():
+        rules[name] = {**rules.get(name, {}), **spec}
+    return rules
+
+
+def _literal(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def segment_case_sql(name: str, spec: dict) -> str:
+    """One segment rule as a SQL CASE over customer_metrics columns."""
+    metric = spec["metric"]
+    whens = []
+    if "never_converted" in spec:
+        whens.append(f"WHEN buys_cnt IS NULL THEN {_literal(spec['never_converted'])}")
+    if "single_purchase" in spec:
+        whens.append(f"WHEN buys_cnt = 1 THEN {_literal(spec['single_purchase'])}")
+    if "rules" in spec:
+        whens += [f"WHEN {rule['when']} THEN {_literal(rule['label'])}" for rule in spec["rules"]]
+    else:
+        edges, labels = spec["edges"], spec["labels"]
+        if len(labels) != len(edges) + 1:
+            raise InputError(f"segment {name!r}: {len(labels)} labels for {len(edges)} edges; give one label more than edges")
+        if list(edges) != sorted(edges):
+            raise InputError(f"segment {name!r}: edges {edges} are not in increasing order")
+        whens.append(f"WHEN {metric} IS NULL THEN {_literal(spec.get('missing', UNKNOWN))}")
+        op = "<=" if spec.get("closed", "right") == "right" else "<"
+        whens += [f"WHEN {metric} {op} {float(edge)!r} THEN {_literal(label)}" for edge, label in zip(edges, labels)]
+        whens.append(f"ELSE {_literal(labels[-1])}")
+    return "CASE " + " ".join(whens) + (" ELSE " + _literal(spec.get("missing", UNKNOWN)) if "rules" in spec else "") + " END"
+
+
+def _title_label(values: pa.Array) -> pa.Array:
+    """'credit_card' -> 'Credit Card': underscores to spaces, then Title Case (spec section 2)."""
+    return pc.utf8_title(pc.replace_substring(pc.utf8_trim_whitespace(values), "_", " "))
+
+
+def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
+    def table_from_csv(table: str, package: str, name: str) -> None:
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        rows = list(csv.DictReader(text.splitlines()))
+        frame = pa.Table.from_pylist(rows) if rows else pa.table({})
+        con.register(f"_{table}_arrow", frame)
+        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}_arrow")
+        con.unregister(f"_{table}_arrow")
+
+    table_from_csv("category_groups", "custseg.features", "category_groups.csv")
+    table_from_csv("category_overrides", "custseg.features", "category_overrides.csv")
+    if bins not in (3, 5):
+        raise InputError(f"rfm bins = {bins}: only 3 or 5 bins have named RFM segments")
+    table_from_csv("rfm_segment_map", "custseg.rfm", f"segments_{bins}.csv")
+
+
+def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
+    dims = []
+    if dataset.has("payments"):
+        dims.append({"name": "customer_payment_types", "top_n": 10**9,
+                     "source_sql": "SELECT b.customer_id, b.order_id, p.payment_type AS value FROM bought b JOIN clean_payments p USING (order_id)"})
+    if dataset.has("categories"):
+        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n,
+                     "source_sql": "SELECT b.customer_id, b.order_id, i.category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.category IS NOT NULL"})
+        if params.use_category_groups:
+            dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
+                         "source_sql": "SELECT b.customer_id, b.order_id, i.general_category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.general_category IS NOT NULL"})
+    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n,
+                 "source_sql": "SELECT customer_id, order_id, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
+    return dims
+
+
+SQL_FILES = sorted(p.name for p in resources.files("custseg.features").joinpath("sql").iterdir() if p.name.endswith(".sql"))
+
+
+def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> None:
+    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers)."""
+    params = params or FeatureParams.for_dataset(dataset)
+    con = dataset.con
+    if fetch_one(con, "SELECT count(*) FROM orders")[0] == 0:
+        raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
+    try:
+        types = getattr(duckdb, "sqltypes", None) or duckdb.typing
+        con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
+    except duckdb.Error:
+        pass  # already registered on this connection
+    _register_rule_tables(con, params.rfm_bins)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    context = {
+        "has": dataset.has,
+        "window_start": params.window_start,
+        "window_end": params.window_end,
+        "review_min_date": params.review_min_date,
+        "grace_days": int(params.grace_days),
+        "bins": int(params.rfm_bins),
+        "purchase_rule": dataset.purchase_rule,
+        "use_category_groups": params.use_category_groups and dataset.kind == "olist",
+        "missing_category": MISSING_CATEGORY,
+        "never_converted": NEVER_CONVERTED,
+        "unknown": UNKNOWN,
+        "top_dimensions": _top_dimensions(dataset, params),
+        "segments": [],
+    }
+    for name in SQL_FILES:
+        if name.startswith("08_"):
+            # Segments need to know which metric columns exist.
+            metric_cols = set(con.table("customer_metrics").columns)
+            context["segments"] = [
+                {"name": seg, "case_sql": segment_case_sql(seg, spec)}
+                for seg, spec in segment_rules(params.segments).items()
+                if spec["metric"] in metric_cols
+            ]
+        sql = env.from_string(_data_text(f"sql/{name}")).render(**context)
+        try:
+            run_sql(con, sql)
+        except duckdb.Error as exc:  # a bug in a template, not the user's input
+            raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
+    if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
+        raise InputError(
+            f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
+            "widen the window in the config"
+        )
+
+
+def build_customer_table(dataset: Dataset, params: FeatureParams | None = None) -> pd.DataFrame:
+    """One row per customer with every metric, dimension, segment and RFM score."""
+    run_feature_sql(dataset, params)
+    return dataset.con.table("customers").df()
+
+
+def build_order_table(dataset: Dataset) -> pd.DataFrame:
+    """The order-level metrics (call after :func:`run_feature_sql`)."""
+    return dataset.con.table("order_metrics").df()

@@ -1,0 +1,17 @@
+-- Which orders are purchases (spec section 3).
+CREATE OR REPLACE TABLE purchases AS
+WITH last_purchase AS (SELECT max(purchase_ts) AS last_ts FROM clean_orders)
+SELECT o.order_id,
+{% if purchase_rule == "olist" %}
+       coalesce(
+           o.order_status = 'Delivered'
+           OR (
+               -- pandas' Timedelta.days: whole days, rounded down
+               floor((epoch_us(l.last_ts) - epoch_us(o.estimated_ts)) / 86400000000.0) <= {{ grace_days }}
+               AND o.order_status NOT IN ('Canceled', 'Unavailable')
+           ),
+           false) AS is_purchase
+{% else %}
+       NOT o.is_canceled AS is_purchase
+{% endif %}
+FROM clean_orders o, last_purchase l;

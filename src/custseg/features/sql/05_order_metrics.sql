@@ -1,0 +1,81 @@
+-- One row per order (spec section 4).
+CREATE OR REPLACE TABLE order_metrics AS
+WITH item_agg AS (
+    SELECT order_id,
+           count(*) AS products_cnt,
+           count(DISTINCT product_id) AS unique_products_cnt,
+           count(DISTINCT seller_id) AS sellers_cnt,
+           count(DISTINCT category) AS product_categories_cnt,
+           sum(price) AS total_products_price,
+           avg(price) AS avg_products_price,
+           sum(freight_value) AS total_freight_value,
+           sum(price + coalesce(freight_value, 0)) AS total_order_price,
+           sum(weight_g) / 1000.0 AS total_weight_kg,
+           sum(volume_cm3) AS total_volume_cm3,
+           string_agg(DISTINCT category, ', ' ORDER BY category) AS order_product_categories,
+           string_agg(DISTINCT general_category, ', ' ORDER BY general_category) AS order_general_product_categories
+    FROM clean_items GROUP BY order_id
+),
+payment_agg AS (
+    SELECT order_id,
+           count(*) AS payments_cnt,
+           sum(payment_value) AS total_payment,
+           sum(payment_installments) AS total_installments_cnt,
+           bool_or(payment_installments > 1) AS order_has_installment,
+           string_agg(DISTINCT payment_type, ', ' ORDER BY payment_type) AS order_payment_types
+    FROM clean_payments GROUP BY order_id
+),
+review_agg AS (
+    SELECT order_id, count(*) AS reviews_cnt, floor(avg(review_score)) AS order_avg_reviews_score
+    FROM clean_reviews GROUP BY order_id
+)
+SELECT o.order_id, o.customer_id, o.order_status, o.is_canceled, p.is_purchase, o.purchase_ts,
+       o.customer_city, o.customer_state, o.customer_country,
+{% if has("payments") %}
+       coalesce(pa.payments_cnt, 0) AS payments_cnt,
+       pa.total_payment,
+       CAST(pa.total_payment AS DOUBLE) / pa.payments_cnt AS avg_payment,
+       pa.total_installments_cnt,
+       pa.order_has_installment,
+       pa.order_payment_types,
+{% else %}
+       -- A flat log's order value is the sum of its lines.
+       ia.total_products_price AS total_payment,
+{% endif %}
+       coalesce(ia.products_cnt, 0) AS products_cnt,
+       coalesce(ia.unique_products_cnt, 0) AS unique_products_cnt,
+{% if has("sellers") %}       coalesce(ia.sellers_cnt, 0) AS sellers_cnt,
+{% endif %}
+{% if has("categories") %}       coalesce(ia.product_categories_cnt, 0) AS product_categories_cnt,
+       ia.order_product_categories,
+{% endif %}
+{% if has("categories") and use_category_groups %}       ia.order_general_product_categories,
+{% endif %}
+       ia.total_products_price,
+       ia.avg_products_price,
+{% if has("freight") %}
+       ia.total_freight_value,
+       ia.total_order_price,
+       CAST(ia.total_freight_value AS DOUBLE) / nullif(ia.total_order_price, 0) AS freight_ratio,
+       ia.total_freight_value = 0 AS order_is_free_shipping,
+{% endif %}
+{% if has("weight") %}
+       ia.total_weight_kg,
+       ia.total_volume_cm3,
+{% endif %}
+{% if has("reviews") %}
+       coalesce(ra.reviews_cnt, 0) AS reviews_cnt,
+       ra.order_avg_reviews_score,
+{% endif %}
+{% if has("delivery") %}
+       (epoch_us(o.delivered_ts) - epoch_us(o.purchase_ts)) / 86400000000.0 AS delivery_time_days,
+       (epoch_us(o.delivered_ts) - epoch_us(o.estimated_ts)) / 86400000000.0 AS delivery_delay_days,
+       o.delivered_ts > o.estimated_ts AS is_delayed,
+{% endif %}
+       dayname(o.purchase_ts) AS purchase_weekday,
+       CASE WHEN isodow(o.purchase_ts) IN (6, 7) THEN 'Weekend' WHEN o.purchase_ts IS NOT NULL THEN 'Weekday' END AS purchase_day_type
+FROM clean_orders o
+JOIN purchases p USING (order_id)
+LEFT JOIN item_agg ia USING (order_id)
+LEFT JOIN payment_agg pa USING (order_id)
+LEFT JOIN review_agg ra USING (order_id);

@@ -1,0 +1,39 @@
+-- RFM on purchases (spec section 7). Ranks break ties by customer id; bins follow pandas'
+-- qcut on those ranks in exact integer arithmetic: rank r is in the smallest bin b with
+-- (r - 1) * bins <= (n - 1) * b.
+CREATE OR REPLACE TABLE customer_rfm AS
+WITH bought AS (SELECT customer_id, order_id, purchase_ts, total_payment FROM order_metrics WHERE is_purchase),
+reference AS (SELECT max(purchase_ts) AS now_ts FROM bought),
+per_customer AS (
+    SELECT b.customer_id,
+           CAST((epoch_us(r.now_ts) - epoch_us(max(b.purchase_ts))) // 86400000000 AS BIGINT) AS recency,
+           count(DISTINCT b.order_id) AS frequency,
+           coalesce(sum(b.total_payment), 0) AS monetary_exact
+    FROM bought b, reference r
+    GROUP BY b.customer_id, r.now_ts
+),
+ranked AS (
+    SELECT *,
+           count(*) OVER () AS n,
+           row_number() OVER (ORDER BY recency, customer_id) AS recency_rank,
+           row_number() OVER (ORDER BY frequency, customer_id) AS frequency_rank,
+           row_number() OVER (ORDER BY monetary_exact, customer_id) AS monetary_rank
+    FROM per_customer
+),
+binned AS (
+    SELECT customer_id, recency, frequency, monetary_exact,
+           CASE WHEN n = 1 THEN {{ bins }} ELSE {{ bins }} + 1 - greatest(1, ((recency_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS recency_score,
+           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, ((frequency_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS frequency_score,
+           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, ((monetary_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS monetary_score
+    FROM ranked
+)
+SELECT b.customer_id, b.recency, b.frequency,
+       CAST(b.monetary_exact AS DOUBLE) AS monetary,
+       CAST(b.recency_score AS INTEGER) AS recency_score,
+       CAST(b.frequency_score AS INTEGER) AS frequency_score,
+       CAST(b.monetary_score AS INTEGER) AS monetary_score,
+       CAST(b.recency_score AS VARCHAR) || CAST(b.frequency_score AS VARCHAR) || CAST(b.monetary_score AS VARCHAR) AS rfm_score,
+       s.rfm_segment
+FROM binned b
+LEFT JOIN rfm_segment_map s
+  ON s.rfm_score = CAST(b.recency_score AS VARCHAR) || CAST(b.frequency_score AS VARCHAR) || CAST(b.monetary_score AS VARCHAR);

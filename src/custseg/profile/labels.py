@@ -1,0 +1,155 @@
+"""Readable names for columns and the metric configuration the profile stage reasons with.
+
+Charts, tables and observations never show a raw column name: they go through
+:func:`label`. Metric *direction* lives here too, because "higher" is not always "better"
+(recency is days since the last order, so a lower value is the good side).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Readable names for the columns custseg produces or reads.
+LABELS: dict[str, str] = {
+    "customer_id": "Customer",
+    "customer_unique_id": "Customer",
+    "cluster": "Cluster",
+    # behaviour metrics
+    "recency": "Recency (days)",
+    "frequency": "Frequency (orders)",
+    "monetary": "Monetary (total spend)",
+    "avg_unique_products_cnt": "Avg Unique Products",
+    # RFM
+    "recency_score": "Recency Score",
+    "frequency_score": "Frequency Score",
+    "monetary_score": "Monetary Score",
+    "rfm_segment": "RFM Segment",
+    "rfm_score": "RFM Score",
+    # segment dimensions
+    "activity_segment": "Activity Segment",
+    "value_segment": "Value Segment",
+    "loyalty_segment": "Loyalty Segment",
+    "risk_segment": "Risk Segment",
+    "installment_segment": "Installment Segment",
+    "products_cnt_segment": "Products Count Segment",
+    "weight_segment": "Weight Segment",
+    "customer_payment_types": "Payment Types",
+    "customer_top_product_categories": "Top Product Categories",
+    "customer_top_general_product_categories": "Top General Product Categories",
+    "customer_city": "City",
+    "customer_state": "State",
+    "customer_country": "Country",
+    # clustering evidence
+    "k": "Number of clusters (k)",
+    "inertia": "Inertia (within-cluster sum of squares)",
+    "silhouette": "Silhouette score",
+    "calinski_harabasz": "Calinski-Harabasz index",
+    "davies_bouldin": "Davies-Bouldin index",
+    "stability_ari_mean": "Stability (mean ARI)",
+    "stability_ari_std": "Stability (ARI std)",
+}
+
+_WORDS = {"cnt": "Count", "avg": "Avg", "id": "ID", "pct": "%", "num": "Number of", "rfm": "RFM"}
+
+HIGHER_IS_BETTER = "higher_is_better"
+LOWER_IS_BETTER = "lower_is_better"
+
+#: Metric configuration: readable label, direction, and the words a cluster name uses when
+#: the cluster is clearly on the good or bad side of the population. ``role`` says where
+#: the word goes in a name: adjectives before the noun, ``noun`` replaces "buyers",
+#: ``suffix`` becomes "with high X". ``floor`` = (value, word): a cluster whose value is at
+#: or below ``value`` gets ``word`` even if the population sits there too (a median of one
+#: order *is* a one-time buyer, whatever everybody else does).
+DEFAULT_METRIC_CONFIG: dict[str, dict[str, Any]] = {
+    "recency": {
+        "label": "Recency (days)",
+        "direction": LOWER_IS_BETTER,
+        "good": "recent",
+        "bad": "lapsed",
+        "role": "adjective",
+    },
+    "frequency": {
+        "label": "Frequency (orders)",
+        "direction": HIGHER_IS_BETTER,
+        "good": "repeat",
+        "bad": "infrequent",
+        "role": "adjective",
+        "floor": (1.0, "one-time"),
+    },
+    "avg_unique_products_cnt": {
+        "label": "Avg Unique Products",
+        "direction": HIGHER_IS_BETTER,
+        "good": "multi-product",
+        "bad": "single-product",
+        "role": "adjective",
+    },
+    "monetary": {
+        "label": "Monetary (total spend)",
+        "direction": HIGHER_IS_BETTER,
+        "good": "high spenders",
+        "bad": "low spenders",
+        "role": "noun",
+    },
+}
+
+
+def humanise(column: str) -> str:
+    """Fallback readable name: split on underscores, expand common abbreviations, title-case."""
+    parts = [p for p in re.split(r"[_\s]+", str(column)) if p]
+    words = [_WORDS.get(p.lower(), p.capitalize()) for p in parts]
+    return " ".join(words) if words else str(column)
+
+
+def label(column: Any, labels: Mapping[str, str] | None = None) -> str:
+    """Readable name for ``column``: the caller's map, then :data:`LABELS`, then :func:`humanise`."""
+    key = str(column)
+    if labels and key in labels:
+        return labels[key]
+    if key in LABELS:
+        return LABELS[key]
+    return humanise(key)
+
+
+def cluster_label(cluster: Any, names: Mapping[Any, str] | None = None) -> str:
+    """How a cluster is called on charts: "Cluster 3", or "Cluster 3: Recent high spenders"."""
+    text = f"Cluster {format_cluster(cluster)}"
+    if names and cluster in names and names[cluster]:
+        text += f": {names[cluster]}"
+    return text
+
+
+def format_cluster(cluster: Any) -> str:
+    """``3.0`` -> ``"3"`` so float-typed labels read like the integers they are."""
+    if isinstance(cluster, float) and cluster.is_integer():
+        return str(int(cluster))
+    return str(cluster)
+
+
+def metric_config(
+    metrics: list[str] | tuple[str, ...], config: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Full configuration for ``metrics``: defaults, overridden key by key by ``config``.
+
+    Unknown metrics get their readable label, ``higher_is_better`` and a ``suffix`` role.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        base: dict[str, Any] = {
+            "label": label(m),
+            "direction": HIGHER_IS_BETTER,
+            "good": None,
+            "bad": None,
+            "role": "suffix",
+        }
+        base.update(DEFAULT_METRIC_CONFIG.get(m, {}))
+        if config and m in config:
+            base.update(config[m])
+        if base["direction"] not in (HIGHER_IS_BETTER, LOWER_IS_BETTER):
+            raise ValueError(
+                f"metric {m!r}: direction must be {HIGHER_IS_BETTER!r} or {LOWER_IS_BETTER!r}, "
+                f"got {base['direction']!r}"
+            )
+        out[m] = base
+    return out

@@ -1,0 +1,43 @@
+"""The canonical tables every source is turned into.
+
+A :class:`Dataset` owns a DuckDB connection holding these tables (names fixed):
+
+- ``orders``: order_id, customer_id (the person), order_status (raw text), is_canceled,
+  purchase_ts, approved_ts, carrier_ts, delivered_ts, estimated_ts, customer_city,
+  customer_state, customer_country
+- ``order_items``: order_id, item_no, product_id, seller_id, price, freight_value (exact decimals)
+- ``payments``: order_id, payment_sequential, payment_type, payment_installments, payment_value
+- ``reviews``: review_id, order_id, review_score, review_created_ts
+- ``products``: product_id, category (raw), weight_g, length_cm, height_cm, width_cm
+- ``category_translation``: category (raw), category_english
+
+`capabilities` says which facts the source carries (payments, reviews, delivery, weight,
+sellers, geography, country, categories), so the feature stage computes only what the data supports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+
+@dataclass
+class Dataset:
+    """Canonical tables in a DuckDB connection, plus what the source can and cannot tell."""
+
+    con: duckdb.DuckDBPyConnection
+    kind: str  # "olist" or "flat"
+    source: str  # path or description shown to users
+    capabilities: frozenset[str]
+    purchase_rule: str  # "olist" (status + estimated date, spec section 3) or "not_canceled"
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> input rows left out
+    warnings: list[str] = field(default_factory=list)
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A canonical table as a pandas frame (for inspection and tests)."""
+        return self.con.table(name).df()

@@ -1,0 +1,121 @@
+"""The Olist adapter: a folder with the Kaggle release's CSV files (plain or .gz)."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from custseg._duck import fetch_one, run_sql
+from custseg.errors import InputError
+from custseg.sources._read import load_table
+from custseg.sources.dataset import Dataset
+
+SCHEMA: dict = tomllib.loads(resources.files("custseg.sources").joinpath("olist_schema.toml").read_text())
+
+# Source column -> canonical column, for the tables whose names change.
+RENAMES = {
+    "orders": {
+        "order_purchase_timestamp": "purchase_ts",
+        "order_approved_at": "approved_ts",
+        "order_delivered_carrier_date": "carrier_ts",
+        "order_delivered_customer_date": "delivered_ts",
+        "order_estimated_delivery_date": "estimated_ts",
+    },
+    "order_items": {"order_item_id": "item_no"},
+    "reviews": {"review_creation_date": "review_created_ts"},
+    "products": {
+        "product_category_name": "category",
+        "product_weight_g": "weight_g",
+        "product_length_cm": "length_cm",
+        "product_height_cm": "height_cm",
+        "product_width_cm": "width_cm",
+    },
+    "category_translation": {"product_category_name": "category", "product_category_name_english": "category_english"},
+}
+
+
+def find_file(folder: Path, stem: str) -> Path | None:
+    for suffix in (".csv", ".csv.gz"):
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_olist_folder(path: Path) -> bool:
+    return path.is_dir() and find_file(path, SCHEMA["orders"]["file"]) is not None
+
+
+def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
+    """Read and validate the 9 Olist tables; build the canonical tables."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; point --data at the folder holding the Olist CSV files")
+    con = con or duckdb.connect()
+    present = {}
+    for name, spec in SCHEMA.items():
+        path = find_file(folder, spec["file"])
+        if path is None:
+            if spec.get("optional"):
+                continue
+            raise InputError(
+                f"{folder}: missing file {spec['file']}.csv (or .csv.gz); the Olist folder needs all of: "
+                + ", ".join(s["file"] for s in SCHEMA.values() if not s.get("optional"))
+            )
+        load_table(
+            con, path, f"src_{name}", spec["columns"],
+            rename=RENAMES.get(name), not_null=spec.get("not_null", []),
+            key=spec.get("key", []), non_negative=spec.get("non_negative", []),
+        )
+        present[name] = path
+    _check_references(con, present)
+    run_sql(con, 
+        """
+        CREATE OR REPLACE TABLE orders AS
+        SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
+               lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
+               o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
+               c.customer_city, c.customer_state, CAST(NULL AS VARCHAR) AS customer_country,
+               o._row
+        FROM src_orders o JOIN src_customers c USING (customer_id)
+        ORDER BY o._row
+        """
+    )
+    run_sql(con, "CREATE OR REPLACE TABLE order_items AS SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items")
+    run_sql(con, "CREATE OR REPLACE TABLE payments AS SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments")
+    run_sql(con, "CREATE OR REPLACE TABLE reviews AS SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews")
+    run_sql(con, "CREATE OR REPLACE TABLE products AS SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products")
+    run_sql(con, "CREATE OR REPLACE TABLE category_translation AS SELECT category, category_english FROM src_category_translation")
+    for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
+        run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
+    return Dataset(
+        con=con,
+        kind="olist",
+        source=str(folder),
+        capabilities=frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"}),
+        purchase_rule="olist",
+    )
+
+
+def _check_references(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
+    """Every order needs its customer; every item, payment and review needs its order."""
+    checks = [
+        ("orders", "customer_id", "customers", "customer_id"),
+        ("order_items", "order_id", "orders", "order_id"),
+        ("payments", "order_id", "orders", "order_id"),
+        ("reviews", "order_id", "orders", "order_id"),
+        ("order_items", "product_id", "products", "product_id"),
+    ]
+    for child, col, parent, pcol in checks:
+        orphan = fetch_one(con, 
+            f"SELECT c._row, c.{col} FROM src_{child} c ANTI JOIN src_{parent} p ON c.{col} = p.{pcol} "
+            "ORDER BY c._row LIMIT 1"
+        )
+        if orphan:
+            raise InputError(
+                f"{files[child].name}, row {orphan[0]}, column {col!r}: {orphan[1]!r} is not in "
+                f"{files[parent].name}; add it there or remove the row"
+            )
