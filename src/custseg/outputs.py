@@ -1,0 +1,62 @@
+"""Writing results: every file is written to a temporary path and moved into place at the end,
+so a failed run leaves nothing half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from custseg.errors import InputError
+
+
+def _check_writable(out_dir: Path) -> Path:
+    parent = out_dir.parent if not out_dir.exists() else out_dir
+    while not parent.exists():
+        parent = parent.parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: exists and is not a folder; choose another --out")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{out_dir}: cannot write here (permission denied); choose another --out")
+    return parent
+
+
+@contextlib.contextmanager
+def staged_output(out_dir: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success move its content into `out_dir`, on failure delete it.
+
+    The staging folder sits beside `out_dir` (same file system, so moves are renames); a run
+    that fails creates nothing at `out_dir`.
+    """
+    out_dir = Path(out_dir)
+    parent = _check_writable(out_dir)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.custseg-", dir=out_dir.parent if out_dir.parent.exists() else parent))
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot write here ({exc.strerror}); choose another --out") from None
+    try:
+        yield staging
+        if not out_dir.exists():
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, out_dir)
+            return
+        for item in sorted(staging.iterdir()):
+            target = out_dir / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_table(frame: pd.DataFrame, folder: Path, stem: str) -> list[Path]:
+    """`stem`.parquet and `stem`.csv (timestamps ISO, floats round-trippable, stable order)."""
+    parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
+    frame.to_parquet(parquet, index=False)
+    frame.to_csv(csv, index=False, date_format="%Y-%m-%d %H:%M:%S", lineterminator="\n")
+    return [parquet, csv]

@@ -1,0 +1,37 @@
+"""Shared test helpers: run the CLI in-process and capture what a user would see."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+ONLINE_RETAIL = Path(str(resources.files("custseg").joinpath("data/online_retail/online_retail.csv.gz")))
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Call `custseg ARGS...` through its real entry point (no subprocess start-up cost)."""
+    from custseg.cli import main
+
+    def run(*args: str) -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["custseg", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

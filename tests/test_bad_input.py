@@ -1,0 +1,199 @@
+"""Bad input: one line naming the file, column or row and what to do; exit code 2; nothing written."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ONLINE_RETAIL
+
+GOOD_LOG = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    "536366,71053,LANTERN,2,2010-12-02 09:00:00,3.39,17851,France\n"
+    "C536367,71053,LANTERN,-1,2010-12-03 10:00:00,3.39,17851,France\n"
+)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def log_with(tmp_path: Path, row: str, header: str | None = None) -> Path:
+    lines = GOOD_LOG.splitlines()
+    if header is not None:
+        lines[0] = header
+    return write(tmp_path / "log.csv", "\n".join([*lines, row]) + "\n")
+
+
+def assert_rejected(result, out: Path, *fragments: str) -> None:
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("custseg: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert not out.exists(), "a rejected run must not create its output folder"
+
+
+def features(run_cli, data: Path, out: Path, *extra: str):
+    return run_cli("features", "--data", data, "--out", out, *extra)
+
+
+# ---- flat transaction logs -------------------------------------------------------------
+
+
+def test_good_log_is_accepted(run_cli, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "online_retail")
+    assert result.exit_code == 0, result.stderr
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+    assert list(customers.customer_id) == ["17850", "17851"]
+    assert list(customers.canceled_orders_cnt) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "name, row, fragments",
+    [
+        ("unparseable date", "536368,1,X,1,2010-13-45 10:00:00,1.0,17850,UK", ("log.csv", "row 4", "'InvoiceDate'", "not a timestamp")),
+        ("date out of range", "536368,1,X,1,0201-01-01 10:00:00,1.0,17850,UK", ("row 4", "'InvoiceDate'", "outside")),
+        ("non-numeric quantity", "536368,1,X,six,2010-12-04 10:00:00,1.0,17850,UK", ("row 4", "'Quantity'", "not a number")),
+        ("non-numeric price", "536368,1,X,1,2010-12-04 10:00:00,£1,17850,UK", ("row 4", "'UnitPrice'", "not a number")),
+        ("negative amount on a purchase", "536368,1,X,-3,2010-12-04 10:00:00,1.0,17850,UK", ("row 4", "negative amount", "cancelled")),
+        ("order of two customers", "536365,1,X,1,2010-12-01 08:26:00,1.0,99999,UK", ("rows 1-4", "'536365'", "more than one customer")),
+        ("missing timestamp", "536368,1,X,1,,1.0,17850,UK", ("row 4", "timestamp is missing")),
+    ],
+)
+def test_bad_log_rows(run_cli, tmp_path, name, row, fragments):
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, log_with(tmp_path, row), out, "--preset", "online_retail"), out, *fragments)
+
+
+def test_missing_data_path(run_cli, tmp_path):
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, tmp_path / "nope.csv", out, "--preset", "online_retail"), out, "nope.csv", "no such file")
+
+
+def test_log_needs_a_mapping(run_cli, tmp_path):
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out), out, "log.csv", "--preset", "--map")
+
+
+def test_unknown_preset(run_cli, tmp_path):
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "shopify"), out, "unknown preset 'shopify'", "online_retail")
+
+
+def test_mapping_without_amount(run_cli, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--map", "customer=CustomerID,timestamp=InvoiceDate")
+    assert_rejected(result, out, "amount=COLUMN")
+
+
+def test_mapping_names_a_missing_column(run_cli, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--map", "customer=Client,timestamp=InvoiceDate,amount=UnitPrice")
+    assert_rejected(result, out, "log.csv", "'Client'", "not found")
+
+
+def test_mapping_with_unknown_role(run_cli, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--map", "customer=CustomerID,timestamp=InvoiceDate,amount=UnitPrice,colour=Country")
+    assert_rejected(result, out, "unknown role 'colour'")
+
+
+def test_missing_column_in_preset_layout(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = write(tmp_path / "log.csv", GOOD_LOG.replace("UnitPrice", "Price"))
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "log.csv", "'UnitPrice'", "not found")
+
+
+def test_header_only_log(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = write(tmp_path / "log.csv", GOOD_LOG.splitlines()[0] + "\n")
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "log.csv", "no row has a customer")
+
+
+def test_no_customer_anywhere(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = write(tmp_path / "log.csv", GOOD_LOG.replace(",17850,", ",,").replace(",17851,", ",,"))
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "no row has a customer")
+
+
+def test_not_utf8(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = write(tmp_path / "log.csv", GOOD_LOG.replace("France", "Français"), encoding="utf-16")
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "log.csv")
+
+
+def test_binary_garbage(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = tmp_path / "log.csv"
+    data.write_bytes(gzip.compress(os.urandom(2000)))
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "log.csv")
+
+
+def test_parquet_log_with_missing_column(run_cli, tmp_path):
+    out = tmp_path / "out"
+    data = tmp_path / "log.parquet"
+    pd.DataFrame({"CustomerID": ["1"], "InvoiceDate": ["2011-01-01 10:00:00"]}).to_parquet(data)
+    assert_rejected(features(run_cli, data, out, "--preset", "online_retail"), out, "log.parquet", "'InvoiceNo'", "not found")
+
+
+def test_bad_rfm_bins(run_cli, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "online_retail", "--rfm-bins", "4")
+    assert_rejected(result, out, "--rfm-bins 4", "3 or 5")
+
+
+def test_output_is_a_file(run_cli, tmp_path):
+    out = write(tmp_path / "out", "not a folder")
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "online_retail")
+    assert result.exit_code == 2 and "not a folder" in result.stderr
+    assert out.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output(run_cli, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    out = locked / "out"
+    result = features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "online_retail")
+    assert_rejected(result, out, "cannot write")
+
+
+def test_folder_with_preset(run_cli, tmp_path):
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, tmp_path, out, "--preset", "online_retail"), out, "is a folder")
+
+
+def test_folder_that_is_not_olist(run_cli, tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / "data").mkdir()
+    assert_rejected(features(run_cli, tmp_path / "data", out), out, "olist_orders_dataset")
+
+
+def test_unknown_option_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli("features", "--colour", "blue")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+def test_failure_keeps_previous_output(run_cli, tmp_path):
+    """A failed rerun into an existing folder leaves the earlier results untouched."""
+    out = tmp_path / "out"
+    assert features(run_cli, write(tmp_path / "log.csv", GOOD_LOG), out, "--preset", "online_retail").exit_code == 0
+    before = (out / "customers.csv").read_bytes()
+    bad = log_with(tmp_path, "536368,1,X,six,2010-12-04 10:00:00,1.0,17850,UK")
+    result = features(run_cli, bad, out, "--preset", "online_retail")
+    assert result.exit_code == 2
+    assert (out / "customers.csv").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["customers.csv", "customers.parquet"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left behind"
