@@ -34,14 +34,15 @@ _MAX_TICK = 40
 
 
 def _finish(fig: go.Figure, title: str, view: str, **layout: Any) -> go.Figure:
-    fig.update_layout(
-        template=TEMPLATE,
-        title={"text": title, "x": 0.01, "xanchor": "left"},
-        font={"size": 12},
-        meta={"view": view},
-        margin={"l": 60, "r": 30, "t": 80, "b": 60},
-        **layout,
-    )
+    settings: dict[str, Any] = {
+        "template": TEMPLATE,
+        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "font": {"size": 12},
+        "meta": {"view": view},
+        "margin": {"l": 60, "r": 30, "t": 80, "b": 60},
+    }
+    settings.update(layout)
+    fig.update_layout(**settings)
     return fig
 
 
