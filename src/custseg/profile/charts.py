@@ -55,6 +55,12 @@ def _empty(title: str, view: str, message: str) -> go.Figure:
     return _finish(fig, title, view)
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def _short(text: Any, limit: int = _MAX_TICK) -> str:
     s = str(text)
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -92,7 +98,8 @@ def profile_table_figure(
         )
     )
     title = title or f"Cluster profile ({agg} per cluster)"
-    return _finish(fig, title, "profile_table", height=140 + 30 * len(rows))
+    return _finish(fig, title, "profile_table", height=200 + 30 * len(rows),
+                   margin={"l": 20, "r": 20, "t": 70, "b": 20})
 
 
 def segment_polar(
@@ -114,8 +121,10 @@ def segment_polar(
     fig = make_subplots(
         rows=1, cols=2, column_widths=[0.35, 0.65], horizontal_spacing=0.18,
         specs=[[{"type": "xy"}, {"type": "polar"}]],
-        subplot_titles=("Share of customers", "Metrics relative to the highest cluster"),
+        subplot_titles=("Share of customers", ""),
     )
+    fig.add_annotation(text="Each metric divided by its highest cluster value", showarrow=False,
+                       xref="paper", yref="paper", x=0.78, y=-0.1, font={"size": 11, "color": "#555555"})
     bar_order = share.sort_values(ascending=True, kind="stable")  # plotly draws bottom-up
     fig.add_trace(
         go.Bar(
@@ -132,7 +141,7 @@ def segment_polar(
         fig.add_trace(
             go.Scatterpolar(
                 r=r + r[:1], theta=theta + theta[:1], name=cluster_label(cluster, names),
-                mode="lines+markers", fill="toself", opacity=0.75,
+                mode="lines+markers", fill="toself", fillcolor=_rgba(cluster_color(cluster), 0.12),
                 line={"color": cluster_color(cluster), "width": 2},
                 customdata=np.r_[raw[cluster].to_numpy(), raw[cluster].to_numpy()[:1]],
                 hovertemplate="%{theta}: %{customdata:,.2f} (%{r:.2f} of max)<extra>%{fullData.name}</extra>",
@@ -196,6 +205,8 @@ def cat_compare(
     n_rows, n_series = counts.shape
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=(left_title, right_title))
+    # explicit width/offset: left bars stacked by hand (``base``), right bars side by side
+    group_w = 0.8 / max(n_series, 1)
     base = np.zeros(n_rows)
     for j, key in enumerate(counts.columns):
         lv = left[key].to_numpy(dtype=float) * 100
@@ -206,31 +217,34 @@ def cat_compare(
         hover = ("%{customdata[2]}<br>" + f"{_short(series_names[key], 60)}" +
                  ": %{x:.1f}%<br>customers: %{customdata[0]:,}<br>adj. residual: %{customdata[1]:.2f} %{customdata[3]}<extra></extra>")
         fig.add_trace(go.Bar(
-            y=row_names, x=lv, base=base.copy(), orientation="h", offsetgroup="stack",
+            y=row_names, x=lv, base=base.copy(), orientation="h", width=0.7, offset=-0.35,
             name=series_names[key], legendgroup=str(key), marker_color=colours[key],
             text=[f"{v:.0f}%{(' ' + m) if m else ''}" for v, m in zip(lv, marks, strict=True)],
-            textposition="inside", insidetextanchor="middle", customdata=custom, hovertemplate=hover,
+            textposition="inside", insidetextanchor="middle", textangle=0, customdata=custom,
+            hovertemplate=hover,
         ), row=1, col=1)
         base = base + np.nan_to_num(lv)
         fig.add_trace(go.Bar(
-            y=row_names, x=rv, orientation="h", offsetgroup=f"g{j}", name=series_names[key],
+            y=row_names, x=rv, orientation="h", width=group_w, offset=-0.4 + j * group_w,
+            name=series_names[key],
             legendgroup=str(key), showlegend=False, marker_color=colours[key],
             text=[f"{v:.0f}%{(' ' + m) if m else ''}" for v, m in zip(rv, marks, strict=True)],
             textposition="outside", customdata=custom, hovertemplate=hover, cliponaxis=False,
         ), row=1, col=2)
-    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05,
+    fig.update_layout(barmode="overlay",
                       uniformtext={"minsize": 9, "mode": "hide"},
                       legend={"title": {"text": legend_title}, "traceorder": "normal"})
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(range=[0, 100], ticksuffix="%", row=1, col=1)
     right_max = float(np.nanmax(right.to_numpy(dtype=float))) * 100 if right.size else 100.0
-    fig.update_xaxes(range=[0, min(100.0, right_max * 1.2 + 5)], ticksuffix="%", row=1, col=2)
+    fig.update_xaxes(range=[0, right_max * 1.15 + 8], ticksuffix="%", row=1, col=2,
+                     tickvals=[v for v in (0, 20, 40, 60, 80, 100) if v <= right_max * 1.15 + 8])
     note = f"{UP}/{DOWN}: significantly over/under-represented (adjusted residual, Bonferroni over cells)"
     if ct.other_label is not None:
         note += f"; {ct.other_label} = {len(ct.other_values)} less frequent values"
     fig.add_annotation(text=note, showarrow=False, xref="paper", yref="paper", x=0, y=-0.12,
                        xanchor="left", font={"size": 10, "color": "#555555"})
-    height = max(420, 160 + n_rows * max(40, 11 * n_series))
+    height = max(420, 160 + n_rows * max(40, 16 * n_series))
     return _finish(fig, title or default_title, f"cat_compare_{graph}", height=height)
 
 

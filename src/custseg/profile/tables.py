@@ -217,6 +217,16 @@ class StyledProfile:
     row_labels: dict[Any, str]
     column_labels: dict[Any, str]
 
+    def display(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(text, background colours) with readable row and column headers, ready for
+        ``View(table=..., table_colors=...)``.
+        """
+        index = pd.Index([self.row_labels[i] for i in self.values.index], name="metric")
+        columns = [self.column_labels[c] for c in self.values.columns]
+        text = pd.DataFrame(self.text.to_numpy(), index=index, columns=columns)
+        colours = pd.DataFrame(self.background.to_numpy(), index=index, columns=columns)
+        return text, colours
+
 
 def row_shading(table: pd.DataFrame) -> pd.DataFrame:
     """Position of every cell in its row's min-max, 0..1 (constant rows 0, missing NaN)."""

@@ -1,0 +1,98 @@
+"""What an analysis produces, as plain data the report stage renders (and notebooks display).
+
+The report knows nothing of how a view was computed: a :class:`Section` is a titled list of
+:class:`View` objects, each a figure and/or a table with its observations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class Note:
+    """One written observation: the sentence, the numbers it rests on, and how sure it is."""
+
+    text: str
+    confidence: str = ""  # e.g. "significant (p < 0.001)", "small group: indicative only"
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class View:
+    """One figure or table of the report; `title` is readable and names the slide file."""
+
+    key: str  # stable, unique id (letters, digits, '-')
+    title: str
+    figure: Any = None  # a plotly Figure
+    table: pd.DataFrame | None = None  # shown as an HTML table (index shown when named)
+    table_colors: pd.DataFrame | None = None  # optional CSS background colours, same shape as table
+    notes: list[Note] = field(default_factory=list)
+    caption: str = ""
+
+    def _repr_html_(self) -> str:  # shows in Jupyter
+        parts = [f"<h4>{_escape(self.title)}</h4>"]
+        if self.figure is not None:
+            parts.append(self.figure.to_html(include_plotlyjs="cdn", full_html=False))
+        if self.table is not None:
+            parts.append(self.table.to_html())
+        parts += [f"<p>{_escape(n.text)}</p>" for n in self.notes]
+        return "\n".join(parts)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    intro: str = ""
+    views: list[View] = field(default_factory=list)
+    subsections: list["Section"] = field(default_factory=list)
+
+
+@dataclass
+class PopulationResult:
+    """One clustered population: who, how many clusters and why, and the customer -> cluster table."""
+
+    name: str
+    title: str
+    description: str
+    n_customers: int
+    method_label: str  # e.g. "KMeans (k-means++, random_state 42)" or "Ward on 2,000 micro-clusters"
+    k: int
+    k_reason: str
+    silhouette: float | None
+    silhouette_label: str  # "exact" or "sampled: 0.41 (95% CI 0.40-0.42)"
+    features_used: list[str]
+    preparation_notes: list[str]
+    evidence: pd.DataFrame | None
+    assignments: pd.DataFrame  # customer_id, cluster (1..k), cluster_name
+    cluster_names: dict[int, str]
+    section: Section | None = None
+    model: Any = None  # the fitted cluster model (saved with the output)
+
+
+@dataclass
+class AnalysisResult:
+    """The whole analysis; `custseg.run(...)` returns it."""
+
+    title: str
+    source: str
+    customers: pd.DataFrame
+    summary: dict
+    reconciliation: pd.DataFrame  # reason, customers
+    sections: list[Section]
+    populations: list[PopulationResult]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<li>{_escape(p.title)}: {p.n_customers:,} customers, k = {p.k}</li>" for p in self.populations)
+        return f"<h3>{_escape(self.title)}</h3><p>{self.summary.get('customers', 0):,} customers</p><ul>{rows}</ul>"
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)

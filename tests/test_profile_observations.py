@@ -1,0 +1,225 @@
+"""Observations and cluster names on constructed examples where the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.cluster.hierarchy import linkage
+
+from custseg.profile.compare import cross_tab
+from custseg.profile.evidence import dendrogram_cut, elbow_k
+from custseg.profile.observations import (
+    compare_observations,
+    evidence_observations,
+    metric_standouts,
+    name_clusters,
+    polar_observations,
+    profile_observations,
+    rfm_observations,
+)
+from custseg.profile.tables import SHARE_ROW, overall_values, profile_table
+
+METRICS = ["recency", "frequency", "monetary", "avg_unique_products_cnt"]
+#: cluster -> (recency, frequency, monetary, products); each cluster has 101 customers whose
+#: values are the base times 1 +/- up to 5 %, symmetric, so the median is exactly the base.
+BASES = {1: (10, 5, 1000, 1), 2: (300, 1, 50, 1), 3: (100, 2, 200, 1)}
+
+
+@pytest.fixture(scope="module")
+def customers() -> pd.DataFrame:
+    rows = []
+    spread = 1 + 0.001 * np.arange(-50, 51)
+    for c, (r, f, m, p) in BASES.items():
+        for i, s in enumerate(spread):
+            rows.append({"customer_id": f"{c}-{i}", "cluster": c, "recency": r * s, "frequency": f,
+                         "monetary": m * s, "avg_unique_products_cnt": p})
+    return pd.DataFrame(rows)
+
+
+def test_overall_medians_are_the_middle_cluster(customers):
+    overall = overall_values(customers, METRICS)
+    assert overall.tolist() == pytest.approx([100, 2, 200, 1])
+
+
+def test_standouts_by_ratio(customers):
+    table = profile_table(customers, METRICS)
+    st = metric_standouts(table, overall_values(customers, METRICS)).set_index(["cluster", "metric"])
+    assert st.loc[(1, "recency"), "ratio"] == pytest.approx(0.1)
+    assert st.loc[(1, "recency"), "side"] == "below"
+    assert st.loc[(1, "recency"), "good"]  # lower recency is better
+    assert st.loc[(2, "recency"), "side"] == "above" and not st.loc[(2, "recency"), "good"]
+    assert st.loc[(2, "monetary"), "ratio"] == pytest.approx(0.25)
+    assert (st.xs(3, level="cluster")["side"] == "typical").all()
+    assert (st.xs("avg_unique_products_cnt", level="metric")["side"] == "typical").all()
+
+
+def test_names_know_metric_direction(customers):
+    table = profile_table(customers, METRICS)
+    names = name_clusters(table, overall_values(customers, METRICS))
+    assert names == {1: "Recent repeat high spenders", 2: "Lapsed one-time low spenders",
+                     3: "Typical customers"}
+    short = name_clusters(table, overall_values(customers, METRICS), max_words=2)
+    assert short[1] == "Recent high spenders"  # recency x10 and spend x5 beat frequency x2.5
+    assert short[2] == "Lapsed low spenders"  # spend /4, recency x3, one-time weakest
+
+
+def test_names_from_a_profile_alone_and_other_vocabulary():
+    table = pd.DataFrame(
+        {1: [50.0, 3, 100, 1, 100], 2: [50.0, 1, 100, 1, 100]},
+        index=[SHARE_ROW, "avg_unique_products_cnt", "recency", "frequency", "monetary"],
+    )
+    names = name_clusters(table, overall={"avg_unique_products_cnt": 1, "recency": 100, "frequency": 1,
+                                          "monetary": 100})
+    assert names == {1: "One-time multi-product buyers", 2: "One-time buyers"}
+    custom = pd.DataFrame({1: [50.0, 9.0], 2: [50.0, 2.0]}, index=[SHARE_ROW, "review_score"])
+    named = name_clusters(custom, overall={"review_score": 4.0},
+                          config={"review_score": {"label": "Review Score"}})
+    assert named == {1: "Buyers with high Review Score", 2: "Buyers with low Review Score"}
+    lower = name_clusters(custom, overall={"review_score": 4.0},
+                          config={"review_score": {"direction": "lower_is_better", "good": "calm",
+                                                   "bad": "noisy", "role": "adjective"}})
+    assert lower == {1: "Noisy buyers", 2: "Calm buyers"}
+
+
+def test_duplicate_names_are_told_apart():
+    table = pd.DataFrame({1: [40.0, 500.0], 2: [40.0, 500.0], 3: [20.0, 100.0]},
+                         index=[SHARE_ROW, "monetary"])
+    names = name_clusters(table, overall={"monetary": 100.0})
+    assert names == {1: "High spenders #1", 2: "High spenders #2", 3: "Typical customers"}
+
+
+def test_profile_observations_carry_their_figures(customers):
+    obs = profile_observations(customers, METRICS)
+    summary = obs[0]
+    assert summary.kind == "summary" and summary.confidence == "high"
+    assert summary.figure_values["n_customers"] == 303
+    assert summary.figure_values["largest_share_pct"] == pytest.approx(100 / 3)
+
+    highest = {o.figure_values["metric"]: o for o in obs if o.kind == "highest"}
+    spend = highest["monetary"]
+    assert spend.figure_values["highest"] == [1]
+    assert spend.figure_values["highest_value"] == pytest.approx(1000)
+    assert spend.figure_values["runner_up"] == 3
+    assert spend.text.startswith(
+        "Cluster 1 (Recent repeat high spenders) has the highest median Monetary (total spend): 1,000, "
+        "against 200 for the next (cluster 3); the lowest is cluster 2 (50)")
+    assert spend.cluster == 1
+    assert spend.confidence == "high"  # 101 vs 101 customers, fully separated
+    assert "lower is better" in highest["recency"].text
+    assert highest["recency"].figure_values["lowest"] == [1]
+    assert "All clusters have the same median Avg Unique Products: 1." in highest["avg_unique_products_cnt"].text
+
+    standouts = {o.cluster: o for o in obs if o.kind == "standout"}
+    one = standouts[1]
+    assert one.figure_values["name"] == "Recent repeat high spenders"
+    assert one.figure_values["metrics"]["monetary"]["ratio"] == pytest.approx(5.0)
+    assert "5.0x the overall median (200)" in one.text
+    assert "90% below the overall median (100)" in one.text
+    assert one.confidence == "high"
+    assert "no metric's median differs" in standouts[3].text
+
+
+def test_small_clusters_lower_the_confidence():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"customer_id": range(26), "cluster": [1] * 20 + [2] * 6,
+                          "monetary": np.r_[rng.uniform(90, 110, 20), rng.uniform(95, 160, 6)]})
+    obs = profile_observations(frame, ["monetary"])
+    assert all(o.confidence != "high" for o in obs if o.kind in ("highest", "standout"))
+
+
+def test_compare_observations_name_the_significant_cells():
+    rng = np.random.default_rng(7)
+    n = 600
+    cluster = np.repeat([1, 2, 3], n // 3)
+    pay = np.where(cluster == 1, "Credit Card", rng.choice(["Boleto", "Credit Card", "Voucher"], n))
+    ct = cross_tab(pd.DataFrame({"customer_id": range(n), "cluster": cluster, "customer_payment_types": pay}),
+                   "cluster", "customer_payment_types")
+    obs = compare_observations(ct, names={1: "Card lovers"})
+    summary = obs[0]
+    assert summary.figure_values["cramers_v"] == pytest.approx(ct.cramers_v)
+    assert "Payment Types" in summary.text and summary.confidence == "high"
+    over = [o for o in obs if o.kind == "over_represented"]
+    top = over[0]
+    assert (top.cluster, top.figure_values["value"]) == (1, "Credit Card")
+    assert top.figure_values["share_within_cluster"] == 1.0
+    assert top.figure_values["adjusted_residual"] == pytest.approx(ct.residuals.loc[1, "Credit Card"])
+    assert "Cluster 1 (Card lovers) is over-represented among customers with Payment Types = 'Credit Card'" in top.text
+    assert "100.0% of the cluster" in top.text
+    flagged = {(o.cluster, o.figure_values["value"]) for o in obs if o.kind.endswith("represented")}
+    expected = {(c, v) for c in ct.counts.index for v in ct.counts.columns if ct.significance.loc[c, v] != 0}
+    assert flagged == expected  # every significant cell, and only those
+    assert any(o.kind == "under_represented" and o.cluster == 1 for o in obs)
+
+
+def test_compare_observations_warn_on_small_expected_counts():
+    frame = pd.DataFrame({"customer_id": range(12), "cluster": [1] * 6 + [2] * 6,
+                          "dim": ["a"] * 5 + ["b"] + ["b"] * 5 + ["a"]})
+    obs = compare_observations(cross_tab(frame, "cluster", "dim"))
+    assert obs[0].confidence == "low"
+    assert "expected counts are small" in obs[0].text
+
+
+def test_polar_observation():
+    table = pd.DataFrame({1: [90.0, 10, 100], 2: [10.0, 300, 900]}, index=[SHARE_ROW, "recency", "monetary"])
+    (obs,) = polar_observations(table, n_customers=1000)
+    assert obs.figure_values["top_by_metric"] == {"recency": 2, "monetary": 2}
+    assert obs.figure_values["largest"] == 1
+    assert "Recency (days) (lower is better): cluster 2" in obs.text
+    assert obs.confidence == "high"
+    (small,) = polar_observations(table, n_customers=100)  # cluster 2 would be 10 customers
+    assert small.confidence == "low"
+
+
+def test_rfm_observations():
+    rfm = pd.DataFrame({
+        "recency": [10, 20, 30, 40, 400], "frequency": [1, 1, 1, 2, 5], "monetary": [10, 20, 30, 40, 1000],
+        "recency_score": [5, 5, 4, 4, 1], "frequency_score": [1, 1, 1, 2, 5], "monetary_score": [1, 2, 3, 4, 5],
+        "rfm_segment": ["New", "New", "Promising", "Promising", "Champions"],
+    })
+    obs = {o.view: o for o in rfm_observations(rfm, min_cell=1)}
+    assert obs["rfm_histograms"].figure_values["one_time_share"] == pytest.approx(0.6)
+    assert obs["rfm_histograms"].figure_values["monetary_median"] == 30
+    assert obs["rfm_rf_heatmap"].figure_values["highest_cell"] == [1, 5]
+    assert obs["rfm_score_heatmaps"].figure_values["RxF"] == {"cell": [5, 1], "count": 2, "share": 0.4}
+    assert obs["rfm_fm_by_r"].figure_values["r_score"] == 5
+    assert obs["rfm_segment_bar"].figure_values["smallest"] == "Champions"
+    assert obs["rfm_segment_treemap"].figure_values["top_share"] == pytest.approx(1.0)
+    assert obs["rfm_histograms"].confidence == "low"  # five customers
+
+
+def test_elbow_and_dendrogram_helpers():
+    assert elbow_k(range(2, 9), [100, 60, 20, 16, 12, 8, 4]) == 4
+    assert elbow_k([2, 3, 4, 5], [40, 30, 20, 10]) is None  # a straight line has no elbow
+    assert elbow_k([2, 3], [10, 5]) is None
+    from scipy.cluster.hierarchy import fcluster
+
+    z = linkage(np.random.default_rng(0).normal(size=(40, 2)), "ward")
+    for k in range(2, 8):
+        assert len(set(fcluster(z, t=dendrogram_cut(z, k), criterion="distance"))) == k
+    assert dendrogram_cut(z, 1) is None
+
+
+def test_evidence_observations():
+    ev = pd.DataFrame({
+        "k": [2, 3, 4, 5, 6, 7, 8], "inertia": [100, 60, 20, 16, 12, 8, 4],
+        "silhouette": [0.30, 0.35, 0.62, 0.50, 0.45, 0.40, 0.38],
+        "silhouette_ci_low": [np.nan] * 7, "silhouette_ci_high": [np.nan] * 7,
+        "silhouette_method": ["exact"] * 7,
+        "calinski_harabasz": [10, 20, 50, 40, 30, 20, 10], "davies_bouldin": [1.2, 1.0, 0.5, 0.7, 0.8, 0.9, 1.0],
+        "stability_ari_mean": [0.9, 0.8, 0.95, 0.7, np.nan, np.nan, np.nan],
+        "stability_ari_std": [0.01, 0.05, 0.02, 0.1, np.nan, np.nan, np.nan],
+    })
+    obs = {o.view: o for o in evidence_observations(ev, chosen_k=4)}
+    assert obs["elbow"].figure_values["elbow_k"] == 4
+    assert obs["silhouette"].figure_values["best_k"] == 4
+    assert obs["silhouette"].confidence == "high"  # 0.12 ahead of the next k
+    assert "reasonable structure" in obs["silhouette"].text
+    assert obs["stability"].figure_values == {"k": 4, "ari_mean": 0.95, "ari_std": 0.02, "most_stable_k": 4,
+                                              "most_stable_ari": 0.95}
+    assert "highly stable" in obs["stability"].text
+    assert "the two agree" in obs["validity_indices"].text
+    sampled = ev.assign(silhouette_method="sampled", silhouette_ci_low=ev["silhouette"] - 0.15,
+                        silhouette_ci_high=ev["silhouette"] + 0.15)
+    sil = next(o for o in evidence_observations(sampled) if o.view == "silhouette")
+    assert sil.confidence == "low" and sil.figure_values["within_ci"] == [5]
