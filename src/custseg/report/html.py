@@ -1,0 +1,407 @@
+"""The self-contained HTML report: one file, plotly.js inlined once, no network access.
+
+Everything that comes from the data goes through Jinja2 autoescaping (text and attributes),
+figure JSON sits in ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&``
+written as ``\\u003c``-style escapes (so no string can close the block), table colours are
+checked against a strict CSS colour pattern, and a Content-Security-Policy allows only the two
+inline scripts the report ships (by hash) and no network requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import math
+import numbers
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from custseg.report._walk import Anchors, blocks, figure_views
+from custseg.report.slides import unique_file_names
+from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
+
+MAX_TABLE_ROWS = 500
+DEFAULT_FIGURE_HEIGHT = 450
+
+
+# ---------------------------------------------------------------- values and colours
+
+
+_NUMERIC_TEXT = re.compile(r"[-+−]?[$€£]?\d[\d,.]*%?")
+
+
+def format_value(value: Any) -> tuple[str, bool]:
+    """Readable text of a table cell and whether it is a number (right-aligned)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "–", False
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}", True
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v):
+            return "–", False
+        if math.isinf(v):
+            return ("∞" if v > 0 else "−∞"), True
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{v:,.0f}", True
+        if abs(v) >= 1000:
+            return f"{v:,.0f}", True
+        if abs(v) >= 1:
+            return f"{v:,.2f}", True
+        return f"{v:.3g}", True
+    if isinstance(value, (pd.Timestamp, _dt.datetime)):
+        return (value.strftime("%Y-%m-%d") if (value.hour, value.minute, value.second) == (0, 0, 0) else value.strftime("%Y-%m-%d %H:%M")), False
+    if isinstance(value, _dt.date):
+        return value.isoformat(), False
+    try:
+        if pd.isna(value):
+            return "–", False
+    except (TypeError, ValueError):
+        pass
+    text = str(value)
+    return text, bool(_NUMERIC_TEXT.fullmatch(text.strip()))
+
+
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_FUNC = re.compile(r"(rgba?|hsla?)\(\s*[-0-9.%]+(?:\s*[,\s/]\s*[-0-9.%]+){2,3}\s*\)", re.IGNORECASE)
+_NAME = re.compile(r"[a-zA-Z]{3,30}")
+
+
+def safe_color(value: Any) -> str | None:
+    """`value` if it is a plain CSS colour (hex, rgb[a](), hsl[a](), a name), else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _HEX.fullmatch(text) or _FUNC.fullmatch(text) or _NAME.fullmatch(text):
+        return text
+    return None
+
+
+def _luminance(color: str) -> float | None:
+    text = color.strip().lower()
+    rgb: list[float] | None = None
+    if text.startswith("#"):
+        h = text[1:]
+        if len(h) in (3, 4):
+            h = "".join(c * 2 for c in h[:3])
+        rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    elif text.startswith("rgb"):
+        parts = re.findall(r"[-0-9.]+%?", text)[:3]
+        rgb = [float(p[:-1]) / 100 if p.endswith("%") else float(p) / 255 for p in parts]
+    if rgb is None or len(rgb) != 3:
+        return None
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def cell_style(color: Any) -> str | None:
+    color = safe_color(color)
+    if color is None:
+        return None
+    lum = _luminance(color)
+    text = "#ffffff" if lum is not None and lum < 0.22 else "#1f2933"
+    return f"background-color: {color}; color: {text}"
+
+
+# ---------------------------------------------------------------- the model the template renders
+
+
+@dataclass
+class CellModel:
+    text: str
+    numeric: bool = False
+    style: str | None = None
+
+
+@dataclass
+class TableModel:
+    index_headers: list[str]
+    headers: list[str]
+    rows: list[tuple[list[CellModel], list[CellModel]]]  # (index cells, value cells)
+    hidden_rows: int = 0
+
+
+@dataclass
+class FigureModel:
+    div_id: str
+    data_id: str
+    json: Markup
+    height: int
+    file_name: str
+
+
+@dataclass
+class NoteModel:
+    text: str
+    confidence: str
+    kind: str
+    values: list[tuple[str, str]]
+
+
+@dataclass
+class ViewModel:
+    anchor: str
+    title: str
+    caption: str
+    figure: FigureModel | None
+    table: TableModel | None
+    notes: list[NoteModel]
+
+
+@dataclass
+class PopulationModel:
+    name: str
+    title: str
+    description: str
+    n_customers: str
+    method: str
+    k: int
+    k_reason: str
+    silhouette: str
+    silhouette_label: str
+    features: list[str]
+    preparation: list[str]
+    evidence: TableModel | None
+
+
+@dataclass
+class SectionModel:
+    anchor: str
+    title: str
+    intro: str
+    depth: int
+    views: list[ViewModel] = field(default_factory=list)
+    subsections: list["SectionModel"] = field(default_factory=list)
+    population: PopulationModel | None = None
+
+
+def table_model(table: pd.DataFrame, colors: pd.DataFrame | None = None, max_rows: int = MAX_TABLE_ROWS) -> TableModel:
+    names = [n for n in table.index.names]
+    show_index = any(n is not None for n in names)
+    index_headers = ["" if n is None else str(n) for n in names] if show_index else []
+    headers = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns]
+    use_colors = colors is not None and tuple(colors.shape) == tuple(table.shape)
+    rows = []
+    for i in range(min(len(table), max_rows)):
+        index_cells = []
+        if show_index:
+            key = table.index[i]
+            parts = key if isinstance(key, tuple) else (key,)
+            index_cells = [CellModel(format_value(p)[0]) for p in parts]
+        cells = []
+        for j in range(table.shape[1]):
+            text, numeric = format_value(table.iat[i, j])
+            style = cell_style(colors.iat[i, j]) if use_colors else None
+            cells.append(CellModel(text, numeric, style))
+        rows.append((index_cells, cells))
+    return TableModel(index_headers, headers, rows, hidden_rows=max(0, len(table) - max_rows))
+
+
+def _escape_json_for_html(text: str) -> str:
+    # <, > and & only ever occur inside JSON strings, where \u escapes mean the same characters;
+    # with them gone nothing in the block can end it (</script>) or open a comment (<!--).
+    return (
+        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def figure_json(figure: Any) -> str:
+    if hasattr(figure, "to_json"):
+        text = figure.to_json()
+    else:
+        import plotly.io as pio
+
+        text = pio.to_json(figure, validate=False)
+    return _escape_json_for_html(text)
+
+
+def _figure_height(figure: Any) -> int:
+    if isinstance(figure, dict):
+        height = (figure.get("layout") or {}).get("height")
+    else:
+        height = getattr(getattr(figure, "layout", None), "height", None)
+    try:
+        return int(height) if height else DEFAULT_FIGURE_HEIGHT
+    except (TypeError, ValueError):
+        return DEFAULT_FIGURE_HEIGHT
+
+
+def note_kind(confidence: str) -> str:
+    text = (confidence or "").lower()
+    if any(w in text for w in ("not significant", "indicative", "small", "uncertain", "weak", "caution")):
+        return "caution"
+    if "significant" in text:
+        return "strong"
+    if "exact" in text:
+        return "exact"
+    return "neutral"
+
+
+def note_model(note: Note | str) -> NoteModel:
+    if not isinstance(note, Note):
+        return NoteModel(str(note), "", "neutral", [])
+    values = [(str(k), format_value(v)[0]) for k, v in (note.values or {}).items()]
+    return NoteModel(str(note.text), str(note.confidence or ""), note_kind(note.confidence), values)
+
+
+def view_model(view: View, anchors: Anchors, file_name: str | None) -> ViewModel:
+    anchor = anchors.make("view", view.key or view.title)
+    figure = None
+    if view.figure is not None:
+        figure = FigureModel(
+            div_id=f"fig-{anchor}",
+            data_id=f"figdata-{anchor}",
+            json=Markup(figure_json(view.figure)),
+            height=_figure_height(view.figure),
+            file_name=file_name or anchor,
+        )
+    table = table_model(view.table, view.table_colors) if view.table is not None else None
+    return ViewModel(anchor, str(view.title), str(view.caption or ""), figure, table, [note_model(n) for n in view.notes or []])
+
+
+def population_model(pop: PopulationResult) -> PopulationModel:
+    silhouette = "–" if pop.silhouette is None or (isinstance(pop.silhouette, float) and math.isnan(pop.silhouette)) else f"{pop.silhouette:.3f}"
+    evidence = table_model(pop.evidence) if isinstance(pop.evidence, pd.DataFrame) and not pop.evidence.empty else None
+    return PopulationModel(
+        name=str(pop.name), title=str(pop.title), description=str(pop.description or ""),
+        n_customers=format_value(pop.n_customers)[0], method=str(pop.method_label or ""), k=pop.k,
+        k_reason=str(pop.k_reason or ""), silhouette=silhouette, silhouette_label=str(pop.silhouette_label or ""),
+        features=[str(f) for f in pop.features_used or []], preparation=[str(p) for p in pop.preparation_notes or []],
+        evidence=evidence,
+    )
+
+
+def section_model(section: Section, anchors: Anchors, file_names: dict[int, str], depth: int = 0,
+                  population: PopulationResult | None = None) -> SectionModel:
+    model = SectionModel(anchors.make("section", section.key or section.title), str(section.title), str(section.intro or ""), depth)
+    if population is not None:
+        model.population = population_model(population)
+    model.views = [view_model(v, anchors, file_names.get(id(v))) for v in section.views]
+    model.subsections = [section_model(s, anchors, file_names, depth + 1) for s in section.subsections]
+    return model
+
+
+@dataclass
+class Headline:
+    label: str
+    value: str
+    detail: str = ""
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _pct(part: Any, whole: Any) -> str:
+    try:
+        return f"{float(part) / float(whole):.1%}" if whole else ""
+    except (TypeError, ValueError):
+        return ""
+
+
+_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows")
+
+
+def headlines(summary: dict) -> list[Headline]:
+    out = []
+    s = summary or {}
+    if "customers" in s:
+        out.append(Headline("Customers", format_value(s["customers"])[0], "in the input"))
+    if "converted_customers" in s:
+        share = _pct(s["converted_customers"], s.get("customers"))
+        out.append(Headline("Converted", format_value(s["converted_customers"])[0], f"{share} of customers bought" if share else "bought at least once"))
+    if "repeat_customers" in s:
+        share = _pct(s["repeat_customers"], s.get("converted_customers"))
+        out.append(Headline("Repeat", format_value(s["repeat_customers"])[0], f"{share} of converted bought twice or more" if share else "bought twice or more"))
+    if "never_converted_customers" in s:
+        out.append(Headline("Never converted", format_value(s["never_converted_customers"])[0], "no successful purchase"))
+    if "excluded_input_rows" in s:
+        excluded = s["excluded_input_rows"]
+        if isinstance(excluded, dict):
+            total = sum(int(v) for v in excluded.values() if isinstance(v, numbers.Real))
+            items = [(str(k), format_value(v)[0]) for k, v in excluded.items()]
+            out.append(Headline("Excluded input rows", format_value(total)[0], "left out before the analysis" if items else "none", items))
+        else:
+            out.append(Headline("Excluded input rows", format_value(excluded)[0], "left out before the analysis"))
+    for key, value in s.items():
+        if key in _KNOWN_SUMMARY or isinstance(value, (dict, list, tuple)):
+            continue
+        out.append(Headline(str(key).replace("_", " ").capitalize(), format_value(value)[0]))
+    return out
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("custseg.report", "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def _resource(name: str) -> str:
+    from importlib import resources
+
+    return resources.files("custseg.report").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def _csp_hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def render_html(result: AnalysisResult) -> str:
+    """The whole report as one HTML document (UTF-8 text)."""
+    views_with_figures = figure_views(result)
+    file_names = dict(zip(map(id, views_with_figures), unique_file_names([v.title for v in views_with_figures])))
+
+    anchors = Anchors({"overview", "reconciliation", "populations", "top", "toc"})
+    sections = [section_model(b.section, anchors, file_names, 0, b.population) for b in blocks(result)]
+    populations = []
+    for model in sections:
+        if model.population is not None:
+            populations.append((model.anchor, model.population))
+    reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
+
+    js_plotly = plotly_js()
+    js_app = _resource("report.js")
+    css = _resource("report.css")
+    csp = (
+        "default-src 'none'; "
+        f"script-src {_csp_hash(js_plotly)} {_csp_hash(js_app)}; "
+        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
+        "connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    n_figures = len(views_with_figures)
+    return _environment().get_template("report.html.j2").render(
+        title=str(result.title),
+        source=str(result.source or ""),
+        headlines=headlines(result.summary),
+        reconciliation=reconciliation,
+        populations=populations,
+        sections=sections,
+        n_figures=n_figures,
+        css=Markup(css),
+        plotly_js=Markup(js_plotly),
+        app_js=Markup(js_app),
+        csp=csp,
+    )
