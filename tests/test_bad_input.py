@@ -197,3 +197,123 @@ def test_failure_keeps_previous_output(run_cli, tmp_path):
     assert (out / "customers.csv").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["customers.csv", "customers.parquet"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left behind"
+
+
+# ---- Olist folders ---------------------------------------------------------------------
+
+from tests.olist_fixture import write_olist_fixture  # noqa: E402
+
+
+def edit_csv(path: Path, edit) -> None:
+    """Rewrite one CSV of the fixture through pandas (text only)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = edit(frame)
+    frame.to_csv(path, index=False)
+
+
+@pytest.fixture
+def olist(tmp_path):
+    folder = tmp_path / "olist"
+    folder.mkdir()
+    write_olist_fixture(folder)
+    return folder
+
+
+def test_good_olist_folder_is_accepted(run_cli, olist, tmp_path):
+    out = tmp_path / "out"
+    result = features(run_cli, olist, out)
+    assert result.exit_code == 0, result.stderr
+    assert (out / "customers.parquet").is_file()
+
+
+def test_olist_gz_files_are_read(run_cli, olist, tmp_path):
+    for csv_file in olist.glob("*.csv"):
+        (olist / (csv_file.name + ".gz")).write_bytes(gzip.compress(csv_file.read_bytes()))
+        csv_file.unlink()
+    out = tmp_path / "out"
+    assert features(run_cli, olist, out).exit_code == 0
+
+
+def test_olist_missing_file(run_cli, olist, tmp_path):
+    (olist / "olist_order_payments_dataset.csv").unlink()
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "missing file olist_order_payments_dataset.csv")
+
+
+def test_olist_missing_column(run_cli, olist, tmp_path):
+    edit_csv(olist / "olist_orders_dataset.csv", lambda f: f.drop(columns=["order_estimated_delivery_date"]))
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_orders_dataset.csv", "'order_estimated_delivery_date'")
+
+
+def test_olist_duplicated_order_id(run_cli, olist, tmp_path):
+    edit_csv(olist / "olist_orders_dataset.csv", lambda f: pd.concat([f, f.iloc[[2]]]))
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_orders_dataset.csv", "rows 3 and", "duplicated key", "order_id=")
+
+
+def test_olist_unparseable_timestamp(run_cli, olist, tmp_path):
+    def edit(f):
+        f.loc[4, "order_purchase_timestamp"] = "2017-02-30 25:00:00"
+        return f
+    edit_csv(olist / "olist_orders_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_orders_dataset.csv", "row 5", "'order_purchase_timestamp'", "not a timestamp")
+
+
+def test_olist_negative_price(run_cli, olist, tmp_path):
+    def edit(f):
+        f.loc[0, "price"] = "-10.00"
+        return f
+    edit_csv(olist / "olist_order_items_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_order_items_dataset.csv", "row 1", "'price'", "negative")
+
+
+def test_olist_non_numeric_payment(run_cli, olist, tmp_path):
+    def edit(f):
+        f.loc[1, "payment_value"] = "12,50"
+        return f
+    edit_csv(olist / "olist_order_payments_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_order_payments_dataset.csv", "row 2", "'payment_value'", "not a number")
+
+
+def test_olist_orphan_item(run_cli, olist, tmp_path):
+    def edit(f):
+        f.loc[0, "order_id"] = "no-such-order"
+        return f
+    edit_csv(olist / "olist_order_items_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_order_items_dataset.csv", "row 1", "'no-such-order'", "not in olist_orders_dataset.csv")
+
+
+def test_olist_order_without_customer_row(run_cli, olist, tmp_path):
+    edit_csv(olist / "olist_customers_dataset.csv", lambda f: f.iloc[1:])
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "olist_orders_dataset.csv", "'customer_id'", "not in olist_customers_dataset.csv")
+
+
+def test_olist_all_orders_outside_window(run_cli, olist, tmp_path):
+    def edit(f):
+        f["order_purchase_timestamp"] = "2015-05-05 10:00:00"
+        return f
+    edit_csv(olist / "olist_orders_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "no order falls in the window")
+
+
+def test_olist_empty_orders(run_cli, olist, tmp_path):
+    for name in ("orders", "order_items", "order_payments", "order_reviews"):
+        edit_csv(olist / f"olist_{name}_dataset.csv", lambda f: f.iloc[0:0])
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "there are no orders")
+
+
+def test_olist_missing_status(run_cli, olist, tmp_path):
+    def edit(f):
+        f.loc[3, "order_status"] = ""
+        return f
+    edit_csv(olist / "olist_orders_dataset.csv", edit)
+    out = tmp_path / "out"
+    assert_rejected(features(run_cli, olist, out), out, "row 4", "'order_status'", "missing")
