@@ -40,18 +40,6 @@ def quote_literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def scan_expression(path: Path) -> str:
-    """A DuckDB table expression that reads CSV or Parquet with every column as text."""
-    name = path.name.lower()
-    literal = quote_literal(str(path))
-    if name.endswith(".parquet") or name.endswith(".pq"):
-        return f"read_parquet({literal})"
-    return (
-        f"read_csv({literal}, all_varchar=true, header=true, quote='\"', escape='\"', "
-        "delim=',', strict_mode=false, null_padding=false, auto_detect=false, columns=NULL)"
-    )
-
-
 def _csv_scan(path: Path, names: list[str]) -> str:
     literal = quote_literal(str(path))
     cols = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
@@ -106,64 +94,85 @@ def load_table(
         )
     is_parquet = path.name.lower().endswith((".parquet", ".pq"))
     if is_parquet:
-        source = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
-        raw_cols = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns)
-        raw = f"SELECT file_row_number + 1 AS _row, {raw_cols} FROM {source}"
+        scan = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
+        row_expr = "file_row_number + 1"
+        text_of = lambda c: f"CAST({quote_ident(c)} AS VARCHAR)"  # noqa: E731
     else:
-        raw_cols = ", ".join(quote_ident(c) for c in columns)
-        raw = f"SELECT row_number() OVER () AS _row, {raw_cols} FROM {_csv_scan(path, header)}"
-    raw_name = f"_raw_{table}"
+        scan = _csv_scan(path, header)
+        row_expr = "row_number() OVER ()"
+        text_of = quote_ident
+
+    def cast(col: str, kind: str, strict: bool) -> str:
+        text = text_of(col)
+        if kind == "text":
+            return text
+        fn = "CAST" if strict else "TRY_CAST"
+        return f"{fn}(NULLIF(trim({text}), '') AS {SQL_TYPES[kind]})"
+
+    # Fast path: one pass with strict casts. Only when a value does not cast do we pay for
+    # a second, diagnostic pass that finds the first offending row and column.
+    select = ", ".join(f"{cast(c, k, True)} AS {quote_ident(rename.get(c, c))}" for c, k in columns.items())
     try:
-        run_sql(con, f"CREATE OR REPLACE TEMP TABLE {raw_name} AS {raw}")
+        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT {row_expr} AS _row, {select} FROM {scan}")
+    except duckdb.ConversionException:
+        _report_cast_failure(con, path, scan, row_expr, columns, text_of)
+        raise
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read ({_first_line(exc)}); check the file's format and encoding (UTF-8)") from None
 
-    def typed(col: str, kind: str) -> str:
-        q = quote_ident(col)
-        if kind == "text":
-            return q
-        return f"TRY_CAST(NULLIF(trim({q}), '') AS {SQL_TYPES[kind]})"
-
-    # One pass finds, for every typed column, the first row that does not cast.
     checks = []
     for col, kind in columns.items():
-        q = quote_ident(col)
-        if kind != "text":
-            checks.append((col, kind, "cast", f"min(_row) FILTER (WHERE NULLIF(trim({q}), '') IS NOT NULL AND {typed(col, kind)} IS NULL)"))
+        q = quote_ident(rename.get(col, col))
         if kind == "timestamp":
-            checks.append((col, kind, "range", f"min(_row) FILTER (WHERE {typed(col, kind)} < TIMESTAMP '{MIN_TIMESTAMP}' OR {typed(col, kind)} >= TIMESTAMP '{MAX_TIMESTAMP}')"))
+            checks.append((col, "range", f"min(_row) FILTER (WHERE {q} < TIMESTAMP '{MIN_TIMESTAMP}' OR {q} >= TIMESTAMP '{MAX_TIMESTAMP}')"))
         if col in not_null:
-            checks.append((col, kind, "null", f"min(_row) FILTER (WHERE NULLIF(trim({q}), '') IS NULL)"))
+            null_test = f"{q} IS NULL" + (f" OR trim({q}) = ''" if kind == "text" else "")
+            checks.append((col, "null", f"min(_row) FILTER (WHERE {null_test})"))
         if col in non_negative:
-            checks.append((col, kind, "negative", f"min(_row) FILTER (WHERE {typed(col, kind)} < 0)"))
+            checks.append((col, "negative", f"min(_row) FILTER (WHERE {q} < 0)"))
     if checks:
-        row = fetch_one(con, f"SELECT {', '.join(c[3] for c in checks)} FROM {raw_name}")
-        for (col, kind, what, _), bad_row in zip(checks, row):
+        row = fetch_one(con, f"SELECT {', '.join(c[2] for c in checks)} FROM {table}")
+        for (col, what, _), bad_row in zip(checks, row):
             if bad_row is None:
                 continue
-            value = fetch_one(con, f"SELECT {quote_ident(col)} FROM {raw_name} WHERE _row = ?", [bad_row])[0]
+            value = fetch_one(con, f"SELECT CAST({quote_ident(rename.get(col, col))} AS VARCHAR) FROM {table} WHERE _row = ?", [bad_row])[0]
             shown = (value or "")[:60]
             where = f"{path.name}, row {bad_row}, column {col!r}"
-            if what == "cast":
-                raise InputError(f"{where}: {shown!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
             if what == "range":
                 raise InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
             if what == "null":
                 raise InputError(f"{where}: value is missing; every row needs one")
-            if what == "negative":
-                raise InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
+            raise InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
     if key:
-        key_sql = ", ".join(quote_ident(k) for k in key)
-        dup = fetch_one(con, 
-            f"SELECT min(_row), max(_row), {key_sql} FROM {raw_name} GROUP BY {key_sql} "
-            "HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+        key_sql = ", ".join(quote_ident(rename.get(k, k)) for k in key)
+        dup = fetch_one(
+            con,
+            f"SELECT min(_row), max(_row), {key_sql} FROM {table} GROUP BY {key_sql} "
+            "HAVING count(*) > 1 ORDER BY 1 LIMIT 1",
         )
         if dup:
             shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, dup[2:]))
             raise InputError(
                 f"{path.name}, rows {dup[0]} and {dup[1]}: duplicated key ({shown}); remove the duplicate row"
             )
-    select = ", ".join(f"{typed(c, k)} AS {quote_ident(rename.get(c, c))}" for c, k in columns.items())
-    run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT _row, {select} FROM {raw_name} ORDER BY _row")
-    run_sql(con, f"DROP TABLE {raw_name}")
     return fetch_one(con, f"SELECT count(*) FROM {table}")[0]
+
+
+def _report_cast_failure(con, path: Path, scan: str, row_expr: str, columns: dict[str, str], text_of) -> None:
+    """Find the first row and column whose text does not cast, and raise an InputError naming them."""
+    typed_cols = [(c, k) for c, k in columns.items() if k != "text"]
+    raw_cols = ", ".join(f"{text_of(c)} AS {quote_ident(c)}" for c, _ in typed_cols)
+    run_sql(con, f"CREATE OR REPLACE TEMP TABLE _cast_check AS SELECT {row_expr} AS _row, {raw_cols} FROM {scan}")
+    try:
+        for col, kind in typed_cols:
+            q = quote_ident(col)
+            bad = fetch_one(
+                con,
+                f"SELECT _row, {q} FROM _cast_check WHERE NULLIF(trim({q}), '') IS NOT NULL "
+                f"AND TRY_CAST(NULLIF(trim({q}), '') AS {SQL_TYPES[kind]}) IS NULL ORDER BY _row LIMIT 1",
+            )
+            if bad:
+                shown = (bad[1] or "")[:60]
+                raise InputError(f"{path.name}, row {bad[0]}, column {col!r}: {shown!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
+    finally:
+        run_sql(con, "DROP TABLE IF EXISTS _cast_check")
