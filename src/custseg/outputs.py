@@ -39,6 +39,9 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.custseg-", dir=out_dir.parent if out_dir.parent.exists() else parent))
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot write here ({exc.strerror}); choose another --out") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
     try:
         yield staging
         if not out_dir.exists():

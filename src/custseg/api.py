@@ -1,0 +1,82 @@
+"""The Python API: `custseg.run(...)` for notebooks and pipelines; the CLI calls the same."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from custseg.config import AnalysisConfig, load_config
+from custseg.errors import InputError
+from custseg.result import AnalysisResult
+
+
+def customer_output(result: AnalysisResult) -> pd.DataFrame:
+    """customers.csv: every customer's metrics and segments plus, per population, cluster and name."""
+    table = result.customers.copy()
+    for pop in result.populations:
+        a = pop.assignments.rename(columns={"cluster": f"cluster_{pop.name}", "cluster_name": f"cluster_name_{pop.name}"})
+        table = table.merge(a, on="customer_id", how="left")
+        table[f"cluster_{pop.name}"] = table[f"cluster_{pop.name}"].astype("Int64")
+    return table.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:
+    """clusters.csv: one row per (population, customer)."""
+    frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in result.populations]
+    if not frames:
+        return pd.DataFrame(columns=["population", "customer_id", "cluster", "cluster_name"])
+    return pd.concat(frames, ignore_index=True).sort_values(["population", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True) -> dict[str, Path]:
+    """Write every output file of an analysis into `folder` (a staging folder)."""
+    from custseg.outputs import write_table
+
+    paths: dict[str, Path] = {}
+    write_table(customer_output(result), folder, "customers")
+    write_table(cluster_assignments(result), folder, "clusters")
+    paths["customers"] = folder / "customers.parquet"
+    for pop in result.populations:
+        if pop.model is not None:
+            pop.model.save(folder / "models" / pop.name)
+    if report:
+        from custseg.report import write_report
+
+        paths.update(write_report(result, folder))
+    else:
+        (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+    return paths
+
+
+def run(
+    data: str | Path,
+    *,
+    config: str | Path | AnalysisConfig | None = None,
+    out: str | Path | None = None,
+    preset: str | None = None,
+    mapping: str | None = None,
+    report: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> AnalysisResult:
+    """Run the whole analysis on `data` (Olist folder or transaction log).
+
+    With `out`, also write report.html, slides/, deck.pptx, customers.parquet/.csv,
+    clusters.csv, models/ and summary.json there (all or nothing). The result's frames,
+    figures and notes display in Jupyter.
+    """
+    from custseg.outputs import staged_output
+    from custseg.pipeline import run_analysis
+    from custseg.sources import load
+
+    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    if cfg.engine != "duckdb":
+        raise InputError(f"engine {cfg.engine!r} is not available in this version; use engine = \"duckdb\"")
+    if out is None:
+        return run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
+    with staged_output(out) as staging:
+        result = run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
+        write_outputs(result, staging, report=report)
+    return result

@@ -1,0 +1,282 @@
+"""The whole analysis, stage by stage: sources -> features -> RFM views -> per population:
+prepare, evidence for k, fit, profile, comparisons, observations -> an AnalysisResult.
+
+Pure orchestration: every stage is a function from tables to tables; files are read by
+`sources` and written by `report` (via :func:`custseg.api.run`), nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from custseg import profile as pf
+from custseg.cluster import (
+    evaluate_k,
+    fit_clusters,
+    prepare_features,
+    recommend_k,
+    silhouette,
+    ward_linkage,
+    measure_silhouette,
+)
+from custseg.config import AnalysisConfig, Population
+from custseg.errors import InputError
+from custseg.features import FeatureParams, run_feature_sql
+from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
+from custseg.sources.dataset import Dataset
+from custseg.summary import customer_summary
+
+Progress = Callable[[str], None]
+RFM_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "recency_score", "frequency_score", "monetary_score", "rfm_score", "rfm_segment"]
+
+
+def _notes(observations) -> list[Note]:
+    return [Note(text=o.text, confidence=o.confidence, values=_jsonable(o.figure_values)) for o in observations]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return value
+
+
+def _key(*parts: str) -> str:
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", str(p).lower()).strip("-") for p in parts)
+
+
+def select_population(customers: pd.DataFrame, population: Population) -> pd.DataFrame:
+    """The customers matching the population's SQL filter (evaluated by DuckDB)."""
+    con = duckdb.connect()
+    con.register("customers", customers)
+    try:
+        ids = con.execute(f"SELECT customer_id FROM customers WHERE {population.filter}").fetchall()
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise InputError(f"population {population.name!r}: filter {population.filter!r} cannot be evaluated ({message}); use SQL over the customer table's columns") from None
+    finally:
+        con.close()
+    wanted = {row[0] for row in ids}
+    return customers[customers["customer_id"].isin(wanted)]
+
+
+def rfm_section(customers: pd.DataFrame) -> Section:
+    rfm = customers.loc[customers["rfm_score"].notna(), RFM_COLUMNS]
+    builders = [
+        ("rfm-histograms", pf.rfm_histograms),
+        ("rfm-rf-heatmap", pf.rfm_rf_heatmap),
+        ("rfm-score-pairs", pf.rfm_score_heatmaps),
+        ("rfm-fm-by-r", pf.rfm_fm_by_r),
+        ("rfm-segment-bar", pf.rfm_segment_bar),
+        ("rfm-segment-treemap", pf.rfm_segment_treemap),
+    ]
+    views = []
+    notes = _notes(pf.rfm_observations(rfm))
+    for i, (key, build) in enumerate(builders):
+        fig = build(rfm)
+        views.append(View(key=key, title=fig.layout.title.text or key, figure=fig, notes=notes if key == "rfm-segment-bar" else []))
+    return Section(key="rfm", title="RFM analysis", intro=f"Recency, frequency and monetary scores of {len(rfm):,} converted customers.", views=views)
+
+
+def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[str], config: AnalysisConfig) -> list[View]:
+    """Profile, polar and cluster x dimension comparisons of one clustered population."""
+    agg = config.report.get("profile_aggregate", "median")
+    names = pop.cluster_names
+    table = pf.profile_table(frame, metrics, agg=agg)
+    styled = pf.style_profile(table, names=names)
+    text, colours = styled.display()
+    views = [
+        View(key=_key(pop.name, "profile"), title=f"{pop.title}: cluster profile ({agg})", table=text, table_colors=colours,
+             notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names))),
+        View(key=_key(pop.name, "polar"), title=f"{pop.title}: clusters by metric",
+             figure=pf.segment_polar(pf.profile_table(frame, metrics, agg="median"), names=names, title=f"{pop.title}: clusters by metric"),
+             notes=_notes(pf.polar_observations(pf.profile_table(frame, metrics, agg="median"), names=names, n_customers=len(frame)))),
+    ]
+    top_dims = set(config.report.get("top_n_dimensions", []))
+    top_n = int(config.report.get("top_n", 5))
+    for dim in config.report.get("dimensions", []):
+        if dim not in frame.columns:
+            continue
+        ct = pf.cross_tab(frame, "cluster", dim, top_n=top_n if dim in top_dims else None)
+        title = f"{pop.title}: clusters by {pf.label(dim)}"
+        notes = _notes(pf.compare_observations(ct, names=names))
+        views.append(View(key=_key(pop.name, dim, "by-cluster"), title=title, figure=pf.cat_compare(ct, graph=2, names=names, title=title), notes=notes))
+        title3 = f"{pop.title}: {pf.label(dim)} by cluster"
+        views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3)))
+    return views
+
+
+def _k_range(population: Population, n: int) -> list[int]:
+    hi = min(population.k_max, n - 1)
+    return list(range(population.k_min, hi + 1)) if hi >= population.k_min else []
+
+
+def cluster_population(customers: pd.DataFrame, population: Population, config: AnalysisConfig,
+                       progress: Progress | None = None) -> PopulationResult | None:
+    """Select, prepare, gather evidence for k, fit and profile one population.
+
+    Returns None (with a reason in `skipped`) when the population is too small to cluster.
+    """
+    say = progress or (lambda _msg: None)
+    cl = config.cluster
+    members = select_population(customers, population)
+    if len(members) == 0:
+        raise PopulationSkipped(f"population {population.name!r}: the filter {population.filter!r} selects no customer")
+    frame = members.set_index("customer_id")
+    prep = population.preparation
+    prepared = prepare_features(
+        frame, list(population.features), corr_threshold=prep.corr_threshold,
+        transform=None if prep.transform == "none" else prep.transform,
+        scaler=prep.scaler, winsorize_quantile=prep.winsorize_quantile,
+    )
+    n = prepared.X.shape[0]
+    distinct = len(np.unique(prepared.X, axis=0)) if n else 0
+    k_fixed = population.k if population.k != "auto" else None
+    if n < 3 or distinct < 2:
+        raise PopulationSkipped(
+            f"population {population.name!r}: {n} customer(s) with {distinct} distinct feature row(s) after preparation; "
+            "at least 3 customers with 2 different rows are needed to cluster"
+        )
+    if k_fixed is not None and k_fixed > min(n, distinct):
+        raise InputError(
+            f"population {population.name!r}: k = {k_fixed} but only {n:,} customers ({distinct:,} distinct rows) remain; "
+            f"lower k or use k = \"auto\""
+        )
+    ks = _k_range(population, n)
+    say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
+    evidence = evaluate_k(
+        prepared, ks or [k_fixed or 2], method=population.method, random_state=population.random_state,
+        stability_resamples=int(cl.get("stability_resamples", 20)),
+        exact_limit=int(cl.get("silhouette_exact_limit", 100_000)),
+        silhouette_sample_size=int(cl.get("silhouette_sample_size", 20_000)),
+        memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+    )
+    recommendation = recommend_k(evidence)
+    if k_fixed is not None:
+        k = int(k_fixed)
+        verdict = "agrees" if recommendation.k == k else "disagrees"
+        k_reason = f"k = {k} is set in the config; the evidence {verdict}. {recommendation.reason}"
+    elif recommendation.k is not None:
+        k, k_reason = recommendation.k, recommendation.reason
+    else:
+        table = evidence.table.dropna(subset=["silhouette"])
+        k = int(table["silhouette"].idxmax()) if len(table) else 2
+        k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
+    say(f"{population.title}: fitting {population.method} with k = {k}")
+    model = fit_clusters(
+        prepared, k=k, method=population.method, random_state=population.random_state,
+        memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+    )
+    labels = model.labels
+    sil = measure_silhouette(
+        prepared.X, labels.loc[prepared.index].to_numpy(), exact_limit=int(cl.get("silhouette_exact_limit", 100_000)),
+        sample_size=int(cl.get("silhouette_sample_size", 20_000)), random_state=population.random_state,
+    ) if k >= 2 else None
+    tree = evidence.ward_tree or ward_linkage(prepared, memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)), random_state=population.random_state)
+
+    clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
+    clustered["cluster"] = clustered["cluster"].astype(int)
+    metrics = list(population.features)
+    names = pf.name_clusters(pf.profile_table(clustered, metrics, agg="median"), pf.overall_values(clustered, metrics))
+    assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
+
+    result = PopulationResult(
+        name=population.name, title=population.title, description=population.description,
+        n_customers=len(clustered), method_label=model.method_label, k=k, k_reason=k_reason,
+        silhouette=None if sil is None else float(sil.value), silhouette_label="" if sil is None else sil.label(),
+        features_used=list(prepared.features), preparation_notes=prepared.summary_lines() + list(model.notes) + list(evidence.notes),
+        evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
+    )
+    say(f"{population.title}: views")
+    evidence_views = _evidence_views(population, evidence, tree, k)
+    result.section = Section(
+        key=_key(population.name), title=population.title, intro=population.description,
+        views=evidence_views + population_views(clustered, result, metrics, config),
+    )
+    return result
+
+
+class PopulationSkipped(Exception):
+    """A population that cannot be clustered; the analysis goes on and the report says why."""
+
+
+def _evidence_views(population: Population, evidence, tree, k: int) -> list[View]:
+    table = evidence.table.reset_index()
+    linkage = tree.linkage if tree is not None else None
+    notes = {o.view: [] for o in []}
+    for o in pf.evidence_observations(table, chosen_k=k, linkage=linkage):
+        notes.setdefault(o.view, []).append(Note(text=o.text, confidence=o.confidence, values=_jsonable(o.figure_values)))
+    views = []
+    charts = [("elbow", pf.elbow_chart), ("silhouette", pf.silhouette_chart), ("stability", pf.stability_chart), ("validity", pf.validity_indices_chart)]
+    for name, build in charts:
+        fig = build(table, chosen_k=k, title=f"{population.title}: {_EVIDENCE_TITLES[name]}")
+        views.append(View(key=_key(population.name, name), title=fig.layout.title.text, figure=fig, notes=notes.get(fig.layout.meta.get("view", name), []) if fig.layout.meta else []))
+    if linkage is not None and len(linkage):
+        fig = pf.dendrogram_chart(linkage, chosen_k=k, title=f"{population.title}: Ward dendrogram" + ("" if tree.exact else f" ({tree.method_label})"))
+        views.append(View(key=_key(population.name, "dendrogram"), title=fig.layout.title.text, figure=fig, notes=notes.get("dendrogram", [])))
+    return views
+
+
+_EVIDENCE_TITLES = {"elbow": "elbow method", "silhouette": "silhouette by number of clusters", "stability": "stability by number of clusters", "validity": "Calinski-Harabasz and Davies-Bouldin by number of clusters"}
+
+
+def reconciliation(customers: pd.DataFrame, populations: list[PopulationResult], excluded_rows: dict[str, int]) -> pd.DataFrame:
+    """Input customers = analysed + excluded, per reason (customers, not rows)."""
+    rows = [("customers in the input (after cleaning)", len(customers))]
+    rows.append(("never converted (no purchase): profiled, not clustered", int(customers["buys_cnt"].isna().sum())))
+    for p in populations:
+        rows.append((f"in population '{p.title}' and clustered", p.n_customers))
+    for reason, n in sorted(excluded_rows.items()):
+        rows.append((f"input rows excluded: {reason}", int(n)))
+    return pd.DataFrame(rows, columns=["item", "count"])
+
+
+def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | None = None) -> AnalysisResult:
+    """Every stage after loading: features, RFM views, each population, observations."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say("features: orders, customers, segments, RFM")
+    params = FeatureParams.for_dataset(dataset, **{k: v for k, v in config.features.items()})
+    run_feature_sql(dataset, params)
+    customers = dataset.con.table("customers").df()
+    timings["features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    say("RFM views")
+    sections = [rfm_section(customers)] if customers["rfm_score"].notna().any() else []
+    timings["rfm_views"] = time.perf_counter() - t0
+    populations, skipped = [], []
+    for population in config.populations:
+        t0 = time.perf_counter()
+        missing = [f for f in population.features if f not in customers.columns]
+        if missing:
+            raise InputError(f"population {population.name!r}: feature {missing[0]!r} is not a customer column (this data has: {', '.join(c for c in customers.columns if customers[c].dtype.kind in 'fiu')})")
+        try:
+            result = cluster_population(customers, population, config, progress=say)
+        except PopulationSkipped as exc:
+            skipped.append(str(exc))
+            say(f"warning: {exc}")
+            continue
+        populations.append(result)
+        sections.append(result.section)
+        timings[f"population:{population.name}"] = time.perf_counter() - t0
+    summary = customer_summary(customers, dataset.excluded)
+    if skipped:
+        summary["warnings"] = skipped
+    recon = reconciliation(customers, populations, dataset.excluded)
+    return AnalysisResult(
+        title=config.title, source=dataset.source, customers=customers, summary=summary,
+        reconciliation=recon, sections=sections, populations=populations, timings=timings,
+    )
