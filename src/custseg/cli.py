@@ -74,6 +74,121 @@ def features(
     out.print(f"wrote {out_dir / 'customers.parquet'} and customers.csv in {time.perf_counter() - started:.1f} s")
 
 
+class _Progress:
+    """Rich progress on stderr: one line per stage with elapsed time."""
+
+    def __init__(self, quiet: bool = False):
+        self.started = time.perf_counter()
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            console.print(f"[dim]{time.perf_counter() - self.started:6.1f}s[/dim] {message}", highlight=False)
+
+
+def _run_analysis(data: Path, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool) -> None:
+    from custseg.api import run as run_api
+
+    progress = _Progress(quiet)
+    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress)
+    progress("report written")
+    for warning in result.summary.get("warnings", []):
+        console.print(f"custseg: warning: {warning}", markup=False, highlight=False)
+    _print_summary(result.summary)
+    for pop in result.populations:
+        out.print(f"{pop.title}: {pop.n_customers:,} customers, k = {pop.k}, silhouette {pop.silhouette_label or 'n/a'}")
+    out.print(f"report: {(out_dir / 'report.html').resolve()}")
+
+
+@app.command()
+def run(
+    data: Path = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, slides/, deck.pptx, customers.parquet/.csv, summary.json."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
+    mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+) -> None:
+    """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
+    _run_analysis(data, out_dir, config, preset, mapping, quiet)
+
+
+DEMO_CUSTOMERS = 96_000
+DEMO_SEED = 42
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the demo data and report go."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+) -> None:
+    """Run the reference analysis on synthetic Olist-scale data built around the real Olist catalogue."""
+    from custseg.generate.olist import generate_olist
+
+    data_dir = out_dir / "data" / f"olist-{DEMO_CUSTOMERS}-seed{DEMO_SEED}"
+    progress = _Progress(quiet)
+    if not (data_dir / "olist_orders_dataset.csv").is_file():
+        progress(f"generating demo data: {DEMO_CUSTOMERS:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
+        generate_olist(DEMO_CUSTOMERS, DEMO_SEED, data_dir)
+    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet)
+
+
+@app.command()
+def assign(
+    model: Path = typer.Option(..., "--model", help="A saved model folder: OUT/models/POPULATION of an earlier run."),
+    data: Path = typer.Option(..., "--data", help="New order data (same kind as the run that made the model)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for assignments.csv/.parquet."),
+    preset: Optional[str] = typer.Option(None, "--preset"),
+    mapping: Optional[str] = typer.Option(None, "--map"),
+) -> None:
+    """Put the customers of new data into a saved model's clusters (nearest cluster centre)."""
+    from custseg.cluster import ClusterModel
+    from custseg.features import build_customer_table
+    from custseg.outputs import staged_output, write_table
+
+    if not (model / "model.json").is_file():
+        raise InputError(f"{model}: no model.json here; give a folder OUT/models/POPULATION written by 'custseg run'")
+    fitted = ClusterModel.load(model)
+    with staged_output(out_dir) as staging:
+        customers = build_customer_table(_load(data, preset, mapping)).set_index("customer_id")
+        missing = [f for f in fitted.features if f not in customers.columns]
+        if missing:
+            raise InputError(f"{data}: the model needs customer column {missing[0]!r}, which this data does not give")
+        labels = fitted.assign(customers)
+        table = labels.rename("cluster").rename_axis("customer_id").reset_index()
+        write_table(table, staging, "assignments")
+    assigned = int(table["cluster"].notna().sum())
+    out.print(f"assigned {assigned:,} of {len(table):,} customers to {fitted.k} clusters; {len(table) - assigned:,} lack a feature")
+    out.print(f"wrote {out_dir / 'assignments.csv'}")
+
+
+@generate_app.command("olist")
+def generate_olist_cmd(
+    customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", help="How many people (customer_unique_id)."),
+    seed: int = typer.Option(DEMO_SEED, "--seed", help="Same seed, same bytes."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for the 9 CSV files."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Print the calibration table of this generated folder (instead of generating)."),
+) -> None:
+    """Olist-schema data (9 CSV files) around the real Olist catalogue, calibrated to the real data's statistics."""
+    from custseg.generate.calibration import calibration_report, report_markdown
+    from custseg.generate.olist import generate_olist
+
+    if report is not None:
+        if not report.is_dir():
+            raise InputError(f"--report {report}: not a folder; give a folder written by 'custseg generate olist'")
+        out.print(report_markdown(calibration_report(report)), markup=False, highlight=False)
+        return
+    if out_dir is None:
+        raise InputError("--out is required: the folder for the generated CSV files")
+    if customers < 1:
+        raise InputError(f"--customers {customers}: give at least 1")
+    if seed < 0:
+        raise InputError(f"--seed {seed}: give a non-negative integer")
+    started = time.perf_counter()
+    counts = generate_olist(customers, seed, out_dir)
+    out.print(f"wrote {out_dir} in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.get("rows", counts).items() if isinstance(v, int)))
+
+
 def main() -> None:
     """Entry point: one-line errors, exit 2 for bad input, no tracebacks unless CUSTSEG_DEBUG=1."""
     try:
