@@ -31,7 +31,7 @@ def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values(["population", "customer_id"], kind="stable").reset_index(drop=True)
 
 
-def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True) -> dict[str, Path]:
+def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True) -> dict[str, Path]:
     """Write every output file of an analysis into `folder` (a staging folder)."""
     from custseg.outputs import write_table
 
@@ -45,7 +45,7 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True) 
     if report:
         from custseg.report import write_report
 
-        paths.update(write_report(result, folder))
+        paths.update(write_report(result, folder, slides=slides))
     else:
         (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
     return paths
@@ -59,6 +59,7 @@ def run(
     preset: str | None = None,
     mapping: str | None = None,
     report: bool = True,
+    slides: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
@@ -78,5 +79,7 @@ def run(
         return run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
     with staged_output(out) as staging:
         result = run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
-        write_outputs(result, staging, report=report)
+        if progress:
+            progress("writing report" + (", slides and deck" if slides else ""))
+        write_outputs(result, staging, report=report, slides=slides)
     return result

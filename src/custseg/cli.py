@@ -86,11 +86,11 @@ class _Progress:
             console.print(f"[dim]{time.perf_counter() - self.started:6.1f}s[/dim] {message}", highlight=False)
 
 
-def _run_analysis(data: Path, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool) -> None:
+def _run_analysis(data: Path, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True) -> None:
     from custseg.api import run as run_api
 
     progress = _Progress(quiet)
-    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress)
+    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides)
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False)
@@ -108,9 +108,10 @@ def run(
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet)
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides)
 
 
 DEMO_CUSTOMERS = 96_000
@@ -121,6 +122,7 @@ DEMO_SEED = 42
 def demo(
     out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the demo data and report go."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
 ) -> None:
     """Run the reference analysis on synthetic Olist-scale data built around the real Olist catalogue."""
     from custseg.generate.olist import generate_olist
@@ -130,7 +132,7 @@ def demo(
     if not (data_dir / "olist_orders_dataset.csv").is_file():
         progress(f"generating demo data: {DEMO_CUSTOMERS:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
         generate_olist(DEMO_CUSTOMERS, DEMO_SEED, data_dir)
-    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet)
+    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides)
 
 
 @app.command()

@@ -201,9 +201,18 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
     )
     say(f"{population.title}: views")
     evidence_views = _evidence_views(population, evidence, tree, k)
+    profile_views = population_views(clustered, result, metrics, config)
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
-        views=evidence_views + population_views(clustered, result, metrics, config),
+        subsections=[
+            Section(key=_key(population.name, "definition"), title="Cluster definition: how many clusters",
+                    intro=f"Evidence for every k from {ks[0] if ks else k} to {ks[-1] if ks else k}. {k_reason}", views=evidence_views),
+            Section(key=_key(population.name, "analysis"), title="Cluster analysis: distribution by clustering metrics",
+                    intro="Each cluster's share of customers and its median of every clustering metric.", views=profile_views[:2]),
+            Section(key=_key(population.name, "comparisons"), title="Clusters compared with customer attributes",
+                    intro="Share of customers of each cluster in every segment and dimension; ▲/▼ mark cells significantly over- or under-represented (adjusted residuals, Bonferroni).",
+                    views=profile_views[2:]),
+        ],
     )
     return result
 

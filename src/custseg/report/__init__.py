@@ -83,8 +83,11 @@ def write_summary(result: AnalysisResult, path: str | Path) -> Path:
     return path
 
 
-def write_report(result: AnalysisResult, out_folder: str | Path) -> dict[str, Path]:
-    """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths."""
+def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True) -> dict[str, Path]:
+    """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths.
+
+    ``slides=False`` skips the slide images and the deck (they need a browser and most of the time).
+    """
     from custseg.report.deck import write_deck as _write_deck
     from custseg.report.html import render_html as _render_html
     from custseg.report.slides import export_figures
@@ -93,11 +96,13 @@ def write_report(result: AnalysisResult, out_folder: str | Path) -> dict[str, Pa
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "report.html"
     html_path.write_text(_render_html(result), encoding="utf-8")
-    slides = out / "slides"
-    images = export_figures(result, slides)
-    deck = _write_deck(result, out / "deck.pptx", images)
-    summary = write_summary(result, out / "summary.json")
-    return {"report": html_path, "slides": slides, "deck": deck, "summary": summary}
+    paths = {"report": html_path}
+    if slides:
+        images = export_figures(result, out / "slides")
+        paths["slides"] = out / "slides"
+        paths["deck"] = _write_deck(result, out / "deck.pptx", images)
+    paths["summary"] = write_summary(result, out / "summary.json")
+    return paths
 
 
 def __getattr__(name: str):  # lazy: importing custseg.report stays cheap
