@@ -2,9 +2,11 @@
 
 Every statistic is computed from the written CSV files with DuckDB SQL, independently of the
 generator's code, and compared with its target from targets.toml (copied from STATS.md) within a
-tolerance (also in targets.toml). Targets are shares, means and quantiles, so they hold at any scale;
-the few that only make sense at Olist scale (distinct cities, "every product sells once") are
-reported only for folders with about 96k customers.
+tolerance (also in targets.toml). Targets are shares, means and quantiles, so they apply at any scale,
+but the tolerances are sized for the sampling noise of an Olist-scale folder (~96k customers): much
+smaller folders miss some of them by chance. The few statistics that only make sense at Olist scale
+(distinct cities and zip prefixes, "every product sells once") are reported only for folders with
+about 96k customers.
 """
 
 from __future__ import annotations
