@@ -391,7 +391,8 @@ def recommend_k(evidence: Evidence, *, stability_threshold: float = DEFAULT_STAB
     Rule. Four criteria each name their preferred k: highest silhouette, highest
     Calinski–Harabasz, lowest Davies–Bouldin, and the elbow of the inertia curve. A k is
     *eligible* when its mean bootstrap ARI is at least ``stability_threshold`` and its
-    silhouette is above the no-structure reference (``null_silhouette_upper``). The
+    silhouette (the low end of the CI when sampled) is above the no-structure reference
+    (``null_silhouette_upper``). The
     recommendation is the eligible k preferred by the most criteria, if at least two criteria
     prefer it and no other eligible k has as many. Otherwise the answer is "no clear k", and
     ``votes``/``checks`` show who prefers what. Missing stability or null columns make every k
@@ -420,7 +421,9 @@ def recommend_k(evidence: Evidence, *, stability_threshold: float = DEFAULT_STAB
     checks["stability_ari_mean"] = scored["stability_ari_mean"]
     checks["stable"] = scored["stability_ari_mean"] >= stability_threshold
     checks["null_silhouette_upper"] = scored["null_silhouette_upper"]
-    checks["beats_no_structure"] = scored["silhouette"] > scored["null_silhouette_upper"]
+    # a sampled silhouette must beat the reference with the low end of its interval
+    silhouette_low = scored["silhouette_ci_low"].fillna(scored["silhouette"])
+    checks["beats_no_structure"] = silhouette_low > scored["null_silhouette_upper"]
     checks["eligible"] = checks["stable"] & checks["beats_no_structure"]
     checks["preferred_by"] = [
         ", ".join(v["criterion"] for v in pref if v["preferred_k"] == k) for k in checks.index

@@ -187,14 +187,14 @@ def _numeric_features(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def _check_log1p(values: np.ndarray, features: Sequence[str]) -> None:
+    """log1p needs values > -1 (NaN is left to the missing-value step)."""
     with np.errstate(invalid="ignore"):
-        bad = np.asarray(values) <= -1
+        bad = np.atleast_2d(values) <= -1
     if bad.any():
-        col = int(np.flatnonzero(bad.any(axis=0))[0]) if np.ndim(values) == 2 else 0
+        col = int(np.flatnonzero(bad.any(axis=0))[0])
         raise InputError(
             f"log1p is undefined for values <= -1, and feature {features[col]!r} has "
-            f"{int(bad[:, col].sum()) if np.ndim(values) == 2 else int(bad.sum())} of them; "
-            "use no transform or fix the data"
+            f"{int(bad[:, col].sum())} of them; use no transform or fix the data"
         )
 
 
