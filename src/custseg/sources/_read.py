@@ -40,6 +40,28 @@ def quote_literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def _read_csv_text(path: Path, names: list[str]):
+    """The named columns of a CSV (plain or .gz) as text, plus `_row` (data row number from 1)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names, column_types={n: pa.string() for n in names},
+                strings_can_be_null=True, quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+        message = " ".join(str(exc).split())[:200]
+        raise InputError(f"{path.name}: cannot be read as CSV ({message}); check the file's format and encoding (UTF-8)") from None
+    return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+
+
 def _csv_scan(path: Path, names: list[str]) -> str:
     literal = quote_literal(str(path))
     cols = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
@@ -98,8 +120,13 @@ def load_table(
         row_expr = "file_row_number + 1"
         text_of = lambda c: f"CAST({quote_ident(c)} AS VARCHAR)"  # noqa: E731
     else:
-        scan = _csv_scan(path, header)
-        row_expr = "row_number() OVER ()"
+        # pyarrow parses CSV on all cores (DuckDB's reader is slower on gzip here); every
+        # column is read as text and typed below, so the diagnostics stay ours.
+        arrow_table = _read_csv_text(path, list(columns))
+        view = f"_scan_{table}"
+        con.register(view, arrow_table)
+        scan = view
+        row_expr = "_row"
         text_of = quote_ident
 
     def cast(col: str, kind: str, strict: bool) -> str:
@@ -119,6 +146,9 @@ def load_table(
         raise
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read ({_first_line(exc)}); check the file's format and encoding (UTF-8)") from None
+    finally:
+        if not is_parquet:
+            con.unregister(scan)
 
     checks = []
     for col, kind in columns.items():
