@@ -106,3 +106,14 @@ def test_assign_puts_the_same_customers_in_the_same_clusters(olist_folder, full_
     # KMeans labels are nearest-centre labels, so assigning the same customers reproduces them.
     agree = (assigned.loc[fitted.index].astype(int) == fitted.astype(int)).mean()
     assert agree == 1.0
+
+
+def test_every_input_customer_is_analysed_or_excluded(olist_folder, full_run):
+    people = set(pd.read_csv(olist_folder / "olist_customers_dataset.csv", dtype=str)["customer_unique_id"])
+    analysed = set(pd.read_csv(full_run / "customers.csv", dtype={"customer_id": str})["customer_id"])
+    excluded = pd.read_csv(full_run / "excluded.csv", dtype={"customer_id": str})
+    assert analysed.isdisjoint(excluded["customer_id"])
+    assert analysed | set(excluded["customer_id"]) == people
+    assert excluded["reason"].str.startswith("every order is outside the analysis window").all()
+    summary = json.loads((full_run / "summary.json").read_text())
+    assert sum(summary["excluded_customers"].values()) == len(excluded) > 0

@@ -38,6 +38,8 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
     paths: dict[str, Path] = {}
     write_table(customer_output(result), folder, "customers")
     write_table(cluster_assignments(result), folder, "clusters")
+    excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
+    excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
     paths["customers"] = folder / "customers.parquet"
     for pop in result.populations:
         if pop.model is not None:

@@ -241,9 +241,12 @@ def _evidence_views(population: Population, evidence, tree, k: int) -> list[View
 _EVIDENCE_TITLES = {"elbow": "elbow method", "silhouette": "silhouette by number of clusters", "stability": "stability by number of clusters", "validity": "Calinski-Harabasz and Davies-Bouldin by number of clusters"}
 
 
-def reconciliation(customers: pd.DataFrame, populations: list[PopulationResult], excluded_rows: dict[str, int]) -> pd.DataFrame:
+def reconciliation(customers: pd.DataFrame, excluded: pd.DataFrame, populations: list[PopulationResult], excluded_rows: dict[str, int]) -> pd.DataFrame:
     """Input customers = analysed + excluded, per reason (customers, not rows)."""
-    rows = [("customers in the input (after cleaning)", len(customers))]
+    rows = [("customers in the input", len(customers) + len(excluded))]
+    for reason, n in excluded["reason"].value_counts().sort_index().items():
+        rows.append((f"excluded: {reason}", int(n)))
+    rows.append(("customers analysed (customers.csv)", len(customers)))
     rows.append(("never converted (no purchase): profiled, not clustered", int(customers["buys_cnt"].isna().sum())))
     for p in populations:
         rows.append((f"in population '{p.title}' and clustered", p.n_customers))
@@ -284,8 +287,11 @@ def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | 
     summary = customer_summary(customers, dataset.excluded)
     if skipped:
         summary["warnings"] = skipped
-    recon = reconciliation(customers, populations, dataset.excluded)
+    excluded = dataset.con.table("excluded_customers").df()
+    summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
+    recon = reconciliation(customers, excluded, populations, dataset.excluded)
     return AnalysisResult(
         title=config.title, source=dataset.source, customers=customers, summary=summary,
         reconciliation=recon, sections=sections, populations=populations, timings=timings,
+        excluded=excluded,
     )

@@ -86,6 +86,7 @@ class AnalysisResult:
     sections: list[Section]
     populations: list[PopulationResult]
     timings: dict[str, float] = field(default_factory=dict)
+    excluded: pd.DataFrame | None = None  # customer_id, reason: input customers not analysed
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<li>{_escape(p.title)}: {p.n_customers:,} customers, k = {p.k}</li>" for p in self.populations)

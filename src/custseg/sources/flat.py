@@ -166,6 +166,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
     run_sql(con, "CREATE OR REPLACE TABLE payments (order_id VARCHAR, payment_sequential BIGINT, payment_type VARCHAR, payment_installments BIGINT, payment_value DECIMAL(18,4))")
     run_sql(con, "CREATE OR REPLACE TABLE reviews (review_id VARCHAR, order_id VARCHAR, review_score BIGINT, review_created_ts TIMESTAMP)")
     run_sql(con, "CREATE OR REPLACE TABLE category_translation (category VARCHAR, category_english VARCHAR)")
+    run_sql(con, "CREATE OR REPLACE TABLE input_customers AS SELECT DISTINCT customer_id FROM orders")
     run_sql(con, "DROP TABLE src_log")
     run_sql(con, "DROP TABLE log_lines")
     capabilities = {"status"} if "status" in has else set()

@@ -89,6 +89,8 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
     run_sql(con, "CREATE OR REPLACE TABLE reviews AS SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews")
     run_sql(con, "CREATE OR REPLACE TABLE products AS SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products")
     run_sql(con, "CREATE OR REPLACE TABLE category_translation AS SELECT category, category_english FROM src_category_translation")
+    # Every person of the input, so none can go missing unnoticed (see excluded.csv).
+    run_sql(con, "CREATE OR REPLACE TABLE input_customers AS SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers")
     for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
         run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
     return Dataset(
