@@ -447,6 +447,14 @@ _CRITERION_TEXT = {
 }
 
 
+def _and_join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _criteria_text(preferred_by: str) -> str:
+    return _and_join([_CRITERION_TEXT[c] for c in preferred_by.split(", ")])
+
+
 def _sil_text(evidence: Evidence, k: int) -> str:
     s = evidence.silhouettes.get(k)
     return s.label() if s is not None else "n/a"
@@ -454,7 +462,7 @@ def _sil_text(evidence: Evidence, k: int) -> str:
 
 def _reason_for(k: int, evidence: Evidence, checks: pd.DataFrame, threshold: float) -> str:
     row = evidence.table.loc[k]
-    who = ", ".join(_CRITERION_TEXT[c] for c in checks.loc[k, "preferred_by"].split(", "))
+    who = _criteria_text(checks.loc[k, "preferred_by"])
     n_resamples = evidence.params.get("stability_resamples")
     return (
         f"k = {k}: preferred by {int(checks.loc[k, 'n_votes'])} of 4 criteria ({who}); "
@@ -464,6 +472,20 @@ def _reason_for(k: int, evidence: Evidence, checks: pd.DataFrame, threshold: flo
     )
 
 
+def _why_not(k: int, checks: pd.DataFrame, threshold: float) -> str:
+    row = checks.loc[k]
+    problems = []
+    if pd.isna(row["stability_ari_mean"]) or pd.isna(row["null_silhouette_upper"]):
+        return "stability or the no-structure reference was not computed"
+    if not row["stable"]:
+        problems.append(f"it is not stable under resampling (mean adjusted Rand index {row['stability_ari_mean']:.2f} < {threshold:g})")
+    if not row["beats_no_structure"]:
+        problems.append(
+            f"its silhouette ({row['silhouette']:.3f}) does not beat data without clusters ({row['null_silhouette_upper']:.3f})"
+        )
+    return " and ".join(problems)
+
+
 def _reason_none(evidence: Evidence, votes: pd.DataFrame, checks: pd.DataFrame, threshold: float) -> str:
     prefs = "; ".join(
         f"{_CRITERION_TEXT[r.criterion]} at {'no k' if r.preferred_k is None else f'k = {r.preferred_k}'}"
@@ -471,20 +493,26 @@ def _reason_none(evidence: Evidence, votes: pd.DataFrame, checks: pd.DataFrame, 
     )
     if checks.empty:
         return "No clear k: no k in the range could be scored."
-    if not checks["eligible"].any():
-        if checks["stability_ari_mean"].isna().all() or checks["null_silhouette_upper"].isna().all():
-            why = "stability or the no-structure reference was not computed, so no k can be vouched for"
-        elif not checks["beats_no_structure"].any():
-            why = "no k has a silhouette above what the same method finds in data without clusters"
-        elif not checks["stable"].any():
-            why = f"no k is stable under resampling (mean adjusted Rand index below {threshold:g} for every k)"
+    if checks["stability_ari_mean"].isna().all() or checks["null_silhouette_upper"].isna().all():
+        return f"No clear k: stability or the no-structure reference was not computed, so no k can be vouched for. Criteria: {prefs}."
+    if not checks["beats_no_structure"].any():
+        return (
+            "No clear k: no k has a silhouette above what the same method finds in data without "
+            f"clusters, so the data show no cluster structure. Criteria: {prefs}."
+        )
+    best = checks["n_votes"].max()
+    top = [int(k) for k in checks.index[checks["n_votes"] == best]]
+    if best >= 2:
+        who = {k: _criteria_text(checks.loc[k, "preferred_by"]) for k in top}
+        if len(top) == 1:
+            k = top[0]
+            detail = f"k = {k} is preferred by {who[k]}, but {_why_not(k, checks, threshold)}"
         else:
-            why = "no k is both stable and above the no-structure silhouette"
-        return f"No clear k: {why}. Criteria: {prefs}."
-    return (
-        "No clear k: the criteria disagree — fewer than two of them prefer the same stable k "
-        f"that beats data without clusters. Criteria: {prefs}."
-    )
+            detail = "the criteria split between " + " and ".join(f"k = {k} ({who[k]})" for k in top)
+            ineligible = [k for k in top if not checks.loc[k, "eligible"]]
+            detail += "".join(f"; k = {k}: {_why_not(k, checks, threshold)}" for k in ineligible)
+        return f"No clear k: {detail}. Criteria: {prefs}."
+    return f"No clear k: no two criteria prefer the same k. Criteria: {prefs}."
 
 
 # ----------------------------------------------------------------------------- dendrogram

@@ -11,13 +11,20 @@ minute per k. The exact value here is the same number (tested to 1e-9) computed 
   (it is symmetric), each tile computed with one BLAS product
   ``[x, 1, |x|²]·[-2y, |y|², 1]ᵀ = |x|² + |y|² − 2x·y`` and a square root (float64, the
   formula of ``sklearn.metrics.euclidean_distances``), then reduced to per-cluster distance
-  sums with small weighted matrix products (both directions of the tile);
+  sums with small weighted matrix products (both directions of the tile). Rounding can make a
+  tiny squared distance negative (nearly identical rows); sklearn clips those to 0. The fast
+  pass does not clip: a negative gives NaN, and if any NaN appears the pass is redone with
+  clipping, so the result is always sklearn's;
 * tiles are shared between threads (NumPy and BLAS release the GIL), each thread owns a fixed
   set of row blocks and its own accumulator, so a result is bit-for-bit reproducible for a
   given ``n_jobs``.
 
 Several labellings of the same matrix (one per k) are scored in one pass over the distances
 (:func:`silhouette_exact_many`), which is what the evidence table uses.
+
+Cost: n²/2 float64 square roots are unavoidable for an exact Euclidean silhouette; on the
+benchmark machine they are most of the ~2 ns per pair and per thread (scikit-learn: ~18 ns).
+See ``bench/results/cluster.md``.
 
 Above a size limit the *sampled* silhouette evaluates the exact silhouette of a uniform random
 sample of customers (each against all customers, not against the sample only) and reports the
