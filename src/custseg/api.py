@@ -63,24 +63,43 @@ def run(
     report: bool = True,
     slides: bool = True,
     progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
+    spark_master: str | None = None,
+    spark=None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
     With `out`, also write report.html, slides/, deck.pptx, customers.parquet/.csv,
     clusters.csv, models/ and summary.json there (all or nothing). The result's frames,
     figures and notes display in Jupyter.
+
+    `engine` ("duckdb" or "spark") overrides the config's; with "spark", `spark_master` is the
+    master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
+    existing SparkSession to use (see docs/spark.md).
     """
     from custseg.outputs import staged_output
     from custseg.pipeline import run_analysis
     from custseg.sources import load
 
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    if cfg.engine != "duckdb":
-        raise InputError(f"engine {cfg.engine!r} is not available in this version; use engine = \"duckdb\"")
-    if out is None:
+    engine = engine or cfg.engine
+    if engine not in ("duckdb", "spark"):
+        raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
+
+    def analyse() -> AnalysisResult:
+        if engine == "spark":
+            from custseg.engines.spark import require_pyspark
+
+            require_pyspark()
+            from custseg.engines.spark import run_analysis_spark
+
+            return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         return run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
+
+    if out is None:
+        return analyse()
     with staged_output(out) as staging:
-        result = run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
+        result = analyse()
         if progress:
             progress("writing report" + (", slides and deck" if slides else ""))
         write_outputs(result, staging, report=report, slides=slides)

@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from custseg.errors import InputError
@@ -51,11 +52,13 @@ def _print_summary(summary: dict) -> None:
 
 @app.command()
 def features(
-    data: Path = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet)."),
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for customers.parquet and customers.csv."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,product=..,category=..,status=..,country=..]"),
     rfm_bins: int = typer.Option(3, "--rfm-bins", help="3 or 5 score bins."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark (docs/spark.md)."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
 ) -> None:
     """Per-customer metrics, segments and RFM scores."""
     from custseg.features import FeatureParams, build_customer_table
@@ -64,14 +67,21 @@ def features(
 
     if rfm_bins not in (3, 5):
         raise InputError(f"--rfm-bins {rfm_bins}: use 3 or 5")
+    _check_engine(engine)
     started = time.perf_counter()
     with staged_output(out_dir) as staging:
-        dataset = _load(data, preset, mapping)
-        customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
+        if engine == "spark":
+            from custseg.engines.spark import customer_table_spark
+
+            customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins)
+        else:
+            dataset = _load(data, preset, mapping)
+            customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
+            excluded_rows = dataset.excluded
         write_table(customers, staging, "customers")
-    summary = customer_summary(customers, dataset.excluded)
+    summary = customer_summary(customers, excluded_rows)
     _print_summary(summary)
-    out.print(f"wrote {out_dir / 'customers.parquet'} and customers.csv in {time.perf_counter() - started:.1f} s")
+    out.print(f"wrote {out_dir / 'customers.parquet'} and customers.csv in {time.perf_counter() - started:.1f} s", markup=False, highlight=False, soft_wrap=True)
 
 
 class _Progress:
@@ -83,35 +93,45 @@ class _Progress:
 
     def __call__(self, message: str) -> None:
         if not self.quiet:
-            console.print(f"[dim]{time.perf_counter() - self.started:6.1f}s[/dim] {message}", highlight=False)
+            console.print(f"[dim]{time.perf_counter() - self.started:6.1f}s[/dim] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def _run_analysis(data: Path, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True) -> None:
+def _check_engine(engine: Optional[str]) -> None:
+    if engine is not None and engine not in ("duckdb", "spark"):
+        raise InputError(f"--engine {engine}: use duckdb or spark")
+
+
+def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
+                  engine: Optional[str] = None, spark_master: Optional[str] = None) -> None:
     from custseg.api import run as run_api
 
+    _check_engine(engine)
     progress = _Progress(quiet)
-    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides)
+    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
+                     engine=engine, spark_master=spark_master)
     progress("report written")
     for warning in result.summary.get("warnings", []):
-        console.print(f"custseg: warning: {warning}", markup=False, highlight=False)
+        console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     _print_summary(result.summary)
     for pop in result.populations:
-        out.print(f"{pop.title}: {pop.n_customers:,} customers, k = {pop.k}, silhouette {pop.silhouette_label or 'n/a'}")
-    out.print(f"report: {(out_dir / 'report.html').resolve()}")
+        out.print(f"{pop.title}: {pop.n_customers:,} customers, k = {pop.k}, silhouette {pop.silhouette_label or 'n/a'}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"report: {(out_dir / 'report.html').resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def run(
-    data: Path = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet)."),
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, slides/, deck.pptx, customers.parquet/.csv, summary.json."),
     config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
     slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="duckdb (one machine) or spark (docs/spark.md); default: the config's engine."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides)
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master)
 
 
 DEMO_CUSTOMERS = 96_000

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+import warnings as warnings_module
 from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
 from custseg.cluster import (
@@ -58,11 +60,22 @@ def _key(*parts: str) -> str:
 
 
 def select_population(customers: pd.DataFrame, population: Population) -> pd.DataFrame:
-    """The customers matching the population's SQL filter (evaluated by DuckDB)."""
-    con = duckdb.connect()
+    """The customers matching the population's SQL filter (evaluated by DuckDB).
+
+    The filter is one SQL expression over the customer table: it runs as a single SELECT on a
+    connection that cannot touch the file system (no COPY, no read_csv of other files).
+    """
+    con = duckdb.connect(config={"enable_external_access": False})
     con.register("customers", customers)
+    query = f"SELECT customer_id FROM customers WHERE {population.filter}"
     try:
-        ids = con.execute(f"SELECT customer_id FROM customers WHERE {population.filter}").fetchall()
+        statements = con.extract_statements(query)
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            raise InputError(
+                f"population {population.name!r}: filter {population.filter!r} cannot be evaluated (it is not one SQL "
+                "expression: ';' ends the statement); use SQL over the customer table's columns, e.g. buys_cnt >= 2"
+            )
+        ids = con.execute(query).fetchall()
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(f"population {population.name!r}: filter {population.filter!r} cannot be evaluated ({message}); use SQL over the customer table's columns") from None
@@ -118,29 +131,106 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     return views
 
 
-def _k_range(population: Population, n: int) -> list[int]:
-    hi = min(population.k_max, n - 1)
+def _k_range(population: Population, n: int, distinct: int | None = None) -> list[int]:
+    """The k to gather evidence for: k_min..k_max, at most n - 1 and at most the distinct rows."""
+    hi = min(population.k_max, n - 1, n if distinct is None else distinct)
     return list(range(population.k_min, hi + 1)) if hi >= population.k_min else []
 
 
+def _usable_features(members: pd.DataFrame, population: Population) -> tuple[list[str], list[str]]:
+    """The population's features that have a value for at least one member, and a warning per
+    feature that has none (e.g. from_first_to_last_days among one-time buyers).
+
+    Raises PopulationSkipped when no feature is left, or when every feature has a single value
+    over the customers that have them all (all customers identical: nothing to cluster).
+    """
+    features = list(population.features)
+    empty = [f for f in features if members[f].isna().all()]
+    usable = [f for f in features if f not in empty]
+    n = len(members)
+    warnings = [
+        f"population {population.name!r}: feature {f!r} has no value for any of its {n:,} customers; clustered without it"
+        for f in empty
+    ] if usable else []
+    if not usable:
+        raise PopulationSkipped(
+            f"population {population.name!r}: no feature has a value for any of its {n:,} customers "
+            f"(missing everywhere: {', '.join(map(repr, features))}); not clustered"
+        )
+    complete = members[usable].dropna()
+    if len(complete) >= 3 and all(complete[f].nunique() <= 1 for f in usable):
+        raise PopulationSkipped(
+            f"population {population.name!r}: every feature ({', '.join(usable)}) has the same value for every one of "
+            f"its {len(complete):,} customers; there is nothing to cluster"
+        )
+    return usable, warnings
+
+
+class LocalClustering:
+    """The single-machine clustering backend (scikit-learn and custseg.cluster): the default.
+
+    A backend answers the four questions :func:`cluster_population` asks — evidence for k, the
+    final fit, its silhouette and the Ward tree for the dendrogram — with custseg.cluster's
+    result types. The Spark engine passes :class:`custseg.engines.spark_cluster.SparkClustering`.
+    """
+
+    name = "local"
+
+    def evaluate_k(self, prepared, ks, population: Population, cl: dict):
+        return evaluate_k(
+            prepared, ks, method=population.method, random_state=population.random_state,
+            stability_resamples=int(cl.get("stability_resamples", 10)),
+            exact_limit=int(cl.get("evidence_silhouette_exact_limit", cl.get("silhouette_exact_limit", 100_000))),
+            silhouette_sample_size=int(cl.get("silhouette_sample_size", 10_000)),
+            memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+        )
+
+    def fit(self, prepared, k: int, population: Population, cl: dict):
+        return fit_clusters(
+            prepared, k=k, method=population.method, random_state=population.random_state,
+            memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+        )
+
+    def silhouette(self, prepared, labels, population: Population, cl: dict):
+        return measure_silhouette(
+            prepared.X, labels, exact_limit=int(cl.get("silhouette_exact_limit", 100_000)),
+            sample_size=int(cl.get("silhouette_sample_size", 20_000)), random_state=population.random_state,
+        )
+
+    def ward_tree(self, prepared, population: Population, cl: dict):
+        return ward_linkage(prepared, memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)), random_state=population.random_state)
+
+
 def cluster_population(customers: pd.DataFrame, population: Population, config: AnalysisConfig,
-                       progress: Progress | None = None) -> PopulationResult | None:
+                       progress: Progress | None = None, warnings: list[str] | None = None,
+                       backend=None) -> PopulationResult:
     """Select, prepare, gather evidence for k, fit and profile one population.
 
-    Returns None (with a reason in `skipped`) when the population is too small to cluster.
+    Raises PopulationSkipped (with the reason) when the population cannot be clustered;
+    appends to `warnings` what the analysis went on without (e.g. a feature with no value).
     """
     say = progress or (lambda _msg: None)
     cl = config.cluster
+    backend = backend or LocalClustering()
     members = select_population(customers, population)
     if len(members) == 0:
         raise PopulationSkipped(f"population {population.name!r}: the filter {population.filter!r} selects no customer")
+    if len(members) < 3:
+        raise PopulationSkipped(
+            f"population {population.name!r}: only {len(members)} customer(s) match the filter {population.filter!r}; "
+            "at least 3 are needed to cluster"
+        )
+    features, feature_warnings = _usable_features(members, population)
     frame = members.set_index("customer_id")
     prep = population.preparation
-    prepared = prepare_features(
-        frame, list(population.features), corr_threshold=prep.corr_threshold,
-        transform=None if prep.transform == "none" else prep.transform,
-        scaler=prep.scaler, winsorize_quantile=prep.winsorize_quantile,
-    )
+    try:
+        prepared = prepare_features(
+            frame, features, corr_threshold=prep.corr_threshold,
+            transform=None if prep.transform == "none" else prep.transform,
+            scaler=prep.scaler, winsorize_quantile=prep.winsorize_quantile,
+        )
+    except InputError as exc:  # the config was checked before: what is left is this population's data
+        raise PopulationSkipped(f"population {population.name!r}: {exc}; not clustered") from None
     n = prepared.X.shape[0]
     distinct = len(np.unique(prepared.X, axis=0)) if n else 0
     k_fixed = population.k if population.k != "auto" else None
@@ -154,15 +244,13 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
             f"population {population.name!r}: k = {k_fixed} but only {n:,} customers ({distinct:,} distinct rows) remain; "
             f"lower k or use k = \"auto\""
         )
-    ks = _k_range(population, n)
+    ks = _k_range(population, n, distinct)
     say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
-    evidence = evaluate_k(
-        prepared, ks or [k_fixed or 2], method=population.method, random_state=population.random_state,
-        stability_resamples=int(cl.get("stability_resamples", 20)),
-        exact_limit=int(cl.get("silhouette_exact_limit", 100_000)),
-        silhouette_sample_size=int(cl.get("silhouette_sample_size", 20_000)),
-        memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
-    )
+    with warnings_module.catch_warnings():
+        # Resamples for stability repeat customers, so a resample can hold fewer distinct rows
+        # than k; scikit-learn says so once per fit, which is expected here, not news.
+        warnings_module.simplefilter("ignore", ConvergenceWarning)
+        evidence = backend.evaluate_k(prepared, ks or [k_fixed or 2], population, cl)
     recommendation = recommend_k(evidence)
     if k_fixed is not None:
         k = int(k_fixed)
@@ -175,16 +263,10 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         k = int(table["silhouette"].idxmax()) if len(table) else 2
         k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
     say(f"{population.title}: fitting {population.method} with k = {k}")
-    model = fit_clusters(
-        prepared, k=k, method=population.method, random_state=population.random_state,
-        memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
-    )
+    model = backend.fit(prepared, k, population, cl)
     labels = model.labels
-    sil = measure_silhouette(
-        prepared.X, labels.loc[prepared.index].to_numpy(), exact_limit=int(cl.get("silhouette_exact_limit", 100_000)),
-        sample_size=int(cl.get("silhouette_sample_size", 20_000)), random_state=population.random_state,
-    ) if k >= 2 else None
-    tree = evidence.ward_tree or ward_linkage(prepared, memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)), random_state=population.random_state)
+    sil = backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl) if k >= 2 else None
+    tree = evidence.ward_tree or backend.ward_tree(prepared, population, cl)
 
     clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
     clustered["cluster"] = clustered["cluster"].astype(int)
@@ -196,9 +278,12 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         name=population.name, title=population.title, description=population.description,
         n_customers=len(clustered), method_label=model.method_label, k=k, k_reason=k_reason,
         silhouette=None if sil is None else float(sil.value), silhouette_label="" if sil is None else sil.label(),
-        features_used=list(prepared.features), preparation_notes=prepared.summary_lines() + list(model.notes) + list(evidence.notes),
+        features_used=list(prepared.features),
+        preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
     )
+    if warnings is not None:
+        warnings.extend(feature_warnings)
     say(f"{population.title}: views")
     evidence_views = _evidence_views(population, evidence, tree, k)
     profile_views = population_views(clustered, result, metrics, config)
@@ -265,33 +350,59 @@ def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | 
     run_feature_sql(dataset, params)
     customers = dataset.con.table("customers").df()
     timings["features"] = time.perf_counter() - t0
+    return analyse_customers(
+        customers, config, source=dataset.source, excluded_rows=dataset.excluded,
+        excluded_customers=dataset.con.table("excluded_customers").df(), progress=say, timings=timings,
+    )
+
+
+def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
+                      excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
+                      timings: dict[str, float] | None = None) -> AnalysisResult:
+    """Every stage after the customer table (any engine): RFM views, each population, summary.
+
+    `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
+    """
+    say = progress or (lambda _msg: None)
+    timings = {} if timings is None else timings
     t0 = time.perf_counter()
     say("RFM views")
     sections = [rfm_section(customers)] if customers["rfm_score"].notna().any() else []
     timings["rfm_views"] = time.perf_counter() - t0
-    populations, skipped = [], []
+    populations, warnings = [], []
+    numeric = [c for c in customers.columns if customers[c].dtype.kind in "fiu"]
+    for population in config.populations:  # every population's features, before any clustering
+        for feature in population.features:
+            if feature not in customers.columns:
+                raise InputError(f"population {population.name!r}: feature {feature!r} is not a customer column (this data has: {', '.join(numeric)})")
+            if feature not in numeric:
+                raise InputError(
+                    f"population {population.name!r}: feature {feature!r} is not numeric (it is text or a date); "
+                    f"cluster on numeric customer columns: {', '.join(numeric)}"
+                )
+    if config.source != "reference config":  # the reference lists Olist's dimensions; a user's list is checked
+        for dim in config.report.get("dimensions", []):
+            if dim not in customers.columns:
+                warnings.append(f"{config.source} [report] dimensions: {dim!r} is not a customer column of this data; left out of the comparisons")
     for population in config.populations:
         t0 = time.perf_counter()
-        missing = [f for f in population.features if f not in customers.columns]
-        if missing:
-            raise InputError(f"population {population.name!r}: feature {missing[0]!r} is not a customer column (this data has: {', '.join(c for c in customers.columns if customers[c].dtype.kind in 'fiu')})")
         try:
-            result = cluster_population(customers, population, config, progress=say)
+            result = cluster_population(customers, population, config, progress=say, warnings=warnings, backend=backend)
         except PopulationSkipped as exc:
-            skipped.append(str(exc))
+            warnings.append(str(exc))
             say(f"warning: {exc}")
             continue
         populations.append(result)
         sections.append(result.section)
         timings[f"population:{population.name}"] = time.perf_counter() - t0
-    summary = customer_summary(customers, dataset.excluded)
-    if skipped:
-        summary["warnings"] = skipped
-    excluded = dataset.con.table("excluded_customers").df()
+    summary = customer_summary(customers, excluded_rows)
+    if warnings:
+        summary["warnings"] = warnings
+    excluded = excluded_customers
     summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
-    recon = reconciliation(customers, excluded, populations, dataset.excluded)
+    recon = reconciliation(customers, excluded, populations, excluded_rows)
     return AnalysisResult(
-        title=config.title, source=dataset.source, customers=customers, summary=summary,
+        title=config.title, source=source, customers=customers, summary=summary,
         reconciliation=recon, sections=sections, populations=populations, timings=timings,
         excluded=excluded,
     )

@@ -31,6 +31,7 @@ Names = Mapping[Any, str] | None
 TEMPLATE = "plotly_white"
 UP, DOWN = "▲", "▼"
 _MAX_TICK = 40
+_MAX_HOVER = 200  # longest data value shown in full in a hover box (a 10 MB name is cut)
 
 
 def _finish(fig: go.Figure, title: str, view: str, **layout: Any) -> go.Figure:
@@ -201,7 +202,7 @@ def cat_compare(
         left_title, right_title = f"% of the {dim} value's customers", "% of the cluster's customers"
         default_title = f"Cluster mix within each {dim} value"
         legend_title = "Cluster"
-    full_rows = [str(v) for v in counts.index]
+    full_rows = [_short(v, _MAX_HOVER) for v in counts.index]
     n_rows, n_series = counts.shape
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=(left_title, right_title))
@@ -218,7 +219,7 @@ def cat_compare(
                  ": %{x:.1f}%<br>customers: %{customdata[0]:,}<br>adj. residual: %{customdata[1]:.2f} %{customdata[3]}<extra></extra>")
         fig.add_trace(go.Bar(
             y=row_names, x=lv, base=base.copy(), orientation="h", width=0.7, offset=-0.35,
-            name=series_names[key], legendgroup=str(key), marker_color=colours[key],
+            name=series_names[key], legendgroup=f"series-{j}", marker_color=colours[key],
             text=[f"{v:.0f}%{(' ' + m) if m else ''}" for v, m in zip(lv, marks, strict=True)],
             textposition="inside", insidetextanchor="middle", textangle=0, customdata=custom,
             hovertemplate=hover,
@@ -227,7 +228,7 @@ def cat_compare(
         fig.add_trace(go.Bar(
             y=row_names, x=rv, orientation="h", width=group_w, offset=-0.4 + j * group_w,
             name=series_names[key],
-            legendgroup=str(key), showlegend=False, marker_color=colours[key],
+            legendgroup=f"series-{j}", showlegend=False, marker_color=colours[key],
             text=[f"{v:.0f}%{(' ' + m) if m else ''}" for v, m in zip(rv, marks, strict=True)],
             textposition="outside", customdata=custom, hovertemplate=hover, cliponaxis=False,
         ), row=1, col=2)

@@ -436,10 +436,20 @@ def strength_word(v: float) -> str:
     return "negligible" if v < 0.1 else "weak" if v < 0.3 else "moderate" if v < 0.5 else "strong"
 
 
+MAX_VALUE_TEXT = 120  # a data value quoted in a sentence is cut to this many characters
+
+
+def _shown(value: Any) -> Any:
+    """A dimension value as a sentence or its numbers show it: long text cut with an ellipsis."""
+    if isinstance(value, str) and len(value) > MAX_VALUE_TEXT:
+        return value[: MAX_VALUE_TEXT - 1] + "…"
+    return value
+
+
 def _value_text(ct: CrossTab, value: Any, dim: str) -> str:
     if ct.other_label is not None and value == ct.other_label:
         return f"{dim} outside the top {ct.counts.shape[1] - 1} ('{value}')"
-    return f"{dim} = '{value}'"
+    return f"{dim} = '{_shown(value)}'"
 
 
 def compare_observations(
@@ -495,7 +505,7 @@ def compare_observations(
                   f"{_pct(within)} of the cluster vs {_pct(float(overall[v]))} of all customers "
                   f"(adjusted residual {z:+.1f}, Bonferroni-adjusted {fmt_p(p)}; "
                   f"{int(ct.counts.loc[c, v]):,} customers){note}."),
-            figure_values={"cluster": c, "value": v, "share_within_cluster": within,
+            figure_values={"cluster": c, "value": _shown(v), "share_within_cluster": within,
                            "overall_share": float(overall[v]), "adjusted_residual": z, "p_value_adj": p,
                            "count": int(ct.counts.loc[c, v]), "expected": exp, "direction": word},
             confidence=cell_conf, view=view, kind=f"{word}_represented", cluster=c))
@@ -516,7 +526,7 @@ def compare_observations(
         out.append(Observation(
             text=(f"{_cap(_cl(c, names))} makes up {_pct(float(col[c]))} of customers with {_value_text(ct, v, dim)} "
                   f"(vs {_pct(float(cluster_share[c]))} of all customers{tail})."),
-            figure_values={"cluster": c, "value": v, "share_within_value": float(col[c]),
+            figure_values={"cluster": c, "value": _shown(v), "share_within_value": float(col[c]),
                            "cluster_share": float(cluster_share[c]), "significant": sig > 0},
             confidence=conf_d, view=view, kind="dominant", cluster=c))
     return out

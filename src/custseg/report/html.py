@@ -392,10 +392,12 @@ def render_html(result: AnalysisResult) -> str:
         "connect-src 'none'; base-uri 'none'; form-action 'none'"
     )
     n_figures = len(views_with_figures)
+    warnings = (result.summary or {}).get("warnings") or []
     return _environment().get_template("report.html.j2").render(
         title=str(result.title),
         source=str(result.source or ""),
         headlines=headlines(result.summary),
+        warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
         reconciliation=reconciliation,
         populations=populations,
         sections=sections,

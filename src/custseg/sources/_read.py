@@ -7,6 +7,9 @@ data rows counted from 1 (the header is not a row).
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
 from pathlib import Path
 
 import duckdb
@@ -30,6 +33,8 @@ TYPE_HINTS = {
 # Dates outside this window are typos (year 0201, 9999) rather than orders.
 MIN_TIMESTAMP = "1970-01-01"
 MAX_TIMESTAMP = "2100-01-01"
+# Largest CSV row (bytes) the reader accepts: blocks grow from 8 MB up to this for long rows.
+MAX_BLOCK_SIZE = 512 << 20
 
 
 def quote_ident(name: str) -> str:
@@ -46,19 +51,28 @@ def _read_csv_text(path: Path, names: list[str]):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=names, column_types={n: pa.string() for n in names},
-                strings_can_be_null=True, quoted_strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as exc:
-        message = " ".join(str(exc).split())[:200]
-        raise InputError(f"{path.name}: cannot be read as CSV ({message}); check the file's format and encoding (UTF-8)") from None
+    block_size = 8 << 20
+    while True:
+        try:
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=True, block_size=block_size),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=names, column_types={n: pa.string() for n in names},
+                    strings_can_be_null=True, quoted_strings_can_be_null=True,
+                ),
+            )
+            break
+        except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as exc:
+            # A row longer than a block (a 10 MB value): read again with blocks that hold it.
+            if "straddl" in str(exc) and block_size < MAX_BLOCK_SIZE:
+                block_size *= 4
+                continue
+            if "utf8" in str(exc).lower().replace("-", ""):
+                _check_utf8(path)
+            message = " ".join(str(exc).split())[:200]
+            raise InputError(f"{path.name}: cannot be read as CSV ({message}); check the file's format and encoding (UTF-8)") from None
     return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
 
 
@@ -71,16 +85,54 @@ def _csv_scan(path: Path, names: list[str]) -> str:
     )
 
 
-def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Column names of a CSV or Parquet file, or an InputError naming the file."""
+def _open_text(path: Path):
+    """A CSV file (plain or .gz) as UTF-8 text (a leading byte-order mark is skipped)."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, "r", encoding="utf-8-sig", newline="")
+
+
+def _check_utf8(path: Path) -> None:
+    """Raise an InputError naming the first line that is not UTF-8 text (a no-op if all is)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        if path.name.lower().endswith((".parquet", ".pq")):
-            rel = con.sql(f"SELECT * FROM read_parquet({quote_literal(str(path))}) LIMIT 0")
-        else:
-            rel = con.sql(
-                f"SELECT * FROM read_csv({quote_literal(str(path))}, all_varchar=true, header=true, "
-                "sample_size=1) LIMIT 0"
-            )
+        with opener(path, "rb") as f:
+            for number, line in enumerate(f, start=1):
+                try:
+                    decoder.decode(line)
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        f"{path.name}, line {number}: byte 0x{line[exc.start]:02x} at position {exc.start + 1} is not UTF-8 text; "
+                        "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                    ) from None
+    except (OSError, EOFError):
+        return
+
+
+def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """Column names of a CSV or Parquet file, or an InputError naming the file.
+
+    A CSV header is read as the first record of the text, so a long value further down (a
+    10 MB category name) or a wrongly encoded byte on a later line does not hide the columns.
+    """
+    if not path.name.lower().endswith((".parquet", ".pq")):
+        try:
+            with _open_text(path) as f:
+                header = next(csv.reader(f), None)
+        except UnicodeDecodeError:
+            _check_utf8(path)
+            raise InputError(f"{path.name}: not UTF-8 text; save the file as UTF-8") from None
+        except (OSError, EOFError, csv.Error) as exc:
+            message = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise InputError(f"{path.name}: cannot be read as a table ({message}); check that it is a CSV or Parquet file") from None
+        if not header or not any(h.strip() for h in header):
+            raise InputError(f"{path.name}: no header row; the first line must name the columns")
+        if "\x00" in "".join(header):
+            raise InputError(f"{path.name}: cannot be read as a table (binary data in the first line); check that it is a CSV or Parquet file")
+        return header
+    try:
+        rel = con.sql(f"SELECT * FROM read_parquet({quote_literal(str(path))}) LIMIT 0")
         return list(rel.columns)
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read as a table ({_first_line(exc)}); check that it is a CSV or Parquet file") from None
