@@ -46,7 +46,7 @@ def progress(message):
     now = time.perf_counter()
     if names:
         mark(names[-1], last[0])
-    names.append(message.split(":")[0] if ":" in message and not message.startswith("features") else message)
+    names.append(message.split(" on ")[0].split(" with k")[0])
     last[0] = now
 result = run_analysis(dataset, reference(), progress=progress)
 mark(names[-1], last[0])
