@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Install everything custseg needs on a fresh Debian machine with Python 3.11:
-# a virtual environment with the package and its test tools, and Debian's chromium
-# (used to export slide images and to test the report in a real browser).
+# a virtual environment with the package and its test tools, Debian's chromium
+# (used to export slide images and to test the report in a real browser) and, for the
+# Spark engine (extra "spark"), PySpark and a Java runtime (17 or newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-EXTRAS=${CUSTSEG_EXTRAS:-test}
+EXTRAS=${CUSTSEG_EXTRAS:-test}  # CUSTSEG_EXTRAS=test,spark adds PySpark and a Java runtime
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${need_apt[*]}" >&2
+need_java=0
+if [[ ",$EXTRAS," == *",spark,"* ]] && ! command -v java >/dev/null 2>&1; then need_java=1; fi
+if [ ${#need_apt[@]} -gt 0 ] || [ "$need_java" = 1 ]; then
   as_root apt-get update -qq
+  if [ "$need_java" = 1 ]; then  # Spark 4 runs on Java 17 or 21: the first one this Debian has
+    for pkg in openjdk-17-jre-headless openjdk-21-jre-headless default-jre-headless; do
+      if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then need_apt+=("$pkg"); break; fi
+    done
+    as_root mkdir -p /usr/share/man/man1  # slim images lack it and the JRE's postinst needs it
+  fi
+  echo "setup: installing Debian packages: ${need_apt[*]}" >&2
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 

@@ -3,6 +3,9 @@
 Each derived table is one SQL file under ``sql/`` (a Jinja template, as in dbt), run in
 file-name order on the dataset's connection. Rules that are data — segment bins and labels,
 category groups, RFM segment names — are read from files beside the SQL.
+
+The same files are rendered for Spark SQL by :mod:`custseg.engines.spark`: the few functions
+the two dialects spell differently are macros from :mod:`custseg.features.dialect`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyarrow.compute as pc
 
 from custseg._duck import fetch_one, run_sql
 from custseg.errors import InputError
+from custseg.features.dialect import sql_macros
 from custseg.sources.dataset import Dataset
 
 NEVER_CONVERTED = "Never Converted"
@@ -92,19 +96,11 @@ def _title_label(values: pa.Array) -> pa.Array:
 
 
 def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
-    def table_from_csv(table: str, package: str, name: str) -> None:
-        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
-        rows = list(csv.DictReader(text.splitlines()))
+    for table, rows in rule_tables(bins).items():
         frame = pa.Table.from_pylist(rows) if rows else pa.table({})
         con.register(f"_{table}_arrow", frame)
         run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}_arrow")
         con.unregister(f"_{table}_arrow")
-
-    table_from_csv("category_groups", "custseg.features", "category_groups.csv")
-    table_from_csv("category_overrides", "custseg.features", "category_overrides.csv")
-    if bins not in (3, 5):
-        raise InputError(f"rfm bins = {bins}: only 3 or 5 bins have named RFM segments")
-    table_from_csv("rfm_segment_map", "custseg.rfm", f"segments_{bins}.csv")
 
 
 def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
@@ -124,22 +120,38 @@ def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
 
 
 SQL_FILES = sorted(p.name for p in resources.files("custseg.features").joinpath("sql").iterdir() if p.name.endswith(".sql"))
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> None:
-    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers)."""
-    params = params or FeatureParams.for_dataset(dataset)
-    con = dataset.con
-    if fetch_one(con, "SELECT count(*) FROM orders")[0] == 0:
-        raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
-    try:
-        types = getattr(duckdb, "sqltypes", None) or duckdb.typing
-        con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
-    except duckdb.Error:
-        pass  # already registered on this connection
-    _register_rule_tables(con, params.rfm_bins)
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    context = {
+def rule_tables(bins: int) -> dict[str, list[dict]]:
+    """The rule tables the SQL joins (category groups, overrides, RFM segment map) as rows."""
+    if bins not in (3, 5):
+        raise InputError(f"rfm bins = {bins}: only 3 or 5 bins have named RFM segments")
+
+    def rows(package: str, name: str) -> list[dict]:
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        return list(csv.DictReader(text.splitlines()))
+
+    return {
+        "category_groups": rows("custseg.features", "category_groups.csv"),
+        "category_overrides": rows("custseg.features", "category_overrides.csv"),
+        "rfm_segment_map": rows("custseg.rfm", f"segments_{bins}.csv"),
+    }
+
+
+def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", columns=None) -> dict:
+    """What the SQL templates see: the source's capabilities, parameters and dialect macros.
+
+    `columns(table)` names a created table's columns (for ``star_except``).
+    """
+
+    def star_except(alias: str, table: str, excluded: list[str]) -> str:
+        return ", ".join(f"{alias}.{macros['quote'](c)}" for c in columns(table) if c not in excluded)
+
+    macros = sql_macros(dialect)
+    return {
+        **macros,
+        "star_except": star_except,
         "has": dataset.has,
         "window_start": params.window_start,
         "window_end": params.window_end,
@@ -154,16 +166,41 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> No
         "top_dimensions": _top_dimensions(dataset, params),
         "segments": [],
     }
+
+
+def segments_for(metric_columns, params: FeatureParams) -> list[dict]:
+    """The segment CASEs whose metric the customer_metrics table has."""
+    metric_cols = set(metric_columns)
+    return [
+        {"name": seg, "case_sql": segment_case_sql(seg, spec)}
+        for seg, spec in segment_rules(params.segments).items()
+        if spec["metric"] in metric_cols
+    ]
+
+
+def render_feature_sql(name: str, context: dict) -> str:
+    """One SQL file rendered with `context` (see :func:`feature_context`)."""
+    return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
+
+
+def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> None:
+    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers)."""
+    params = params or FeatureParams.for_dataset(dataset)
+    con = dataset.con
+    if fetch_one(con, "SELECT count(*) FROM orders")[0] == 0:
+        raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
+    try:
+        types = getattr(duckdb, "sqltypes", None) or duckdb.typing
+        con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
+    except duckdb.Error:
+        pass  # already registered on this connection
+    _register_rule_tables(con, params.rfm_bins)
+    context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns)
     for name in SQL_FILES:
         if name.startswith("08_"):
             # Segments need to know which metric columns exist.
-            metric_cols = set(con.table("customer_metrics").columns)
-            context["segments"] = [
-                {"name": seg, "case_sql": segment_case_sql(seg, spec)}
-                for seg, spec in segment_rules(params.segments).items()
-                if spec["metric"] in metric_cols
-            ]
-        sql = env.from_string(_data_text(f"sql/{name}")).render(**context)
+            context["segments"] = segments_for(con.table("customer_metrics").columns, params)
+        sql = render_feature_sql(name, context)
         try:
             run_sql(con, sql)
         except duckdb.Error as exc:  # a bug in a template, not the user's input

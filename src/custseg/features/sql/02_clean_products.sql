@@ -3,7 +3,7 @@ CREATE OR REPLACE TABLE clean_products AS
 WITH named AS (
     SELECT p.product_id,
            CASE WHEN p.category IS NULL OR trim(p.category) = '' THEN '{{ missing_category }}'
-                ELSE coalesce(o.category, title_label(coalesce(t.category_english, p.category))) END AS category,
+                ELSE coalesce(o.category, {{ title_label("coalesce(t.category_english, p.category)") }}) END AS category,
            CASE WHEN p.weight_g > 0 THEN p.weight_g END AS weight_g,
            p.length_cm, p.height_cm, p.width_cm
     FROM products p
@@ -21,7 +21,7 @@ overall AS (
     FROM named
 )
 SELECT n.product_id, n.category,
-       {% if has("categories") and use_category_groups %}coalesce(g.general_category, '{{ missing_category }}'){% else %}CAST(NULL AS VARCHAR){% endif %} AS general_category,
+       {% if has("categories") and use_category_groups %}coalesce(g.general_category, '{{ missing_category }}'){% else %}CAST(NULL AS STRING){% endif %} AS general_category,
        coalesce(n.weight_g, m.weight_g, a.weight_g) AS weight_g,
        coalesce(n.length_cm, m.length_cm, a.length_cm) AS length_cm,
        coalesce(n.height_cm, m.height_cm, a.height_cm) AS height_cm,

@@ -1,4 +1,5 @@
--- Which orders are purchases (spec section 3).
+-- Which orders are purchases (spec section 3). 8.64e10 = microseconds per day (a DOUBLE literal
+-- in both engines).
 CREATE OR REPLACE TABLE purchases AS
 WITH last_purchase AS (SELECT max(purchase_ts) AS last_ts FROM clean_orders)
 SELECT o.order_id,
@@ -7,7 +8,7 @@ SELECT o.order_id,
            o.order_status = 'Delivered'
            OR (
                -- pandas' Timedelta.days: whole days, rounded down
-               floor((epoch_us(l.last_ts) - epoch_us(o.estimated_ts)) / 86400000000.0) <= {{ grace_days }}
+               floor(({{ epoch_us("l.last_ts") }} - {{ epoch_us("o.estimated_ts") }}) / 8.64e10) <= {{ grace_days }}
                AND o.order_status NOT IN ('Canceled', 'Unavailable')
            ),
            false) AS is_purchase

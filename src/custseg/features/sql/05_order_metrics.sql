@@ -1,4 +1,4 @@
--- One row per order (spec section 4).
+-- One row per order (spec section 4). 8.64e10 = microseconds per day (a DOUBLE literal in both engines).
 CREATE OR REPLACE TABLE order_metrics AS
 WITH item_agg AS (
     SELECT order_id,
@@ -7,13 +7,13 @@ WITH item_agg AS (
            count(DISTINCT seller_id) AS sellers_cnt,
            count(DISTINCT category) AS product_categories_cnt,
            sum(price) AS total_products_price,
-           avg(price) AS avg_products_price,
+           {{ avg_exact("price") }} AS avg_products_price,
            sum(freight_value) AS total_freight_value,
            sum(price + coalesce(freight_value, 0)) AS total_order_price,
            sum(weight_g) / 1000.0 AS total_weight_kg,
            sum(volume_cm3) AS total_volume_cm3,
-           string_agg(DISTINCT category, ', ' ORDER BY category) AS order_product_categories,
-           string_agg(DISTINCT general_category, ', ' ORDER BY general_category) AS order_general_product_categories
+           {{ string_agg_sorted("category") }} AS order_product_categories,
+           {{ string_agg_sorted("general_category") }} AS order_general_product_categories
     FROM clean_items GROUP BY order_id
 ),
 payment_agg AS (
@@ -22,11 +22,11 @@ payment_agg AS (
            sum(payment_value) AS total_payment,
            sum(payment_installments) AS total_installments_cnt,
            bool_or(payment_installments > 1) AS order_has_installment,
-           string_agg(DISTINCT payment_type, ', ' ORDER BY payment_type) AS order_payment_types
+           {{ string_agg_sorted("payment_type") }} AS order_payment_types
     FROM clean_payments GROUP BY order_id
 ),
 review_agg AS (
-    SELECT order_id, count(*) AS reviews_cnt, floor(avg(review_score)) AS order_avg_reviews_score
+    SELECT order_id, count(*) AS reviews_cnt, CAST(floor(avg(review_score)) AS DOUBLE) AS order_avg_reviews_score
     FROM clean_reviews GROUP BY order_id
 )
 SELECT o.order_id, o.customer_id, o.order_status, o.is_canceled, p.is_purchase, o.purchase_ts,
@@ -68,12 +68,12 @@ SELECT o.order_id, o.customer_id, o.order_status, o.is_canceled, p.is_purchase, 
        ra.order_avg_reviews_score,
 {% endif %}
 {% if has("delivery") %}
-       (epoch_us(o.delivered_ts) - epoch_us(o.purchase_ts)) / 86400000000.0 AS delivery_time_days,
-       (epoch_us(o.delivered_ts) - epoch_us(o.estimated_ts)) / 86400000000.0 AS delivery_delay_days,
+       ({{ epoch_us("o.delivered_ts") }} - {{ epoch_us("o.purchase_ts") }}) / 8.64e10 AS delivery_time_days,
+       ({{ epoch_us("o.delivered_ts") }} - {{ epoch_us("o.estimated_ts") }}) / 8.64e10 AS delivery_delay_days,
        o.delivered_ts > o.estimated_ts AS is_delayed,
 {% endif %}
-       dayname(o.purchase_ts) AS purchase_weekday,
-       CASE WHEN isodow(o.purchase_ts) IN (6, 7) THEN 'Weekend' WHEN o.purchase_ts IS NOT NULL THEN 'Weekday' END AS purchase_day_type
+       {{ dayname("o.purchase_ts") }} AS purchase_weekday,
+       CASE WHEN {{ isodow("o.purchase_ts") }} IN (6, 7) THEN 'Weekend' WHEN o.purchase_ts IS NOT NULL THEN 'Weekday' END AS purchase_day_type
 FROM clean_orders o
 JOIN purchases p USING (order_id)
 LEFT JOIN item_agg ia USING (order_id)

@@ -1,6 +1,8 @@
 -- Text dimensions of each customer, from their purchases (spec section 5).
 -- "Top" values: the most frequent (top_n in the config), each counted once per order, ties by name;
 -- joined in alphabetical order. Customers with no purchase get "Never Converted".
+-- "Latest" value: the one on the purchase with the largest (purchase time, order id), a NULL
+-- time counting as the latest; purchases without the value are skipped.
 CREATE OR REPLACE TABLE customer_dimensions AS
 WITH bought AS (SELECT * FROM order_metrics WHERE is_purchase),
 {% for dim in top_dimensions %}
@@ -9,9 +11,9 @@ WITH bought AS (SELECT * FROM order_metrics WHERE is_purchase),
     FROM ({{ dim.source_sql }}) GROUP BY customer_id, value
 ),
 {{ dim.name }}_top AS (
-    SELECT customer_id, string_agg(value, ', ' ORDER BY value) AS {{ dim.name }}
+    SELECT customer_id, {{ string_agg_sorted("value", distinct=false) }} AS {{ dim.name }}
     FROM (
-        SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY n DESC, value) AS rank_in_customer
+        SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY n DESC, value NULLS LAST) AS rank_in_customer
         FROM {{ dim.name }}_counts
     )
     WHERE rank_in_customer <= {{ dim.top_n }}
@@ -20,26 +22,24 @@ WITH bought AS (SELECT * FROM order_metrics WHERE is_purchase),
 {% endfor %}
 latest AS (
     SELECT customer_id,
-           arg_max(customer_city, (purchase_ts, order_id)) AS customer_city,
-           arg_max(customer_state, (purchase_ts, order_id)) AS customer_state,
-           arg_max(customer_country, (purchase_ts, order_id)) AS customer_country
+           {{ arg_max("customer_city", "purchase_ts", "order_id") }} AS customer_city,
+           {{ arg_max("customer_state", "purchase_ts", "order_id") }} AS customer_state,
+           {{ arg_max("customer_country", "purchase_ts", "order_id") }} AS customer_country
     FROM bought GROUP BY customer_id
 )
-SELECT c.customer_id,
+SELECT c.customer_id
 {% for dim in top_dimensions %}
-       CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(t_{{ loop.index }}.{{ dim.name }}, '{{ unknown }}') END AS {{ dim.name }},
+     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(t_{{ loop.index }}.{{ dim.name }}, '{{ unknown }}') END AS {{ dim.name }}
 {% endfor %}
 {% if has("geography") %}
-       CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_city, '{{ unknown }}') END AS customer_city,
-       CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_state, '{{ unknown }}') END AS customer_state,
+     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_city, '{{ unknown }}') END AS customer_city
+     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_state, '{{ unknown }}') END AS customer_state
 {% endif %}
 {% if has("country") %}
-       CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_country, '{{ unknown }}') END AS customer_country,
+     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_country, '{{ unknown }}') END AS customer_country
 {% endif %}
-       c.customer_id AS _customer_id
 FROM customer_metrics c
 {% for dim in top_dimensions %}
 LEFT JOIN {{ dim.name }}_top t_{{ loop.index }} ON t_{{ loop.index }}.customer_id = c.customer_id
 {% endfor %}
 LEFT JOIN latest l ON l.customer_id = c.customer_id;
-ALTER TABLE customer_dimensions DROP COLUMN _customer_id;

@@ -6,7 +6,7 @@ WITH bought AS (SELECT customer_id, order_id, purchase_ts, total_payment FROM or
 reference AS (SELECT max(purchase_ts) AS now_ts FROM bought),
 per_customer AS (
     SELECT b.customer_id,
-           CAST((epoch_us(r.now_ts) - epoch_us(max(b.purchase_ts))) // 86400000000 AS BIGINT) AS recency,
+           CAST({{ intdiv(epoch_us("r.now_ts") ~ " - " ~ epoch_us("max(b.purchase_ts)"), "86400000000") }} AS BIGINT) AS recency,
            count(DISTINCT b.order_id) AS frequency,
            coalesce(sum(b.total_payment), 0) AS monetary_exact
     FROM bought b, reference r
@@ -15,16 +15,16 @@ per_customer AS (
 ranked AS (
     SELECT *,
            count(*) OVER () AS n,
-           row_number() OVER (ORDER BY recency, customer_id) AS recency_rank,
-           row_number() OVER (ORDER BY frequency, customer_id) AS frequency_rank,
-           row_number() OVER (ORDER BY monetary_exact, customer_id) AS monetary_rank
+           row_number() OVER (ORDER BY recency NULLS LAST, customer_id) AS recency_rank,
+           row_number() OVER (ORDER BY frequency NULLS LAST, customer_id) AS frequency_rank,
+           row_number() OVER (ORDER BY monetary_exact NULLS LAST, customer_id) AS monetary_rank
     FROM per_customer
 ),
 binned AS (
     SELECT customer_id, recency, frequency, monetary_exact,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE {{ bins }} + 1 - greatest(1, ((recency_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS recency_score,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, ((frequency_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS frequency_score,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, ((monetary_rank - 1) * {{ bins }} + n - 2) // (n - 1)) END AS monetary_score
+           CASE WHEN n = 1 THEN {{ bins }} ELSE {{ bins }} + 1 - greatest(1, {{ intdiv("(recency_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS recency_score,
+           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, {{ intdiv("(frequency_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS frequency_score,
+           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, {{ intdiv("(monetary_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS monetary_score
     FROM ranked
 )
 SELECT b.customer_id, b.recency, b.frequency,
@@ -32,8 +32,8 @@ SELECT b.customer_id, b.recency, b.frequency,
        CAST(b.recency_score AS INTEGER) AS recency_score,
        CAST(b.frequency_score AS INTEGER) AS frequency_score,
        CAST(b.monetary_score AS INTEGER) AS monetary_score,
-       CAST(b.recency_score AS VARCHAR) || CAST(b.frequency_score AS VARCHAR) || CAST(b.monetary_score AS VARCHAR) AS rfm_score,
+       CAST(b.recency_score AS STRING) || CAST(b.frequency_score AS STRING) || CAST(b.monetary_score AS STRING) AS rfm_score,
        s.rfm_segment
 FROM binned b
 LEFT JOIN rfm_segment_map s
-  ON s.rfm_score = CAST(b.recency_score AS VARCHAR) || CAST(b.frequency_score AS VARCHAR) || CAST(b.monetary_score AS VARCHAR);
+  ON s.rfm_score = CAST(b.recency_score AS STRING) || CAST(b.frequency_score AS STRING) || CAST(b.monetary_score AS STRING);

@@ -1,9 +1,10 @@
 -- The customer table: metrics, dimensions, segments and RFM, one row per customer.
+-- star_except lists a table's columns but some (DuckDB's * EXCLUDE, which Spark 3.5 lacks).
 CREATE OR REPLACE TABLE customers AS
-SELECT m.* EXCLUDE (total_customer_payment_exact),
-       d.* EXCLUDE (customer_id),
-       s.* EXCLUDE (customer_id),
-       r.* EXCLUDE (customer_id)
+SELECT {{ [star_except("m", "customer_metrics", ["total_customer_payment_exact"]),
+           star_except("d", "customer_dimensions", ["customer_id"]),
+           star_except("s", "customer_segments", ["customer_id"]),
+           star_except("r", "customer_rfm", ["customer_id"])] | select | join(",\n       ") }}
 FROM customer_metrics m
 JOIN customer_dimensions d USING (customer_id)
 JOIN customer_segments s USING (customer_id)

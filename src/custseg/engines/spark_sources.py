@@ -1,0 +1,604 @@
+"""Sources on Spark: an Olist folder or a flat transaction log read by Spark into the canonical
+tables (see :mod:`custseg.sources.dataset`), held as cached temporary views of the session.
+
+The same inputs as the DuckDB engine — CSV (plain or .gz) or Parquet, the Olist folder layout,
+the flat-log column mapping and presets — on any path Spark reads (local, ``hdfs://``,
+``s3a://`` ...; on a cluster the path must be visible to the executors). Each canonical table is
+built exactly as :mod:`custseg.sources.olist` and :mod:`custseg.sources.flat` build it.
+
+Validation is the DuckDB engine's, in a few aggregate passes over the cached tables: values
+that do not cast (with the file, row and column), dates outside 1970-2100, missing required
+values, negative amounts, duplicated keys, orphan rows. Every problem is a one-line
+:class:`~custseg.errors.InputError`, never a Java stack trace. Row numbers are data rows
+counted from 1 in Spark's read order, which is the file's order for a single file (CSV files
+are read whole by one task each — RFC 4180 quoted newlines — so use Parquet or several files
+for parallel reads of a very large input).
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from custseg.errors import InputError
+from custseg.sources._read import MAX_TIMESTAMP, MIN_TIMESTAMP, TYPE_HINTS
+from custseg.sources.flat import ColumnMapping
+from custseg.sources.olist import RENAMES, SCHEMA
+
+SPARK_TYPES = {
+    "text": "STRING",
+    "timestamp": "TIMESTAMP",
+    "int": "BIGINT",
+    "money": "DECIMAL(18,4)",
+    "float": "DOUBLE",
+}
+OLIST_CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"})
+
+
+def q(name: str) -> str:
+    """A Spark SQL identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def lit(text: str) -> str:
+    """A Spark SQL string literal."""
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_SPARK_ERROR = re.compile(r"\[([A-Z][A-Z_.]+)\]\s+(.*?)(?:\s+SQLSTATE:|\s+at [\w$.]+\(|\n|$)")
+
+
+def first_line(exc: BaseException) -> str:
+    """The most specific message of a (Java) error, without the stack trace.
+
+    Spark nests its errors ("Encountered error while reading file ... Caused by: [MALFORMED_CSV_RECORD]
+    Malformed CSV record: ..."): the innermost named error says what is wrong.
+    """
+    text = getattr(exc, "getMessage", None)
+    try:
+        text = text() if callable(text) else None
+    except Exception:  # noqa: BLE001 - a py4j call can fail on a dead gateway
+        text = None
+    text = str(text or exc)
+    named = _SPARK_ERROR.findall(text)
+    if named:
+        return " ".join(named[-1][1].split())[:300]
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("at ", "JVM stacktrace", "Traceback")):
+            line = re.sub(r"^(\w+\.)+\w+(Exception|Error):\s*", "", line)
+            return line[:300]
+    return type(exc).__name__
+
+
+def spark_error_types() -> tuple[type[BaseException], ...]:
+    """The exception types a Spark call raises for a problem on the JVM side."""
+    types: list[type[BaseException]] = []
+    try:
+        from pyspark.errors import PySparkException
+
+        types.append(PySparkException)
+    except ImportError:  # pragma: no cover - PySpark < 3.4
+        pass
+    try:
+        from py4j.protocol import Py4JError
+
+        types.append(Py4JError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(types) or (Exception,)
+
+
+@contextmanager
+def input_errors(where: str, hint: str):
+    """Turn a Spark failure while reading `where` into a one-line InputError."""
+    try:
+        yield
+    except InputError:
+        raise
+    except spark_error_types() as exc:
+        raise InputError(f"{where}: cannot be read ({first_line(exc)}); {hint}") from None
+
+
+@dataclass
+class SparkDataset:
+    """Canonical tables as cached temporary views of a SparkSession, plus what the source can tell."""
+
+    spark: Any
+    kind: str  # "olist" or "flat"
+    source: str
+    capabilities: frozenset[str] = frozenset()
+    purchase_rule: str = "olist"
+    excluded: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    frames: dict[str, Any] = field(default_factory=dict)  # view name -> cached DataFrame
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def materialise(self, name: str, frame) -> Any:
+        """Compute `frame` now, keep it on the executors and register it as the view `name`.
+
+        A local checkpoint (memory, spilling to disk) also cuts the lineage, so the next table's
+        plan starts from this one's rows instead of re-planning everything before it.
+        """
+        old = self.frames.pop(name, None)
+        frame = frame.localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self.frames[name] = frame
+        if old is not None:
+            old.unpersist()
+        return frame
+
+    def drop(self, *names: str) -> None:
+        for name in names:
+            frame = self.frames.pop(name, None)
+            if frame is not None:
+                frame.unpersist()
+            self.spark.catalog.dropTempView(name)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table as a pandas frame (for inspection and tests)."""
+        from custseg.engines.spark import collect_pandas
+
+        return collect_pandas(self.spark.table(name))
+
+    def release(self) -> None:
+        """Unpersist and drop every view this dataset created."""
+        self.drop(*list(self.frames))
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+class _Paths:
+    """Existence and listing of paths through Hadoop's FileSystem (what Spark itself reads)."""
+
+    def __init__(self, spark):
+        try:
+            self._jvm = spark._jvm
+            self._conf = spark._jsc.hadoopConfiguration()
+        except Exception:  # noqa: BLE001 - Spark Connect has no JVM on the client
+            self._jvm = None
+
+    def _status(self, path: str):
+        jpath = self._jvm.org.apache.hadoop.fs.Path(path)
+        fs = jpath.getFileSystem(self._conf)
+        return fs, jpath
+
+    def exists(self, path: str) -> bool:
+        if self._jvm is None:
+            import os
+
+            return "://" in path or os.path.exists(path)
+        try:
+            fs, jpath = self._status(path)
+            return bool(fs.exists(jpath))
+        except spark_error_types() as exc:
+            raise InputError(f"{path}: cannot be reached ({first_line(exc)}); check the path and the cluster's file system settings") from None
+
+    def is_dir(self, path: str) -> bool:
+        if self._jvm is None:
+            import os
+
+            return os.path.isdir(path)
+        fs, jpath = self._status(path)
+        return bool(fs.exists(jpath) and fs.getFileStatus(jpath).isDirectory())
+
+    def names(self, path: str) -> list[str]:
+        if self._jvm is None:
+            import os
+
+            return sorted(os.listdir(path)) if os.path.isdir(path) else []
+        fs, jpath = self._status(path)
+        return sorted(str(s.getPath().getName()) for s in fs.listStatus(jpath))
+
+
+def _join(folder: str, name: str) -> str:
+    return folder.rstrip("/") + "/" + name
+
+
+def _base_name(path: str) -> str:
+    return PurePosixPath(path.rstrip("/")).name or path
+
+
+def _is_parquet(paths: _Paths, path: str) -> bool:
+    name = path.lower().rstrip("/")
+    if name.endswith((".parquet", ".pq")):
+        return True
+    if paths.is_dir(path):
+        return any(n.lower().endswith((".parquet", ".pq")) for n in paths.names(path))
+    return False
+
+
+def _read_raw(spark, paths: _Paths, path: str):
+    """The file (or folder of part files) with its own columns, as Spark reads it."""
+    from pyspark.sql import functions as F
+
+    name = _base_name(path)
+    with input_errors(name, "check that it is a CSV (UTF-8, with a header row) or Parquet file"):
+        if _is_parquet(paths, path):
+            frame = spark.read.parquet(path)
+        else:
+            frame = (
+                spark.read.option("header", True).option("inferSchema", False).option("multiLine", True)
+                .option("quote", '"').option("escape", '"').option("mode", "FAILFAST").option("encoding", "UTF-8")
+                .csv(path)
+            )
+        columns = frame.columns
+    if any("\x00" in c or "\ufffd" in c for c in columns):
+        raise InputError(
+            f"{name}: cannot be read as a table (binary data or text that is not UTF-8 in the first line); "
+            "check that it is a CSV file saved as UTF-8, or a Parquet file"
+        )
+    if columns and columns[0].startswith("\ufeff"):  # a UTF-8 byte-order mark
+        frame = frame.withColumnRenamed(columns[0], columns[0].lstrip("\ufeff"))
+    return frame.withColumn("_row", F.monotonically_increasing_id())
+
+
+def _row_number(frame, row_id: int) -> int:
+    """The data row (from 1, in read order) of the row whose `_row` id is `row_id`."""
+    return int(frame.where(f"_row <= {int(row_id)}").count())
+
+
+# ----------------------------------------------------------------------------- one table
+
+
+def _typed_expr(col: str, kind: str) -> str:
+    text = f"CAST({q(col)} AS STRING)"
+    if kind == "text":
+        return text
+    value = f"nullif(trim({text}), '')"
+    if kind == "int":  # DuckDB's cast also takes '1.0' or '1e3', rounding half away from zero
+        return f"coalesce(try_cast({value} AS BIGINT), CAST(round(try_cast({value} AS DECIMAL(38,10))) AS BIGINT))"
+    return f"try_cast({value} AS {SPARK_TYPES[kind]})"
+
+
+def load_table(
+    ds: SparkDataset,
+    path: str,
+    table: str,
+    columns: dict[str, str],
+    *,
+    paths: _Paths,
+    rename: dict[str, str] | None = None,
+    not_null: list[str] = (),
+    key: list[str] = (),
+    non_negative: list[str] = (),
+) -> int:
+    """Spark's :func:`custseg.sources._read.load_table`: the view `table` with typed columns."""
+    rename = rename or {}
+    name = _base_name(path)
+    raw = _read_raw(ds.spark, paths, path)
+    header = [c for c in raw.columns if c != "_row"]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(
+            f"{name}: missing column {missing[0]!r} (found: {', '.join(header[:12])}); "
+            "add it or map another column to it"
+        )
+    typed_cols = [(c, k) for c, k in columns.items() if k != "text"]
+    bad_flag = " ".join(
+        f"WHEN nullif(trim(CAST({q(c)} AS STRING)), '') IS NOT NULL AND {_typed_expr(c, k)} IS NULL THEN {i}"
+        for i, (c, k) in enumerate(typed_cols)
+    )
+    select = [f"{_typed_expr(c, k)} AS {q(rename.get(c, c))}" for c, k in columns.items()]
+    select.append(f"CASE {bad_flag} END AS _cast_bad" if typed_cols else "CAST(NULL AS INT) AS _cast_bad")
+    hint = "check the file's format and encoding (UTF-8)"
+    with input_errors(name, hint):
+        typed = ds.materialise(table, raw.selectExpr("_row", *select))
+
+    checks: list[tuple[str, str, str]] = [
+        (c, "cast", f"min(CASE WHEN _cast_bad = {i} THEN _row END)") for i, (c, _k) in enumerate(typed_cols)
+    ]
+    for col, kind in columns.items():
+        qc = q(rename.get(col, col))
+        if kind == "timestamp":
+            checks.append((col, "range", f"min(CASE WHEN {qc} < TIMESTAMP '{MIN_TIMESTAMP}' OR {qc} >= TIMESTAMP '{MAX_TIMESTAMP}' THEN _row END)"))
+        if col in not_null:
+            null_test = f"{qc} IS NULL" + (f" OR trim({qc}) = ''" if kind == "text" else "")
+            checks.append((col, "null", f"min(CASE WHEN {null_test} THEN _row END)"))
+        if col in non_negative:
+            checks.append((col, "negative", f"min(CASE WHEN {qc} < 0 THEN _row END)"))
+    with input_errors(name, hint):
+        result = typed.selectExpr(*[f"{c[2]} AS c{i}" for i, c in enumerate(checks)], "count(*) AS n").collect()[0]
+        for i, (col, what, _) in enumerate(checks):
+            bad = result[f"c{i}"]
+            if bad is None:
+                continue
+            row = _row_number(typed, bad)
+            where = f"{name}, row {row}, column {col!r}"
+            if what == "cast":
+                value = raw.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(col)} AS STRING)").collect()[0][0]
+                kind = columns[col]
+                raise InputError(f"{where}: {(value or '')[:60]!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
+            value = typed.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(rename.get(col, col))} AS STRING)").collect()[0][0]
+            shown = (value or "")[:60]
+            if what == "range":
+                raise InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
+            if what == "null":
+                raise InputError(f"{where}: value is missing; every row needs one")
+            raise InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
+        if key:
+            key_cols = [rename.get(k, k) for k in key]
+            dup = ds.spark.sql(
+                f"SELECT min(_row) AS a, max(_row) AS b, {', '.join(q(k) for k in key_cols)} FROM {q(table)} "
+                f"GROUP BY {', '.join(q(k) for k in key_cols)} HAVING count(*) > 1 ORDER BY a LIMIT 1"
+            ).collect()
+            if dup:
+                shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, list(dup[0])[2:]))
+                raise InputError(
+                    f"{name}, rows {_row_number(typed, dup[0]['a'])} and {_row_number(typed, dup[0]['b'])}: "
+                    f"duplicated key ({shown}); remove the duplicate row"
+                )
+    return int(result["n"])
+
+
+# ----------------------------------------------------------------------------- Olist
+
+
+def find_file(paths: _Paths, folder: str, stem: str) -> str | None:
+    for suffix in (".csv", ".csv.gz", ".parquet"):
+        candidate = _join(folder, stem + suffix)
+        if paths.exists(candidate):
+            return candidate
+    return None
+
+
+def load_olist(ds: SparkDataset, folder: str, paths: _Paths) -> SparkDataset:
+    """Read and validate the 9 Olist tables; build the canonical views."""
+    spark = ds.spark
+    present: dict[str, str] = {}
+    for name, spec in SCHEMA.items():
+        if spec.get("optional"):
+            continue  # geolocation: no feature uses it, so Spark does not read (or check) it
+        path = find_file(paths, folder, spec["file"])
+        if path is None:
+            raise InputError(
+                f"{folder}: missing file {spec['file']}.csv (or .csv.gz, .parquet); the Olist folder needs all of: "
+                + ", ".join(s["file"] for s in SCHEMA.values() if not s.get("optional"))
+            )
+        load_table(
+            ds, path, f"src_{name}", spec["columns"], paths=paths,
+            rename=RENAMES.get(name), not_null=spec.get("not_null", []),
+            key=spec.get("key", []), non_negative=spec.get("non_negative", []),
+        )
+        present[name] = path
+    _check_references(ds, present)
+    statements = {
+        "orders": """
+            SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
+                   lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
+                   o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
+                   c.customer_city, c.customer_state, CAST(NULL AS STRING) AS customer_country,
+                   o._row
+            FROM src_orders o JOIN src_customers c USING (customer_id)""",
+        "input_customers": "SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers",
+        "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
+        "payments": "SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments",
+        "reviews": "SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews",
+        "products": "SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products",
+        "category_translation": "SELECT category, category_english FROM src_category_translation",
+    }
+    for table, sql in statements.items():
+        ds.materialise(table, spark.sql(sql))
+    for table in statements:  # build them while the sources are cached, then let the sources go
+        ds.frames[table].count()
+    ds.drop(*[f"src_{name}" for name in present])
+    ds.kind, ds.capabilities, ds.purchase_rule = "olist", OLIST_CAPABILITIES, "olist"
+    return ds
+
+
+def _check_references(ds: SparkDataset, files: dict[str, str]) -> None:
+    """Every order needs its customer; every item, payment and review needs its order."""
+    checks = [
+        ("orders", "customer_id", "customers", "customer_id"),
+        ("order_items", "order_id", "orders", "order_id"),
+        ("payments", "order_id", "orders", "order_id"),
+        ("reviews", "order_id", "orders", "order_id"),
+        ("order_items", "product_id", "products", "product_id"),
+    ]
+    for child, col, parent, pcol in checks:
+        orphan = ds.spark.sql(
+            f"SELECT c._row, c.{col} FROM src_{child} c LEFT ANTI JOIN src_{parent} p ON c.{col} = p.{pcol} "
+            "ORDER BY c._row LIMIT 1"
+        ).collect()
+        if orphan:
+            row = _row_number(ds.frames[f"src_{child}"], orphan[0][0])
+            raise InputError(
+                f"{_base_name(files[child])}, row {row}, column {col!r}: {orphan[0][1]!r} is not in "
+                f"{_base_name(files[parent])}; add it there or remove the row"
+            )
+
+
+# ----------------------------------------------------------------------------- flat log
+
+
+def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths) -> SparkDataset:
+    """Spark's :func:`custseg.sources.flat.load_flat`: orders and order lines from a flat log."""
+    spark = ds.spark
+    name = _base_name(path)
+    raw = _read_raw(spark, paths, path)
+    header = [c for c in raw.columns if c != "_row"]
+    for role, col in mapping.columns.items():
+        if col not in header:
+            raise InputError(f"{name}: column {col!r} (mapped to {role}) not found; columns are: {', '.join(header[:15])}")
+    kinds = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
+             "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
+             "status": "text", "country": "text"}
+    columns: dict[str, str] = {}
+    rename: dict[str, str] = {}
+    for role, col in mapping.columns.items():
+        if col in columns:  # one column in two roles (e.g. order=customer): read once
+            continue
+        columns[col] = kinds[role]
+        rename[col] = role
+    load_table(ds, path, "src_log", columns, paths=paths, rename=rename)
+    log = ds.frames["src_log"]
+    for role, col in mapping.columns.items():
+        if rename.get(col) != role:
+            log = log.withColumn(role, log[rename[col]].cast("string"))
+    has = set(mapping.columns)
+    no_customer = log.where("`customer` IS NULL OR trim(`customer`) = ''").count()
+    order_expr = "`order`" if "order" in has else "concat(`customer`, '@', CAST(`timestamp` AS STRING))"
+    amount_expr = "`amount`" if "amount" in has else "`quantity` * `unit_price`"
+    cancel_terms = []
+    if mapping.cancel_prefix:
+        prefix = mapping.cancel_prefix
+        cancel_terms.append(f"substring(`order`, 1, {len(prefix)}) = {lit(prefix)}" if "order" in has else "false")
+    if "status" in has:
+        statuses = ", ".join(lit(s) for s in mapping.canceled_statuses)
+        cancel_terms.append(f"lower(trim(`status`)) IN ({statuses})")
+    cancel_expr = " OR ".join(cancel_terms) or "false"
+    log.createOrReplaceTempView("_custseg_log")
+    lines = ds.materialise("log_lines", spark.sql(
+        f"""
+        SELECT _row, trim(`customer`) AS customer_id, CAST({order_expr} AS STRING) AS order_id,
+               `timestamp` AS ts, CAST({amount_expr} AS DECIMAL(18,4)) AS amount,
+               coalesce({cancel_expr}, false) AS is_canceled,
+               {"`product`" if "product" in has else "CAST(NULL AS STRING)"} AS product_id,
+               {"`category`" if "category" in has else "CAST(NULL AS STRING)"} AS category,
+               {"`status`" if "status" in has else "CAST(NULL AS STRING)"} AS status,
+               {"`country`" if "country" in has else "CAST(NULL AS STRING)"} AS country
+        FROM _custseg_log
+        WHERE NOT (`customer` IS NULL OR trim(`customer`) = '')
+        """
+    ))
+    spark.catalog.dropTempView("_custseg_log")
+    with input_errors(name, "check the file's format and encoding (UTF-8)"):
+        if lines.limit(1).count() == 0:
+            raise InputError(f"{name}: no row has a customer (column {mapping.columns['customer']!r}); nothing to analyse")
+        _validate_lines(ds, name, mapping)
+    orders = spark.sql(
+        """
+        SELECT order_id, first(customer_id) AS customer_id,
+               coalesce(min_by(status, CASE WHEN status IS NOT NULL THEN _row END),
+                        CASE WHEN bool_or(is_canceled) THEN 'Canceled' ELSE 'Completed' END) AS order_status,
+               bool_or(is_canceled) AS is_canceled,
+               min(ts) AS purchase_ts,
+               CAST(NULL AS TIMESTAMP) AS approved_ts, CAST(NULL AS TIMESTAMP) AS carrier_ts,
+               CAST(NULL AS TIMESTAMP) AS delivered_ts, CAST(NULL AS TIMESTAMP) AS estimated_ts,
+               CAST(NULL AS STRING) AS customer_city, CAST(NULL AS STRING) AS customer_state,
+               min_by(country, CASE WHEN country IS NOT NULL THEN _row END) AS customer_country, min(_row) AS _row
+        FROM log_lines GROUP BY order_id
+        """
+    )
+    ds.materialise("orders", orders)
+    ds.materialise("input_customers", spark.sql("SELECT DISTINCT customer_id FROM orders"))
+    items = ds.materialise("_items_with_category", spark.sql(
+        """
+        SELECT order_id, CAST(row_number() OVER (PARTITION BY order_id ORDER BY _row) AS BIGINT) AS item_no,
+               coalesce(product_id, concat('line-', CAST(_row AS STRING))) AS product_id,
+               CAST(NULL AS STRING) AS seller_id, amount AS price,
+               CAST(NULL AS DECIMAL(18,4)) AS freight_value, category, _row
+        FROM log_lines
+        """
+    ))
+    ds.materialise("products", spark.sql(
+        """
+        SELECT product_id, min_by(category, CASE WHEN category IS NOT NULL THEN _row END) AS category,
+               CAST(NULL AS DOUBLE) AS weight_g, CAST(NULL AS DOUBLE) AS length_cm,
+               CAST(NULL AS DOUBLE) AS height_cm, CAST(NULL AS DOUBLE) AS width_cm
+        FROM _items_with_category GROUP BY product_id
+        """
+    ))
+    ds.materialise("order_items", items.select("order_id", "item_no", "product_id", "seller_id", "price", "freight_value"))
+    ds.materialise("payments", spark.createDataFrame([], "order_id STRING, payment_sequential BIGINT, payment_type STRING, payment_installments BIGINT, payment_value DECIMAL(18,4)"))
+    ds.materialise("reviews", spark.createDataFrame([], "review_id STRING, order_id STRING, review_score BIGINT, review_created_ts TIMESTAMP"))
+    ds.materialise("category_translation", spark.createDataFrame([], "category STRING, category_english STRING"))
+    for table in ("orders", "input_customers", "products", "order_items"):
+        ds.frames[table].count()
+    ds.drop("_items_with_category", "log_lines", "src_log")
+    capabilities = {"status"} if "status" in has else set()
+    if "category" in has:
+        capabilities.add("categories")
+    if "country" in has:
+        capabilities.add("country")
+    if mapping.cancel_prefix or "status" in has:
+        capabilities.add("cancellations")
+    ds.kind, ds.capabilities, ds.purchase_rule = "flat", frozenset(capabilities), "not_canceled"
+    ds.excluded = {"no customer id": int(no_customer)} if no_customer else {}
+    return ds
+
+
+def _validate_lines(ds: SparkDataset, name: str, mapping: ColumnMapping) -> None:
+    """Checks that need more than one column: amounts, timestamps and order ownership."""
+    spark = ds.spark
+    lines = ds.frames["log_lines"]
+    amount_cols = mapping.columns.get("amount") or f"{mapping.columns['quantity']} x {mapping.columns['unit_price']}"
+    first = spark.sql(
+        """
+        SELECT min(CASE WHEN amount IS NULL THEN _row END) AS no_amount,
+               min(CASE WHEN amount < 0 AND NOT is_canceled THEN _row END) AS negative,
+               min(CASE WHEN ts IS NULL THEN _row END) AS no_ts,
+               min(CASE WHEN order_id IS NULL THEN _row END) AS no_order
+        FROM log_lines
+        """
+    ).collect()[0]
+    source = ds.frames["src_log"]
+    if first["no_amount"] is not None:
+        raise InputError(f"{name}, row {_row_number(source, first['no_amount'])}, column {amount_cols!r}: amount is missing; every line needs one")
+    if first["negative"] is not None:
+        amount = lines.where(f"_row = {int(first['negative'])}").select("amount").collect()[0][0]
+        raise InputError(
+            f"{name}, row {_row_number(source, first['negative'])}, column {amount_cols!r}: negative amount {float(amount):g} on an order that is not "
+            "cancelled; fix the row or mark the order as cancelled"
+        )
+    if first["no_ts"] is not None:
+        raise InputError(f"{name}, row {_row_number(source, first['no_ts'])}, column {mapping.columns['timestamp']!r}: timestamp is missing; every line needs one")
+    if first["no_order"] is not None:
+        raise InputError(f"{name}, row {_row_number(source, first['no_order'])}, column {mapping.columns.get('order')!r}: order id is missing; every line needs one")
+    clash = spark.sql(
+        """
+        SELECT order_id, min(_row) AS a, max(_row) AS b FROM log_lines GROUP BY order_id
+        HAVING count(DISTINCT customer_id) > 1 ORDER BY a LIMIT 1
+        """
+    ).collect()
+    if clash:
+        raise InputError(
+            f"{name}, rows {_row_number(source, clash[0]['a'])}-{_row_number(source, clash[0]['b'])}: order {clash[0]['order_id']!r} "
+            "belongs to more than one customer; an order id must identify one customer's order"
+        )
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnMapping | None = None) -> SparkDataset:
+    """Load an Olist folder, or a flat log with a preset or a column mapping, into `spark`."""
+    path = str(path)
+    paths = _Paths(spark)
+    if not paths.exists(path):
+        raise InputError(f"{path}: no such file or folder; give an Olist folder or a transaction log (CSV/Parquet)")
+    ds = SparkDataset(spark=spark, kind="", source=path)
+    try:
+        with input_errors(_base_name(path), "check the files' format and encoding (UTF-8)"):
+            return _load(ds, path, paths, preset, mapping)
+    except BaseException:
+        ds.release()
+        raise
+
+
+def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping) -> SparkDataset:
+    """Which source `path` is, and its loader."""
+    olist_folder = paths.is_dir(path) and find_file(paths, path, SCHEMA["orders"]["file"]) is not None
+    if olist_folder:
+        if preset or mapping:
+            raise InputError(f"{path}: is an Olist folder; --preset and --map describe a single transaction-log file")
+        return load_olist(ds, path, paths)
+    if paths.is_dir(path) and not _is_parquet(paths, path) and not preset and not mapping:
+        raise InputError(f"{path}: no olist_orders_dataset.csv(.gz) in this folder; is it the Olist download?")
+    if preset and mapping:
+        raise InputError("give either --preset or --map, not both")
+    if preset:
+        return load_flat(ds, path, ColumnMapping.preset(preset), paths)
+    if mapping is None:
+        raise InputError(f"{_base_name(path)}: a transaction log needs --preset NAME or --map customer=COL,order=COL,timestamp=COL,amount=COL")
+    if isinstance(mapping, str):
+        mapping = ColumnMapping.parse(mapping)
+    return load_flat(ds, path, mapping, paths)
