@@ -76,15 +76,6 @@ def _read_csv_text(path: Path, names: list[str]):
     return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
 
 
-def _csv_scan(path: Path, names: list[str]) -> str:
-    literal = quote_literal(str(path))
-    cols = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
-    return (
-        f"read_csv({literal}, header=true, quote='\"', escape='\"', delim=',', "
-        f"columns={{{cols}}}, auto_detect=false)"
-    )
-
-
 def _open_text(path: Path):
     """A CSV file (plain or .gz) as UTF-8 text (a leading byte-order mark is skipped)."""
     if path.name.lower().endswith(".gz"):
