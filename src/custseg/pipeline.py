@@ -24,7 +24,6 @@ from custseg.cluster import (
     fit_clusters,
     prepare_features,
     recommend_k,
-    silhouette,
     ward_linkage,
     measure_silhouette,
 )
