@@ -136,11 +136,12 @@ class TreeMemory:
         self._thread.join()
 
 
-def timed(argv: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(seconds, peak MB of the process tree) of one fresh process."""
+def timed(argv: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(seconds, peak MB of the process tree, machine load before) of one fresh process."""
+    load = os.getloadavg()[0]
     with TreeMemory() as mem:
         m = measure(argv, env=env)
-    return m.seconds, mem.peak_kb / 1024
+    return m.seconds, mem.peak_kb / 1024, load
 
 
 def main() -> None:
@@ -170,19 +171,19 @@ def main() -> None:
             ]
             for step, engine, argv, env in steps:
                 print(f"{n:,}: {step}, {engine} ...", flush=True)
-                seconds, mb = timed(argv, env)
-                rows.append((n, step, engine, seconds, mb, ""))
+                seconds, mb, load = timed(argv, env)
+                rows.append((n, step, engine, seconds, mb, f"load {load:.1f} before"))
                 print(f"   {seconds:.1f} s, {mb:.0f} MB", flush=True)
             customers = f"{tmp}/duck/customers.parquet"
             fits = {}
             for engine, label, env in (("duckdb", "scikit-learn (DuckDB engine)", None), ("spark", "Spark MLlib local[2]", SPARK_ENV)):
                 print(f"{n:,}: KMeans population A, {label} ...", flush=True)
                 out = f"{tmp}/kmeans-{engine}"
-                seconds, mb = timed([sys.executable, "-c", KMEANS_SNIPPET, customers, engine, out], env)
+                seconds, mb, load = timed([sys.executable, "-c", KMEANS_SNIPPET, customers, engine, out], env)
                 info = json.loads(Path(out + ".json").read_text())
                 fits[engine] = out + ".parquet"
                 note = f"fit {info['fit_seconds']:.1f} s on {info['rows']:,} customers" + (
-                    f" (+ {info['setup_seconds']:.1f} s Spark start and data transfer)" if engine == "spark" else "")
+                    f" (+ {info['setup_seconds']:.1f} s Spark start and data transfer)" if engine == "spark" else "") + f"; load {load:.1f} before"
                 rows.append((n, "KMeans, population A (k = 5)", label, seconds, mb, note))
                 print(f"   {seconds:.1f} s, {mb:.0f} MB; {note}", flush=True)
             import pandas as pd
@@ -199,7 +200,9 @@ def main() -> None:
         "Generated Olist-schema data (`custseg generate olist`, seed 42). Every row is one fresh process: imports, "
         "the JVM and Spark's start-up included. Memory is the peak summed resident memory of the whole process tree "
         "(Python, the JVM, Python workers), sampled every 0.2 s. Spark: `local[2]`, driver heap 4 GB "
-        "(`--driver-memory 4g`), otherwise custseg's local defaults (16 shuffle partitions, adaptive execution).",
+        "(`--driver-memory 4g`), otherwise custseg's local defaults (16 shuffle partitions, adaptive execution). "
+        "\"load\" is the machine's 1-minute load average when the step started: above about 1 other jobs shared the "
+        "2 cores and the times are inflated.",
         "",
         "| customers | step | engine | time (s) | peak memory, process tree (MB) | notes |",
         "|---:|---|---|---:|---:|---|",
