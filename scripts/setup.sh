@@ -37,3 +37,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[$EXTRAS]"
   touch "$stamp"
 fi
+
+# Compile the silhouette kernels once (Numba caches them), so the first analysis does not wait.
+.venv/bin/python -m custseg.cluster._kernels

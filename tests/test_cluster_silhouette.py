@@ -159,7 +159,10 @@ def test_measure_switches_to_sampled_above_the_limit():
     assert exact.label().endswith("(exact)")
     sampled = measure_silhouettes(X, [labels, labels], exact_limit=1000, sample_size=300)
     assert [s.method for s in sampled] == ["sampled", "sampled"]
-    assert sampled[0] == sampled[1]
+    # the same sample serves every labelling (sums added in another order: equal to rounding)
+    assert sampled[0].value == pytest.approx(sampled[1].value, abs=1e-12)
+    assert sampled[0].ci == pytest.approx(sampled[1].ci, abs=1e-12)
+    assert sampled[0].n_evaluated == sampled[1].n_evaluated == 300
 
 
 def test_rejects_bad_input():
@@ -174,21 +177,46 @@ def test_rejects_bad_input():
         silhouette_exact(X, [0, 1])
 
 
-def test_nearly_identical_rows_fall_back_to_clipping_like_sklearn(monkeypatch):
-    # far from the origin, rows 1e-9 apart: |x|²+|y|²-2x·y rounds below zero for some pairs
+def test_nearly_identical_rows_far_from_the_origin():
+    # rows 1e-9 apart, 1000 from the origin: |x|²+|y|²-2x·y (sklearn's formula) rounds to tiny
+    # or negative squares; custseg's differences do not, and both silhouettes still agree
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((40, 3)) * 1000
+    X = np.repeat(base, 5, axis=0) + rng.standard_normal((200, 3)) * 1e-9
+    labels = np.repeat(rng.integers(0, 3, 40), 5)
+    ours = silhouette_samples_exact(X, labels)
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, silhouette_samples(X, labels), atol=TOL)
+    # and against an independent computation from scipy's (difference-based) distances
+    from scipy.spatial.distance import cdist
+
+    D = cdist(X, X)
+    independent = []
+    for i in range(len(X)):
+        own = labels == labels[i]
+        a = D[i, own].sum() / (own.sum() - 1)
+        b = min(D[i, labels == c].mean() for c in set(labels.tolist()) - {labels[i]})
+        independent.append((b - a) / max(a, b))
+    np.testing.assert_allclose(ours, independent, atol=1e-12)
+
+
+def test_several_labellings_of_nearly_identical_rows_redo_the_pass_with_clipping(monkeypatch):
+    # the several-labellings path uses sklearn's |x|²+|y|²-2x·y: far from the origin, rows 1e-9
+    # apart round below zero for some pairs; the pass is then redone with clipping, like sklearn
     import custseg.cluster.silhouette as module
 
     rng = np.random.default_rng(0)
     base = rng.standard_normal((40, 3)) * 1000
     X = np.repeat(base, 5, axis=0) + rng.standard_normal((200, 3)) * 1e-9
-    labels = np.repeat(rng.integers(0, 3, 40), 5)
+    labelings = [np.repeat(rng.integers(0, k, 40), 5) for k in (2, 3)]
     passes = []
-    original = module._all_pairs_group_sums
+    original = module._all_pairs_group_sums_blas
 
     def spy(*args, **kwargs):
         passes.append(kwargs.get("clip", False))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(module, "_all_pairs_group_sums", spy)
-    np.testing.assert_allclose(silhouette_samples_exact(X, labels), silhouette_samples(X, labels), atol=TOL)
-    assert passes == [False, True]  # the fast pass met a negative square and was redone
+    monkeypatch.setattr(module, "_all_pairs_group_sums_blas", spy)
+    values = silhouette_exact_many(X, labelings)
+    np.testing.assert_allclose(values, [silhouette_score(X, lab) for lab in labelings], atol=TOL)
+    assert passes == [False, True]

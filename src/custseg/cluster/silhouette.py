@@ -6,24 +6,22 @@ minute per k. The exact value here is the same number (tested to 1e-9) computed 
 
 * identical rows (same features and same labels) are merged into one row with a weight — RFM
   matrices have many duplicates, and a duplicate's distances are the same numbers;
-* rows are sorted by label so a block of columns touches only a few clusters;
-* the distance matrix is visited once, in cache-sized square tiles of the upper triangle
-  (it is symmetric), each tile computed with one BLAS product
-  ``[x, 1, |x|²]·[-2y, |y|², 1]ᵀ = |x|² + |y|² − 2x·y`` and a square root (float64, the
-  formula of ``sklearn.metrics.euclidean_distances``), then reduced to per-cluster distance
-  sums with small weighted matrix products (both directions of the tile). Rounding can make a
-  tiny squared distance negative (nearly identical rows); sklearn clips those to 0. The fast
-  pass does not clip: a negative gives NaN, and if any NaN appears the pass is redone with
-  clipping, so the result is always sklearn's;
-* tiles are shared between threads (NumPy and BLAS release the GIL), each thread owns a fixed
-  set of row blocks and its own accumulator, so a result is bit-for-bit reproducible for a
-  given ``n_jobs``.
+* rows are sorted by label, so along a row of the distance matrix the clusters come in runs;
+* each unordered pair is visited once (the matrix is symmetric) by a compiled kernel
+  (:mod:`custseg.cluster._kernels`, Numba): the distance ``sqrt(sum((x - y)²))`` from the
+  coordinate differences — the same value as sklearn's ``|x|² + |y|² − 2x·y`` formula up to
+  its rounding, never negative, exactly 0 for identical rows — is added at once to the
+  per-cluster sums of both rows; no distance matrix or tile is ever stored;
+* blocks of rows are shared between threads (the kernel releases the GIL), each thread owns a
+  fixed set of row blocks and its own accumulators, so a result is bit-for-bit reproducible for
+  a given ``n_jobs``.
 
-Several labellings of the same matrix (one per k) are scored in one pass over the distances
-(:func:`silhouette_exact_many`), which is what the evidence table uses.
+Several labellings of the same matrix (one per k, the evidence table) are scored in one pass
+over the distances (:func:`silhouette_exact_many`); there each distance feeds many cluster
+sums, so tiles of distances are reduced with BLAS products instead (see that section below).
 
 Cost: n²/2 float64 square roots are unavoidable for an exact Euclidean silhouette; on the
-benchmark machine they are most of the ~2 ns per pair and per thread (scikit-learn: ~18 ns).
+benchmark machine a pair costs about 1.3 ns per thread (scikit-learn: ~16 ns).
 See ``bench/results/cluster.md``.
 
 Above a size limit the *sampled* silhouette evaluates the exact silhouette of a uniform random
@@ -47,8 +45,8 @@ from threadpoolctl import threadpool_limits
 DEFAULT_EXACT_LIMIT = 100_000
 #: Customers evaluated by the sampled silhouette.
 DEFAULT_SAMPLE_SIZE = 10_000
-#: Side of the square distance tiles (256² float64 = 512 KiB, fits a 1 MiB L2 cache).
-DEFAULT_BLOCK_SIZE = 256
+#: Columns visited together by a block of rows (1024 points × a few features stay in L1/L2 cache).
+DEFAULT_BLOCK_SIZE = 1024
 
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
@@ -171,6 +169,122 @@ def _compress(X: np.ndarray, labelings: Sequence[np.ndarray], dedupe: bool) -> _
     )
 
 
+def _kernel_layout(comp: _Compressed) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], int]:
+    """Transposed points, per-labelling sum columns (codes + offsets), run ends, offsets, groups."""
+    offsets = np.cumsum([0] + comp.n_clusters[:-1]).tolist()
+    codes = np.ascontiguousarray(
+        np.vstack([c.astype(np.int64) + off for off, c in zip(offsets, comp.codes)])
+    )
+    first = comp.codes[0]  # sorted: the points come sorted by the first labelling
+    run_end = np.searchsorted(first, np.arange(comp.n_clusters[0]), side="right").astype(np.int64)
+    points_t = np.ascontiguousarray(comp.points.T)
+    return points_t, codes, run_end, offsets, sum(comp.n_clusters)
+
+
+def _balanced_assignment(costs: Sequence[float], n_lanes: int) -> list[list[int]]:
+    """Deterministic longest-processing-time assignment of tasks to lanes."""
+    lanes: list[list[int]] = [[] for _ in range(n_lanes)]
+    load = [0.0] * n_lanes
+    for task in sorted(range(len(costs)), key=lambda t: (-costs[t], t)):
+        lane = min(range(n_lanes), key=lambda i: (load[i], i))
+        lanes[lane].append(task)
+        load[lane] += costs[task]
+    return [sorted(lane) for lane in lanes]
+
+
+def _run_lanes(work, lanes: list) -> None:
+    if len(lanes) == 1:
+        work(lanes[0])
+        return
+    errors: list[BaseException] = []
+
+    def guarded(tasks):
+        try:
+            work(tasks)
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(lane,)) for lane in lanes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+#: Rows per task when the work is shared between threads.
+_ROW_BLOCK = 128
+
+
+def _all_pairs_group_sums(comp: _Compressed, *, block: int, n_jobs: int) -> tuple[np.ndarray, list[int]]:
+    """S[i, g] = sum_j w_j ||p_i - p_j|| over the points j of group g, all distinct points i.
+
+    Each unordered pair is visited once (upper triangle); the kernel adds it to both rows.
+    """
+    from custseg.cluster import _kernels
+
+    points_t, codes, run_end, offsets, n_groups = _kernel_layout(comp)
+    m = points_t.shape[1]
+    bounds = [(s, min(s + _ROW_BLOCK, m)) for s in range(0, m, _ROW_BLOCK)]
+    costs = [(m - s) * (e - s) - (e - s) ** 2 / 2 for s, e in bounds]
+    lanes = _balanced_assignment(costs, min(n_jobs, len(bounds)))
+    sums = [np.zeros((m, n_groups)) for _ in lanes]
+    backs = [np.zeros((n_groups, m)) for _ in lanes]
+
+    def lane_work(lane_and_tasks):
+        lane, tasks = lane_and_tasks
+        buf = np.empty(block)
+        for task in tasks:
+            s, e = bounds[task]
+            _kernels.upper_block_row(
+                points_t, comp.weights, codes, run_end, s, e, block, sums[lane], backs[lane], buf
+            )
+
+    _run_lanes(lane_work, list(enumerate(lanes)))
+    total = sums[0]
+    for extra in sums[1:]:
+        total += extra
+    for back in backs:
+        total += back.T
+    return total, offsets
+
+
+def _sample_group_sums(comp: _Compressed, rows: np.ndarray, *, block: int, n_jobs: int) -> tuple[np.ndarray, list[int]]:
+    """S[r, g] = sum_j w_j ||p_rows[r] - p_j|| over the points j of group g."""
+    from custseg.cluster import _kernels
+
+    points_t, codes, run_end, offsets, n_groups = _kernel_layout(comp)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    out = np.zeros((rows.size, n_groups))
+    bounds = [(s, min(s + _ROW_BLOCK, rows.size)) for s in range(0, rows.size, _ROW_BLOCK)]
+    lanes = _balanced_assignment([e - s for s, e in bounds], min(n_jobs, max(1, len(bounds))))
+
+    def lane_work(tasks):
+        buf = np.empty(block)
+        for task in tasks:
+            s, e = bounds[task]
+            _kernels.rows_against_all(points_t, comp.weights, codes, run_end, rows, s, e, block, out, buf)
+
+    _run_lanes(lane_work, lanes)
+    return out, offsets
+
+
+# ----------------------------------------------------------------------------- several labellings
+#
+# Scoring k = 2..14 at once: each distance feeds 13 labellings, so the reductions dominate and
+# BLAS does them best. Tiles of the distance matrix are computed with one product
+# ``[x, 1, |x|²]·[-2y, |y|², 1]ᵀ`` and a square root (sklearn's formula), then reduced to
+# per-cluster sums with small weighted matrix products (both directions of a tile). Rounding can
+# make a tiny squared distance negative; the fast pass does not clip, a negative gives NaN, and
+# the pass is then redone with clipping (as sklearn clips).
+
+
+def _tile_side(block: int) -> int:
+    """Side of the square tiles of the several-labellings path (256 for the default block)."""
+    return max(1, block // 4)
+
+
 def _group_weights(comp: _Compressed) -> tuple[np.ndarray, list[int]]:
     """Weight matrix (m, total clusters): column ``offset+c`` holds the weights of cluster c."""
     offsets = np.cumsum([0] + comp.n_clusters[:-1]).tolist()
@@ -219,39 +333,7 @@ def _tile(left, right_t, rs, re, cs, ce, buf, clip: bool) -> np.ndarray:
     return g
 
 
-def _balanced_assignment(costs: Sequence[float], n_lanes: int) -> list[list[int]]:
-    """Deterministic longest-processing-time assignment of tasks to lanes."""
-    lanes: list[list[int]] = [[] for _ in range(n_lanes)]
-    load = [0.0] * n_lanes
-    for task in sorted(range(len(costs)), key=lambda t: (-costs[t], t)):
-        lane = min(range(n_lanes), key=lambda i: (load[i], i))
-        lanes[lane].append(task)
-        load[lane] += costs[task]
-    return [sorted(lane) for lane in lanes]
-
-
-def _run_lanes(work, lanes: list[list[int]]) -> None:
-    if len(lanes) == 1:
-        work(lanes[0])
-        return
-    errors: list[BaseException] = []
-
-    def guarded(tasks):
-        try:
-            work(tasks)
-        except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(lane,)) for lane in lanes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
-def _all_pairs_group_sums(points, W, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
+def _all_pairs_group_sums_blas(points, W, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
     """S[i, g] = sum_j W[j, g] * ||p_i - p_j|| over all distinct points (symmetric, one pass).
 
     Squared distances are not clipped at 0 on the fast path: a negative one (rounding, only for
@@ -288,11 +370,11 @@ def _all_pairs_group_sums(points, W, *, block: int, n_jobs: int, clip: bool = Fa
     for acc in accumulators[1:]:
         total += acc
     if not clip and np.isnan(total).any():
-        return _all_pairs_group_sums(points, W, block=block, n_jobs=n_jobs, clip=True)
+        return _all_pairs_group_sums_blas(points, W, block=block, n_jobs=n_jobs, clip=True)
     return total
 
 
-def _sample_group_sums(points, W, rows: np.ndarray, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
+def _sample_group_sums_blas(points, W, rows: np.ndarray, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
     """S[r, g] = sum_j W[j, g] * ||p_rows[r] - p_j|| for the given distinct-row indices."""
     m, n_groups = W.shape
     left, right_t = _augmented(points)
@@ -317,7 +399,7 @@ def _sample_group_sums(points, W, rows: np.ndarray, *, block: int, n_jobs: int, 
     with threadpool_limits(limits=1, user_api="blas"):
         _run_lanes(lane_work, lanes)
     if not clip and np.isnan(out).any():
-        return _sample_group_sums(points, W, rows, block=block, n_jobs=n_jobs, clip=True)
+        return _sample_group_sums_blas(points, W, rows, block=block, n_jobs=n_jobs, clip=True)
     return out
 
 
@@ -340,8 +422,11 @@ def _silhouette_from_sums(S, own, sizes) -> np.ndarray:
 def _exact_per_distinct(X, labelings, *, dedupe, block, n_jobs):
     X = _check_matrix(X)
     comp = _compress(X, labelings, dedupe)
-    W, offsets = _group_weights(comp)
-    S = _all_pairs_group_sums(comp.points, W, block=block, n_jobs=_n_jobs(n_jobs))
+    if len(labelings) == 1:
+        S, offsets = _all_pairs_group_sums(comp, block=block, n_jobs=_n_jobs(n_jobs))
+    else:
+        W, offsets = _group_weights(comp)
+        S = _all_pairs_group_sums_blas(comp.points, W, block=_tile_side(block), n_jobs=_n_jobs(n_jobs))
     per_distinct = [
         _silhouette_from_sums(S[:, off : off + k], codes, sizes)
         for off, k, codes, sizes in zip(offsets, comp.n_clusters, comp.codes, comp.sizes)
@@ -411,11 +496,16 @@ def silhouette_sampled_many(
     rng = np.random.default_rng(random_state)
     sample = np.sort(rng.choice(n, size=size, replace=False))
     comp = _compress(X, labelings, dedupe=True)
-    W, offsets = _group_weights(comp)
     rows = comp.inverse[sample]
-    order = np.argsort(rows, kind="stable")
-    S = np.empty((size, W.shape[1]))
-    S[order] = _sample_group_sums(comp.points, W, rows[order], block=block_size, n_jobs=_n_jobs(n_jobs))
+    if len(labelings) == 1:
+        S, offsets = _sample_group_sums(comp, rows, block=block_size, n_jobs=_n_jobs(n_jobs))
+    else:
+        W, offsets = _group_weights(comp)
+        order = np.argsort(rows, kind="stable")
+        S = np.empty((size, W.shape[1]))
+        S[order] = _sample_group_sums_blas(
+            comp.points, W, rows[order], block=_tile_side(block_size), n_jobs=_n_jobs(n_jobs)
+        )
     z = stats.norm.ppf(0.5 + confidence / 2)
     fpc = np.sqrt((n - size) / (n - 1)) if n > 1 else 0.0
     results = []
