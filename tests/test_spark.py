@@ -8,13 +8,15 @@
 * bad input is one line, never a Java stack trace;
 * without PySpark the engine says how to get it (runs without PySpark too).
 
-One SparkSession (local[2], no UI, 4 shuffle partitions) for the module. Skipped with the
-reason when PySpark or a Java runtime is missing.
+One SparkSession (local[2], no UI, 4 shuffle partitions) for the whole test run, and one
+generated data set of 2,000 customers. Skipped with the reason when PySpark or a Java runtime
+is missing.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 import importlib.util
 import os
 import shutil
@@ -65,7 +67,7 @@ def assert_same_table(duck: pd.DataFrame, spark: pd.DataFrame, key: str = "custo
 # ----------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
     from custseg.engines.spark import spark_session
 
@@ -78,7 +80,7 @@ def spark():
     session.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> Path:
     from custseg.generate.olist import generate_olist
 
@@ -195,33 +197,66 @@ def test_clusters_agree_with_single_machine(spark, generated, record_property, c
     assert aris["k-means++"] >= 0.95
 
 
+def _fixed_k_config(path: Path) -> Path:
+    """The reference populations with k fixed (evidence for that k only: keeps the run short)."""
+    from custseg.config import load_config
+
+    lines = []
+    for p in load_config(None).populations:
+        lines += [
+            "[[populations]]", f"name = {json.dumps(p.name)}", f"title = {json.dumps(p.title)}",
+            f"filter = {json.dumps(p.filter)}", f"features = {json.dumps(list(p.features))}",
+            f"method = {json.dumps(p.method)}", f"k = {p.k}", f"k_min = {p.k}", f"k_max = {p.k}",
+            f"random_state = {p.random_state}", "",
+        ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 @requires_spark
-def test_run_with_spark_engine(spark, generated):
-    """custseg.run(engine="spark"): the same summary as DuckDB, sampled silhouettes, Spark labels."""
+def test_run_with_spark_engine_writes_the_report(spark, generated, run_cli, tmp_path):
+    """`custseg run --engine spark` end to end: every output file, the same summary and
+    customer table as the DuckDB engine, clusters that agree, silhouettes labelled "sampled"."""
     from sklearn.metrics import adjusted_rand_score
 
     from custseg.api import run
-    from custseg.config import from_dict, load_config
+    from custseg.report import summary_data
 
-    reference = load_config(None)
-    pops = [
-        {"name": p.name, "title": p.title, "filter": p.filter, "features": list(p.features), "method": p.method,
-         "k": p.k, "k_min": p.k, "k_max": p.k, "random_state": p.random_state}
-        for p in reference.populations
-    ]
-    cfg = from_dict({"populations": pops}, source="test")
-    spark_result = run(generated, config=cfg, engine="spark", spark=spark)
-    duck_result = run(generated, config=cfg)
-    assert spark_result.summary == duck_result.summary
-    assert spark_result.reconciliation.equals(duck_result.reconciliation)
-    assert [p.name for p in spark_result.populations] == [p.name for p in duck_result.populations]
-    for sp, dk in zip(spark_result.populations, duck_result.populations):
-        assert "sampled" in sp.silhouette_label
-        assert set(sp.evidence["silhouette_method"].dropna()) == {"sampled"}
-        a = sp.assignments.set_index("customer_id")["cluster"]
-        b = dk.assignments.set_index("customer_id")["cluster"].loc[a.index]
-        assert adjusted_rand_score(a, b) >= 0.95, sp.name
-    assert "Spark MLlib" in spark_result.populations[0].method_label
+    config = _fixed_k_config(tmp_path / "fixed_k.toml")
+    out = tmp_path / "out"
+    result = run_cli("run", "--engine", "spark", "--data", generated, "--config", config, "--out", out, "--no-slides", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    for name in ("report.html", "customers.csv", "customers.parquet", "clusters.csv", "summary.json", "excluded.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "models" / "all" / "model.json").is_file()
+    assert f"report: {(out / 'report.html').resolve()}" in result.stdout
+
+    duck = run(generated, config=config)  # the single-machine engine, in memory
+    summary = json.loads((out / "summary.json").read_text())
+    expected = summary_data(duck)
+    assert summary["customers"] == len(duck.customers) > 0.9 * GENERATED_CUSTOMERS
+    assert {k: v for k, v in summary.items() if k != "populations"} == {k: v for k, v in expected.items() if k != "populations"}
+    written = pd.read_parquet(out / "customers.parquet")
+    extra = [c for c in written.columns if c not in duck.customers.columns]
+    assert sorted(extra) == sorted(f"{c}_{p.name}" for p in duck.populations for c in ("cluster", "cluster_name"))
+    assert_same_table(duck.customers, written.drop(columns=extra))
+
+    clusters = pd.read_csv(out / "clusters.csv", dtype={"customer_id": str})
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Spark MLlib" in html and "sampled" in html
+    for pop in duck.populations:
+        mine, theirs_summary = summary["populations"][pop.name], expected["populations"][pop.name]
+        for key in ("title", "customers", "k", "features"):
+            assert mine[key] == theirs_summary[key], (pop.name, key)
+        assert "sampled" in mine["silhouette_label"]
+        assert abs(mine["silhouette"] - theirs_summary["silhouette"]) < 0.02, pop.name
+        labels = clusters[clusters.population == pop.name].set_index("customer_id")["cluster"]
+        theirs = pop.assignments.set_index("customer_id")["cluster"]
+        assert sorted(labels.index) == sorted(theirs.index), pop.name
+        assert sorted(labels.unique()) == list(range(1, pop.k + 1))
+        ari = adjusted_rand_score(theirs.loc[labels.index], labels)
+        assert ari >= 0.95, (pop.name, ari)
+    assert "Spark MLlib" in summary["populations"]["all"]["method"]
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -294,6 +329,39 @@ def test_bad_log_is_one_line(spark, run_cli, tmp_path, text, fragments):
     assert len(lines) == 1 and "Traceback" not in result.stderr and "at org.apache" not in result.stderr, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+@requires_spark
+def test_bad_input_through_run_is_one_line(spark, run_cli, tmp_path):
+    """The whole analysis (`custseg run --engine spark`) stops at the first bad value, one line, exit 2."""
+    from tests.olist_fixture import write_olist_fixture
+
+    folder = tmp_path / "olist"
+    folder.mkdir()
+    write_olist_fixture(folder)
+    _edit_csv(folder / "olist_order_items_dataset.csv", _set(2, "price", "-3.50"))
+    out = tmp_path / "out"
+    result = run_cli("run", "--engine", "spark", "--data", folder, "--out", out, "--no-slides", "--quiet")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == (
+        "custseg: error: olist_order_items_dataset.csv, row 3, column 'price': '-3.5000' is negative; "
+        "amounts, weights and sizes must be >= 0"
+    )
+    assert not out.exists()
+
+
+@requires_spark
+def test_other_master_while_a_session_runs_is_one_line(spark, run_cli, tmp_path):
+    """Spark runs one SparkContext per process: asking for another master is an error, not a silent local run."""
+    out = tmp_path / "out"
+    result = run_cli("features", "--engine", "spark", "--spark-master", "spark://nowhere.invalid:7077",
+                     "--data", ONLINE_RETAIL, "--preset", "online_retail", "--out", out)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"custseg: error: a Spark session on {spark.sparkContext.master} is already running in this process, so custseg "
+        "cannot start one on spark://nowhere.invalid:7077; leave out the master to use it, or stop it first (spark.stop())"
+    )
+    assert not out.exists()
 
 
 # ----------------------------------------------------------------------------- no PySpark / SQL dialects (no Spark needed)

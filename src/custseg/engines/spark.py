@@ -107,8 +107,9 @@ def require_pyspark() -> None:
 def spark_session(master: str | None = None, *, conf: dict[str, str] | None = None):
     """The SparkSession to run on.
 
-    An active session (``spark-submit``, a notebook) is used as is unless `master` names
-    another; else one is started on `master` (default ``local[*]``). Under ``spark-submit`` the
+    An active session (``spark-submit``, a notebook) is used; a `master` other than its own is an
+    InputError (Spark runs one SparkContext per process). Else one is started on `master`
+    (default ``local[*]``). Under ``spark-submit`` the
     master comes from spark-submit. The session's time zone is set to UTC (the SQL treats
     timestamps as wall-clock times, as DuckDB does).
     """
@@ -119,6 +120,13 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
     from pyspark.sql import SparkSession
 
     session = SparkSession.getActiveSession()
+    if session is not None and master is not None and master != session.sparkContext.master:
+        # Spark keeps one SparkContext per process: the builder would hand back this session
+        # and silently ignore the master asked for.
+        raise InputError(
+            f"a Spark session on {session.sparkContext.master} is already running in this process, so custseg "
+            f"cannot start one on {master}; leave out the master to use it, or stop it first (spark.stop())"
+        )
     if session is None or master is not None:
         under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
         builder = SparkSession.builder.appName("custseg")
