@@ -13,8 +13,17 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The major version of the `java` on PATH (8 for "1.8.0_392", 17 for "17.0.15"), 0 if there is none.
+java_major() {
+  local v
+  v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9][0-9.]*\).*/\1/p' | head -n 1) || true
+  v=${v#1.}
+  echo "${v%%.*}" | grep -E '^[0-9]+$' || echo 0
+}
 need_java=0
-if [[ ",$EXTRAS," == *",spark,"* ]] && ! command -v java >/dev/null 2>&1; then need_java=1; fi
+if [[ ",$EXTRAS," == *",spark,"* ]]; then
+  if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then need_java=1; fi
+fi
 if [ ${#need_apt[@]} -gt 0 ] || [ "$need_java" = 1 ]; then
   as_root apt-get update -qq
   if [ "$need_java" = 1 ]; then  # Spark 4 runs on Java 17 or 21: the first one this Debian has
