@@ -46,7 +46,9 @@ def progress(message):
     now = time.perf_counter()
     if names:
         mark(names[-1], last[0])
-    names.append(message.split(" on ")[0].split(" with k")[0])
+    title = message.split(":")[0]
+    names.append(f"{title}: evidence for k" if "evidence" in message else f"{title}: fit + silhouette"
+                 if "fitting" in message else f"{title}: views" if message.endswith(": views") else message)
     last[0] = now
 result = run_analysis(dataset, reference(), progress=progress)
 mark(names[-1], last[0])

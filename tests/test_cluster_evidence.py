@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
@@ -188,3 +190,26 @@ def test_recommendation_rule_hand_checked():
 
     featureless = hand_made_evidence({k: (100 / k, 0.2, 10, 1.0, 0.9, 0.3) for k in range(2, 6)})
     assert "data without clusters" in recommend_k(featureless).reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 200), st.integers(0, 10_000))
+def test_adjusted_rand_codes_equals_scikit_learn(k, n, seed):
+    from sklearn.metrics import adjusted_rand_score
+
+    from custseg.cluster.evidence import adjusted_rand_codes
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, k, n)
+    b = np.where(rng.random(n) < 0.7, a, rng.integers(0, k, n))  # mostly agreeing, as in stability
+    assert adjusted_rand_codes(a, b, k) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+
+
+def test_nearest_centroid_matches_brute_force_with_ties():
+    from custseg.cluster import nearest_centroid
+
+    rng = np.random.default_rng(3)
+    X = rng.integers(-3, 4, size=(500, 3)).astype(float)  # integer grid: many exact ties
+    centres = rng.integers(-3, 4, size=(6, 3)).astype(float)
+    d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(nearest_centroid(X, centres), d2.argmin(axis=1))  # argmin: lowest index on ties

@@ -84,14 +84,15 @@ def canonical_relabel(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
     return new_of_old[codes], order
 
 
-def nearest_centroid(X: np.ndarray, centroids: np.ndarray, block: int = 65536) -> np.ndarray:
+def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Index of the nearest centre for each row (exact squared distances; ties -> lowest index)."""
-    X = np.asarray(X, dtype=np.float64)
-    out = np.empty(X.shape[0], dtype=np.intp)
-    for s in range(0, X.shape[0], block):
-        diff = X[s : s + block, None, :] - centroids[None, :, :]
-        out[s : s + block] = np.einsum("ijk,ijk->ij", diff, diff).argmin(axis=1)
-    return out
+    from ._kernels import nearest_centre
+
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    centroids = np.ascontiguousarray(centroids, dtype=np.float64)
+    if X.ndim != 2 or centroids.ndim != 2 or X.shape[1] != centroids.shape[1] or not len(centroids):
+        raise ValueError(f"rows {X.shape} and centres {centroids.shape} must be 2-D with the same columns")
+    return nearest_centre(X, centroids, np.empty(X.shape[0], dtype=np.intp))
 
 
 def _within_ss(X: np.ndarray, codes: np.ndarray, centroids: np.ndarray) -> float:

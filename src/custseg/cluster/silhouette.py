@@ -39,7 +39,6 @@ from typing import Sequence
 
 import numpy as np
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
 #: Above this many rows :func:`silhouette` switches from exact to sampled (configurable per call).
 DEFAULT_EXACT_LIMIT = 100_000
@@ -169,16 +168,27 @@ def _compress(X: np.ndarray, labelings: Sequence[np.ndarray], dedupe: bool) -> _
     )
 
 
-def _kernel_layout(comp: _Compressed) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], int]:
-    """Transposed points, per-labelling sum columns (codes + offsets), run ends, offsets, groups."""
-    offsets = np.cumsum([0] + comp.n_clusters[:-1]).tolist()
-    codes = np.ascontiguousarray(
-        np.vstack([c.astype(np.int64) + off for off, c in zip(offsets, comp.codes)])
-    )
-    first = comp.codes[0]  # sorted: the points come sorted by the first labelling
-    run_end = np.searchsorted(first, np.arange(comp.n_clusters[0]), side="right").astype(np.int64)
-    points_t = np.ascontiguousarray(comp.points.T)
-    return points_t, codes, run_end, offsets, sum(comp.n_clusters)
+def _cells(comp: _Compressed) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """The common refinement of all labellings: cell of every point, cell count, cell -> cluster.
+
+    Points are sorted by their label tuple, so each cell is one run of points. KMeans partitions
+    for k = 2..14 of 93k customers share about 140 cells: distances are summed per cell once,
+    and every labelling's cluster sums are sums of cell sums.
+    """
+    m = comp.points.shape[0]
+    change = np.zeros(m, dtype=bool)
+    for codes in comp.codes:
+        change[1:] |= codes[1:] != codes[:-1]
+    cell = np.cumsum(change).astype(np.int64)
+    first = np.flatnonzero(np.r_[True, change[1:]])
+    return cell, first.size, [codes[first] for codes in comp.codes]
+
+
+def _cluster_sums(cell_sums: np.ndarray, cluster_of_cell: np.ndarray, k: int) -> np.ndarray:
+    """Per-cluster sums from per-cell sums (columns of cells added into their cluster)."""
+    onehot = np.zeros((cluster_of_cell.size, k))
+    onehot[np.arange(cluster_of_cell.size), cluster_of_cell] = 1.0
+    return cell_sums @ onehot
 
 
 def _balanced_assignment(costs: Sequence[float], n_lanes: int) -> list[list[int]]:
@@ -217,29 +227,36 @@ def _run_lanes(work, lanes: list) -> None:
 _ROW_BLOCK = 128
 
 
-def _all_pairs_group_sums(comp: _Compressed, *, block: int, n_jobs: int) -> tuple[np.ndarray, list[int]]:
-    """S[i, g] = sum_j w_j ||p_i - p_j|| over the points j of group g, all distinct points i.
+def _run_ends(cell: np.ndarray) -> np.ndarray:
+    """For each point, the end (exclusive) of the run of its cell."""
+    m = cell.size
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    ends = np.r_[starts[1:], m]
+    return np.repeat(ends, np.diff(np.r_[starts, m])).astype(np.int64)
+
+
+def _all_pairs_cell_sums(comp: _Compressed, cell: np.ndarray, n_cells: int, *, block: int, n_jobs: int) -> np.ndarray:
+    """S[i, c] = sum_j w_j ||p_i - p_j|| over the points j of cell c, for every distinct point i.
 
     Each unordered pair is visited once (upper triangle); the kernel adds it to both rows.
     """
     from custseg.cluster import _kernels
 
-    points_t, codes, run_end, offsets, n_groups = _kernel_layout(comp)
+    points_t = np.ascontiguousarray(comp.points.T)
+    run_end = _run_ends(cell)
     m = points_t.shape[1]
     bounds = [(s, min(s + _ROW_BLOCK, m)) for s in range(0, m, _ROW_BLOCK)]
     costs = [(m - s) * (e - s) - (e - s) ** 2 / 2 for s, e in bounds]
     lanes = _balanced_assignment(costs, min(n_jobs, len(bounds)))
-    sums = [np.zeros((m, n_groups)) for _ in lanes]
-    backs = [np.zeros((n_groups, m)) for _ in lanes]
+    sums = [np.zeros((m, n_cells)) for _ in lanes]
+    backs = [np.zeros((n_cells, m)) for _ in lanes]
 
     def lane_work(lane_and_tasks):
         lane, tasks = lane_and_tasks
         buf = np.empty(block)
         for task in tasks:
             s, e = bounds[task]
-            _kernels.upper_block_row(
-                points_t, comp.weights, codes, run_end, s, e, block, sums[lane], backs[lane], buf
-            )
+            _kernels.upper_block_row(points_t, comp.weights, cell, run_end, s, e, block, sums[lane], backs[lane], buf)
 
     _run_lanes(lane_work, list(enumerate(lanes)))
     total = sums[0]
@@ -247,16 +264,19 @@ def _all_pairs_group_sums(comp: _Compressed, *, block: int, n_jobs: int) -> tupl
         total += extra
     for back in backs:
         total += back.T
-    return total, offsets
+    return total
 
 
-def _sample_group_sums(comp: _Compressed, rows: np.ndarray, *, block: int, n_jobs: int) -> tuple[np.ndarray, list[int]]:
-    """S[r, g] = sum_j w_j ||p_rows[r] - p_j|| over the points j of group g."""
+def _sample_cell_sums(
+    comp: _Compressed, cell: np.ndarray, n_cells: int, rows: np.ndarray, *, block: int, n_jobs: int
+) -> np.ndarray:
+    """S[r, c] = sum_j w_j ||p_rows[r] - p_j|| over the points j of cell c."""
     from custseg.cluster import _kernels
 
-    points_t, codes, run_end, offsets, n_groups = _kernel_layout(comp)
+    points_t = np.ascontiguousarray(comp.points.T)
+    run_end = _run_ends(cell)
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    out = np.zeros((rows.size, n_groups))
+    out = np.zeros((rows.size, n_cells))
     bounds = [(s, min(s + _ROW_BLOCK, rows.size)) for s in range(0, rows.size, _ROW_BLOCK)]
     lanes = _balanced_assignment([e - s for s, e in bounds], min(n_jobs, max(1, len(bounds))))
 
@@ -264,142 +284,9 @@ def _sample_group_sums(comp: _Compressed, rows: np.ndarray, *, block: int, n_job
         buf = np.empty(block)
         for task in tasks:
             s, e = bounds[task]
-            _kernels.rows_against_all(points_t, comp.weights, codes, run_end, rows, s, e, block, out, buf)
+            _kernels.rows_against_all(points_t, comp.weights, cell, run_end, rows, s, e, block, out, buf)
 
     _run_lanes(lane_work, lanes)
-    return out, offsets
-
-
-# ----------------------------------------------------------------------------- several labellings
-#
-# Scoring k = 2..14 at once: each distance feeds 13 labellings, so the reductions dominate and
-# BLAS does them best. Tiles of the distance matrix are computed with one product
-# ``[x, 1, |x|²]·[-2y, |y|², 1]ᵀ`` and a square root (sklearn's formula), then reduced to
-# per-cluster sums with small weighted matrix products (both directions of a tile). Rounding can
-# make a tiny squared distance negative; the fast pass does not clip, a negative gives NaN, and
-# the pass is then redone with clipping (as sklearn clips).
-
-
-def _tile_side(block: int) -> int:
-    """Side of the square tiles of the several-labellings path (256 for the default block)."""
-    return max(1, block // 4)
-
-
-def _group_weights(comp: _Compressed) -> tuple[np.ndarray, list[int]]:
-    """Weight matrix (m, total clusters): column ``offset+c`` holds the weights of cluster c."""
-    offsets = np.cumsum([0] + comp.n_clusters[:-1]).tolist()
-    W = np.zeros((comp.points.shape[0], sum(comp.n_clusters)))
-    rows = np.arange(comp.points.shape[0])
-    for off, c in zip(offsets, comp.codes):
-        W[rows, off + c] = comp.weights
-    return W, offsets
-
-
-class _Blocks:
-    """Row blocks of the distinct points with the weight columns each block touches.
-
-    ``columns[b]`` selects those columns: a slice when they are contiguous (the usual case,
-    rows being sorted by label), else an index array.
-    """
-
-    def __init__(self, W: np.ndarray, block: int):
-        m = W.shape[0]
-        self.bounds = [(s, min(s + block, m)) for s in range(0, m, block)]
-        self.columns: list[slice | np.ndarray] = []
-        self.weights = []
-        for s, e in self.bounds:
-            cols = np.flatnonzero(W[s:e].any(axis=0))
-            contiguous = cols.size and cols[-1] - cols[0] + 1 == cols.size
-            self.columns.append(slice(int(cols[0]), int(cols[-1]) + 1) if contiguous else cols)
-            self.weights.append(np.ascontiguousarray(W[s:e][:, cols]))
-
-
-def _augmented(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right factors whose product is the squared-distance matrix."""
-    sq = np.einsum("ij,ij->i", points, points)
-    ones = np.ones((points.shape[0], 1))
-    left = np.hstack([points, ones, sq[:, None]])
-    right_t = np.ascontiguousarray(np.hstack([-2.0 * points, sq[:, None], ones]).T)
-    return left, right_t
-
-
-def _tile(left, right_t, rs, re, cs, ce, buf, clip: bool) -> np.ndarray:
-    """Euclidean distances between points rs:re and cs:ce, in ``buf``."""
-    g = buf[: re - rs, : ce - cs]
-    np.matmul(left[rs:re], right_t[:, cs:ce], out=g)
-    if clip:  # rounding can make a tiny squared distance negative; sklearn clips it to 0
-        np.maximum(g, 0.0, out=g)
-    np.sqrt(g, out=g)  # a negative value gives NaN; the caller then redoes the pass with clip=True
-    return g
-
-
-def _all_pairs_group_sums_blas(points, W, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
-    """S[i, g] = sum_j W[j, g] * ||p_i - p_j|| over all distinct points (symmetric, one pass).
-
-    Squared distances are not clipped at 0 on the fast path: a negative one (rounding, only for
-    nearly identical distinct rows) gives NaN, and the whole pass is then redone with clipping.
-    """
-    m, n_groups = W.shape
-    left, right_t = _augmented(points)
-    blocks = _Blocks(W, block)
-    nb = len(blocks.bounds)
-    lanes = _balanced_assignment([nb - b for b in range(nb)], min(n_jobs, nb))
-    accumulators = [np.zeros((m, n_groups)) for _ in lanes]
-
-    def lane_work(lane_index_and_tasks):
-        lane_index, tasks = lane_index_and_tasks
-        acc = accumulators[lane_index]
-        buf = np.empty((block, block))
-        with np.errstate(invalid="ignore"):  # per thread: NumPy's error state is thread-local
-            for bi in tasks:
-                rs, re = blocks.bounds[bi]
-                ci, wi = blocks.columns[bi], blocks.weights[bi]
-                g = _tile(left, right_t, rs, re, rs, re, buf, clip)
-                np.fill_diagonal(g, 0.0)
-                acc[rs:re, ci] += g @ wi
-                for bj in range(bi + 1, nb):
-                    cs, ce = blocks.bounds[bj]
-                    cj, wj = blocks.columns[bj], blocks.weights[bj]
-                    g = _tile(left, right_t, rs, re, cs, ce, buf, clip)
-                    acc[rs:re, cj] += g @ wj
-                    acc[cs:ce, ci] += (wi.T @ g).T
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        _run_lanes(lane_work, list(enumerate(lanes)))
-    total = accumulators[0]
-    for acc in accumulators[1:]:
-        total += acc
-    if not clip and np.isnan(total).any():
-        return _all_pairs_group_sums_blas(points, W, block=block, n_jobs=n_jobs, clip=True)
-    return total
-
-
-def _sample_group_sums_blas(points, W, rows: np.ndarray, *, block: int, n_jobs: int, clip: bool = False) -> np.ndarray:
-    """S[r, g] = sum_j W[j, g] * ||p_rows[r] - p_j|| for the given distinct-row indices."""
-    m, n_groups = W.shape
-    left, right_t = _augmented(points)
-    blocks = _Blocks(W, block)
-    row_bounds = [(s, min(s + block, rows.size)) for s in range(0, rows.size, block)]
-    out = np.zeros((rows.size, n_groups))
-    lanes = _balanced_assignment([1.0] * len(row_bounds), min(n_jobs, max(1, len(row_bounds))))
-    left_rows = np.ascontiguousarray(left[rows])
-
-    def lane_work(tasks):
-        buf = np.empty((block, block))
-        with np.errstate(invalid="ignore"):  # per thread: NumPy's error state is thread-local
-            for ri in tasks:
-                rs, re = row_bounds[ri]
-                own = rows[rs:re]
-                for bj, (cs, ce) in enumerate(blocks.bounds):
-                    g = _tile(left_rows, right_t, rs, re, cs, ce, buf, clip)
-                    hit = np.flatnonzero((own >= cs) & (own < ce))
-                    g[hit, own[hit] - cs] = 0.0  # a customer's distance to itself (and its duplicates)
-                    out[rs:re, blocks.columns[bj]] += g @ blocks.weights[bj]
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        _run_lanes(lane_work, lanes)
-    if not clip and np.isnan(out).any():
-        return _sample_group_sums_blas(points, W, rows, block=block, n_jobs=n_jobs, clip=True)
     return out
 
 
@@ -422,14 +309,11 @@ def _silhouette_from_sums(S, own, sizes) -> np.ndarray:
 def _exact_per_distinct(X, labelings, *, dedupe, block, n_jobs):
     X = _check_matrix(X)
     comp = _compress(X, labelings, dedupe)
-    if len(labelings) == 1:
-        S, offsets = _all_pairs_group_sums(comp, block=block, n_jobs=_n_jobs(n_jobs))
-    else:
-        W, offsets = _group_weights(comp)
-        S = _all_pairs_group_sums_blas(comp.points, W, block=_tile_side(block), n_jobs=_n_jobs(n_jobs))
+    cell, n_cells, cluster_of_cell = _cells(comp)
+    S = _all_pairs_cell_sums(comp, cell, n_cells, block=block, n_jobs=_n_jobs(n_jobs))
     per_distinct = [
-        _silhouette_from_sums(S[:, off : off + k], codes, sizes)
-        for off, k, codes, sizes in zip(offsets, comp.n_clusters, comp.codes, comp.sizes)
+        _silhouette_from_sums(_cluster_sums(S, of_cell, k), codes, sizes)
+        for of_cell, k, codes, sizes in zip(cluster_of_cell, comp.n_clusters, comp.codes, comp.sizes)
     ]
     return comp, per_distinct
 
@@ -497,20 +381,13 @@ def silhouette_sampled_many(
     sample = np.sort(rng.choice(n, size=size, replace=False))
     comp = _compress(X, labelings, dedupe=True)
     rows = comp.inverse[sample]
-    if len(labelings) == 1:
-        S, offsets = _sample_group_sums(comp, rows, block=block_size, n_jobs=_n_jobs(n_jobs))
-    else:
-        W, offsets = _group_weights(comp)
-        order = np.argsort(rows, kind="stable")
-        S = np.empty((size, W.shape[1]))
-        S[order] = _sample_group_sums_blas(
-            comp.points, W, rows[order], block=_tile_side(block_size), n_jobs=_n_jobs(n_jobs)
-        )
+    cell, n_cells, cluster_of_cell = _cells(comp)
+    S = _sample_cell_sums(comp, cell, n_cells, rows, block=block_size, n_jobs=_n_jobs(n_jobs))
     z = stats.norm.ppf(0.5 + confidence / 2)
     fpc = np.sqrt((n - size) / (n - 1)) if n > 1 else 0.0
     results = []
-    for off, k, codes, sizes in zip(offsets, comp.n_clusters, comp.codes, comp.sizes):
-        s = _silhouette_from_sums(S[:, off : off + k], codes[rows], sizes)
+    for of_cell, k, codes, sizes in zip(cluster_of_cell, comp.n_clusters, comp.codes, comp.sizes):
+        s = _silhouette_from_sums(_cluster_sums(S, of_cell, k), codes[rows], sizes)
         mean = float(s.mean())
         half = float(z * s.std(ddof=1) / np.sqrt(size) * fpc)
         results.append(
