@@ -213,3 +213,30 @@ def test_nearest_centroid_matches_brute_force_with_ties():
     centres = rng.integers(-3, 4, size=(6, 3)).astype(float)
     d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
     np.testing.assert_array_equal(nearest_centroid(X, centres), d2.argmin(axis=1))  # argmin: lowest index on ties
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6), st.integers(8, 300), st.integers(0, 10_000), st.booleans())
+def test_calinski_davies_equal_scikit_learn(k, n, seed, gaps):
+    from custseg.cluster.evidence import calinski_davies
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).round(1)  # rounded: ties and duplicate rows
+    labels = rng.integers(0, k, n) * (7 if gaps else 1)  # label values with gaps (absent clusters)
+    if len(np.unique(labels)) < 2:
+        labels[0], labels[1] = 0, 7 if gaps else 1
+    ch, db = calinski_davies(X, labels)
+    assert ch == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-9)
+    # sklearn measures distances as sqrt(|x|²+|y|²-2x·y), which rounds at ~1e-8 for near points;
+    # against an independent computation from coordinate differences (cdist) it is exact
+    values = np.unique(labels)
+    centres = np.array([X[labels == v].mean(axis=0) for v in values])
+    intra = np.array([cdist(X[labels == v], centres[[i]]).mean() for i, v in enumerate(values)])
+    gaps = cdist(centres, centres)
+    if np.allclose(intra, 0) or np.allclose(gaps, 0):
+        expected_db = 0.0
+    else:
+        gaps[gaps == 0] = np.inf
+        expected_db = np.mean(np.max((intra[:, None] + intra[None, :]) / gaps, axis=1))
+    assert db == pytest.approx(expected_db, rel=1e-9, abs=1e-12)
+    assert db == pytest.approx(davies_bouldin_score(X, labels), rel=1e-6, abs=1e-9)

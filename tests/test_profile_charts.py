@@ -88,6 +88,14 @@ def test_every_figure_builds_serialises_and_has_a_title(figures):
         assert data["layout"]["meta"]["view"] == view
 
 
+def test_every_figure_passes_plotlys_validation(figures):
+    # some builders skip Plotly's validation for speed (charts._figure): their specs must still be valid
+    for view, fig in figures.items():
+        spec = fig.to_plotly_json()
+        validated = go.Figure(spec)  # raises ValueError on an unknown or invalid property
+        assert json.loads(validated.to_json()) == json.loads(fig.to_json()), view
+
+
 def test_polar_chart_draws_the_normalised_values(customers, figures):
     table = profile_table(customers, METRICS)
     fig = figures["segment_polar"]

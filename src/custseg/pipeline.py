@@ -66,7 +66,7 @@ def select_population(customers: pd.DataFrame, population: Population) -> pd.Dat
     """
     con = duckdb.connect(config={"enable_external_access": False})
     con.register("customers", customers)
-    query = f"SELECT customer_id FROM customers WHERE {population.filter}"
+    query = f"SELECT coalesce(({population.filter})::BOOLEAN, false) FROM customers"  # NULL: not selected, as in WHERE
     try:
         statements = con.extract_statements(query)
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
@@ -74,14 +74,14 @@ def select_population(customers: pd.DataFrame, population: Population) -> pd.Dat
                 f"population {population.name!r}: filter {population.filter!r} cannot be evaluated (it is not one SQL "
                 "expression: ';' ends the statement); use SQL over the customer table's columns, e.g. buys_cnt >= 2"
             )
-        ids = con.execute(query).fetchall()
+        keep = con.execute(query).fetchnumpy()  # one flag per row, in the frame's row order
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(f"population {population.name!r}: filter {population.filter!r} cannot be evaluated ({message}); use SQL over the customer table's columns") from None
     finally:
         con.close()
-    wanted = {row[0] for row in ids}
-    return customers[customers["customer_id"].isin(wanted)]
+    (flags,) = keep.values()
+    return customers[np.asarray(flags, dtype=bool)]
 
 
 def rfm_section(customers: pd.DataFrame) -> Section:
@@ -198,9 +198,10 @@ class LocalClustering:
         )
 
     def ward_tree(self, prepared, population: Population, cl: dict):
-        # Only drawn (truncated to 30 leaves): 500 micro-clusters are plenty and far cheaper than 2,000.
+        # Only drawn (truncated to 30 leaves): 200 micro-clusters are plenty (0.4 s at 93k customers,
+        # 2,000 would take 6 s).
         return ward_linkage(prepared, memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
-                            max_leaves=500, random_state=population.random_state)
+                            max_leaves=200, random_state=population.random_state)
 
 
 def cluster_population(customers: pd.DataFrame, population: Population, config: AnalysisConfig,

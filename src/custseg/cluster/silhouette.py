@@ -107,7 +107,11 @@ def _encode_labels(labels, n_rows: int) -> tuple[np.ndarray, int]:
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != n_rows:
         raise ValueError(f"labels must be 1-D with {n_rows} entries, got shape {labels.shape}")
-    _, codes = np.unique(labels, return_inverse=True)
+    if labels.dtype.kind in "iu" and n_rows and 0 <= labels.min() and labels.max() < 4 * n_rows + 1024:
+        present = np.bincount(labels) > 0  # small non-negative integers: rank without sorting
+        codes = (np.cumsum(present) - 1)[labels]
+    else:
+        _, codes = np.unique(labels, return_inverse=True)
     k = int(codes.max()) + 1 if n_rows else 0
     if not 2 <= k <= n_rows - 1:
         raise ValueError(
@@ -146,13 +150,17 @@ def _compress(X: np.ndarray, labelings: Sequence[np.ndarray], dedupe: bool) -> _
     coded = [_encode_labels(lab, X.shape[0]) for lab in labelings]
     code_matrix = np.column_stack([c for c, _ in coded]).astype(np.float64)
     key = np.hstack([code_matrix, X])  # labels first: unique rows come out sorted by labels
-    if dedupe:
-        uniq, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
+    order = np.lexsort(key.T[::-1])
+    uniq = key[order]
+    inverse = np.empty_like(order)
+    if dedupe:  # equal rows (as floats: -0.0 == 0.0, same distances) are adjacent once sorted
+        new = np.ones(order.size, dtype=bool)
+        new[1:] = (uniq[1:] != uniq[:-1]).any(axis=1)
+        group = np.cumsum(new) - 1
+        uniq = uniq[new]
+        inverse[order] = group
+        counts = np.bincount(group)
     else:
-        order = np.lexsort(key.T[::-1])
-        uniq = key[order]
-        inverse = np.empty_like(order)
         inverse[order] = np.arange(order.size)
         counts = np.ones(order.size, dtype=np.int64)
     n_lab = len(labelings)

@@ -1,0 +1,27 @@
+"""write_table: the CSV is the text pandas would write, whatever the values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from custseg.outputs import write_table
+
+
+def test_csv_equals_pandas_to_csv_on_awkward_values(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", 'quote " inside', "comma, inside", "line\nbreak", None, "ünïcødé"], dtype="string"),
+            "count": pd.array([1, None, 3, 4, 5, -6], dtype="Int64"),
+            "small": pd.array([1, 2, None, 4, 5, 6], dtype="Int32"),
+            "share": [0.1, 1 / 3, np.nan, 1e-20, 123456789.125, -0.0],
+            "whole_float": [1.0, 2.0, 3.0, 0.0, 1e16, 2.5],
+            "when": pd.to_datetime(["2017-01-01 10:00:00", "2018-08-31 23:59:59", None, "2016-09-04 21:15:19",
+                                    "2017-06-30 00:00:00", "2018-01-01 08:39:15"]),
+            "plain_int": np.arange(6, dtype=np.int64),
+        }
+    )
+    write_table(frame, tmp_path, "t")
+    expected = frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S", lineterminator="\n")
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == expected
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame, check_dtype=False)
