@@ -31,32 +31,28 @@ t0 = time.perf_counter()
 def mark(name, started):
     stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak()})
 t = time.perf_counter()
-from custseg.config import reference
-from custseg.sources import load
-from custseg.pipeline import run_analysis
-from custseg.api import write_outputs
-from custseg.outputs import staged_output
+import custseg.api
 mark("import", t)
-t = time.perf_counter()
-dataset = load(sys.argv[1])
-mark("load (read + validate)", t)
 last = [time.perf_counter()]
 names = []
+def stage_name(message):
+    if message.startswith("load:"):
+        return "load (read + validate)"
+    if message.startswith("writing report"):
+        return "report" + (" + slides + deck" if "slides" in message else " (html, tables, models)")
+    title = message.split(":")[0]
+    return (f"{title}: evidence for k" if "evidence" in message else f"{title}: fit + silhouette"
+            if "fitting" in message else f"{title}: views" if message.endswith(": views") else message)
 def progress(message):
     now = time.perf_counter()
     if names:
         mark(names[-1], last[0])
-    title = message.split(":")[0]
-    names.append(f"{title}: evidence for k" if "evidence" in message else f"{title}: fit + silhouette"
-                 if "fitting" in message else f"{title}: views" if message.endswith(": views") else message)
+    names.append(stage_name(message))
     last[0] = now
-result = run_analysis(dataset, reference(), progress=progress)
-mark(names[-1], last[0])
-t = time.perf_counter()
 slides = sys.argv[3] == "slides"
-with staged_output(sys.argv[2]) as staging:
-    write_outputs(result, staging, slides=slides)
-mark("report" + (" + slides + deck" if slides else " (html, tables, models)"), t)
+# exactly what `custseg run` does (custseg.api.run), stage by stage from its progress messages
+result = custseg.api.run(sys.argv[1], out=sys.argv[2], slides=slides, progress=progress)
+mark(names[-1], last[0])
 print(json.dumps({"stages": stages, "total": time.perf_counter() - t0,
                   "customers": int(result.summary["customers"]),
                   "populations": {p.name: {"n": p.n_customers, "k": p.k, "silhouette": p.silhouette_label} for p in result.populations}}))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +55,21 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
     return paths
 
 
+def _import_in_background(*modules: str) -> threading.Thread:
+    """Import ``modules`` on a daemon thread (an import error shows again where the module is used)."""
+
+    def work() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the main thread's own import reports it
+                return
+
+    thread = threading.Thread(target=work, name="custseg-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 def run(
     data: str | Path,
     *,
@@ -78,7 +95,6 @@ def run(
     existing SparkSession to use (see docs/spark.md).
     """
     from custseg.outputs import staged_output
-    from custseg.pipeline import run_analysis
     from custseg.sources import load
 
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
@@ -94,7 +110,20 @@ def run(
             from custseg.engines.spark import run_analysis_spark
 
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
-        return run_analysis(load(data, preset=preset, mapping=mapping), cfg, progress=progress)
+        # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
+        # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
+        warm = _import_in_background("custseg.pipeline", "custseg.report")
+        if progress:
+            progress(f"load: reading and checking {data}")
+        dataset = load(data, preset=preset, mapping=mapping)
+        from custseg.features import compute_customer_tables
+
+        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress)
+        warm.join()
+        from custseg.pipeline import analyse_customers
+
+        return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
+                                 excluded_customers=excluded, progress=progress, timings=timings)
 
     if out is None:
         return analyse()

@@ -29,7 +29,7 @@ from custseg.cluster import (
 )
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
-from custseg.features import FeatureParams, run_feature_sql
+from custseg.features import compute_customer_tables
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
 from custseg.sources.dataset import Dataset
 from custseg.summary import customer_summary
@@ -345,17 +345,10 @@ def reconciliation(customers: pd.DataFrame, excluded: pd.DataFrame, populations:
 
 def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | None = None) -> AnalysisResult:
     """Every stage after loading: features, RFM views, each population, observations."""
-    say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    say("features: orders, customers, segments, RFM")
-    params = FeatureParams.for_dataset(dataset, **{k: v for k, v in config.features.items()})
-    run_feature_sql(dataset, params)
-    customers = dataset.con.table("customers").df()
-    timings["features"] = time.perf_counter() - t0
+    customers, excluded, timings = compute_customer_tables(dataset, config, progress=progress)
     return analyse_customers(
         customers, config, source=dataset.source, excluded_rows=dataset.excluded,
-        excluded_customers=dataset.con.table("excluded_customers").df(), progress=say, timings=timings,
+        excluded_customers=excluded, progress=progress, timings=timings,
     )
 
 

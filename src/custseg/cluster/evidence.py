@@ -135,8 +135,8 @@ class Recommendation:
 # ----------------------------------------------------------------------------- fitting helpers
 
 
-def _kmeans(X, k, seed, n_init, max_iter):
-    return kmeans_fit(X, k, random_state=seed, n_init=n_init, max_iter=max_iter)
+def _kmeans(X, k, seed, n_init, max_iter, limit_threads=True):
+    return kmeans_fit(X, k, random_state=seed, n_init=n_init, max_iter=max_iter, limit_threads=limit_threads)
 
 
 def _map_in_threads(func, items: list, n_jobs: int) -> list:
@@ -152,7 +152,7 @@ def _map_in_threads(func, items: list, n_jobs: int) -> list:
             return list(pool.map(func, items))
 
 
-def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget, n_micro_clusters):
+def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget, n_micro_clusters, limit_threads=True):
     """Codes, centres and inertia per k; for Ward one tree cut at every k."""
     out: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
     tree = None
@@ -164,7 +164,7 @@ def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget,
             out[k] = (codes, centres, _within_ss(X, codes, centres))
         return out, tree
     for k in ks:
-        km = _kmeans(X, k, random_state, n_init, max_iter)
+        km = _kmeans(X, k, random_state, n_init, max_iter, limit_threads)
         out[k] = (km.labels_.astype(np.intp), km.cluster_centers_, float(km.inertia_))
     return out, tree
 
@@ -399,7 +399,8 @@ def _stability(X, ks, parts, method, rng, n_resamples, *, n_jobs, sample_size=No
                 codes = tree.cut(k)
                 centres = _cluster_means(sample, codes, k)
             else:
-                centres = _kmeans(sample, k, seed, fit_kw["n_init"], fit_kw["max_iter"]).cluster_centers_
+                # inside _map_in_threads: native pools are limited already
+                centres = _kmeans(sample, k, seed, fit_kw["n_init"], fit_kw["max_iter"], limit_threads=False).cluster_centers_
             out[k] = adjusted_rand_codes(reference[k], nearest_centroid(X, centres), k)
         return out
 
@@ -421,7 +422,7 @@ def _null_reference(X, ks, method, rng, n_resamples, sample_size, *, n_jobs, **f
     def one_draw(seed: int) -> dict[str, dict[int, float]]:
         out = {}
         for name, data in _null_samples(X, size, np.random.default_rng(seed)).items():
-            parts, _ = _partitions(data, ks, method, random_state=seed, **fit_kw)
+            parts, _ = _partitions(data, ks, method, random_state=seed, limit_threads=False, **fit_kw)
             usable = [k for k in ks if len(np.unique(parts[k][0])) >= 2]
             sils = silhouette_exact_many(data, [parts[k][0] for k in usable], n_jobs=1)
             out[name] = dict(zip(usable, sils))

@@ -56,12 +56,20 @@ def single_threaded():
     return threadpool_limits(limits=1)
 
 
-def kmeans_fit(X: np.ndarray, k: int, *, random_state: int, n_init: int | str = "auto", max_iter: int = 300) -> KMeans:
-    """``KMeans(n_clusters=k, init='k-means++', random_state=...)`` fitted single-threaded."""
+def kmeans_fit(
+    X: np.ndarray, k: int, *, random_state: int, n_init: int | str = "auto", max_iter: int = 300,
+    limit_threads: bool = True,
+) -> KMeans:
+    """``KMeans(n_clusters=k, init='k-means++', random_state=...)`` fitted single-threaded.
+
+    ``limit_threads=False`` when the caller already holds :func:`single_threaded` (entering it
+    costs ~3 ms, as much as fitting 5,000 rows; the stability resamples fit 130 times).
+    """
+    km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, max_iter=max_iter, random_state=random_state)
+    if not limit_threads:
+        return km.fit(X)
     with single_threaded():
-        return KMeans(
-            n_clusters=k, init="k-means++", n_init=n_init, max_iter=max_iter, random_state=random_state
-        ).fit(X)
+        return km.fit(X)
 
 
 def canonical_order(codes: np.ndarray, k: int) -> np.ndarray:

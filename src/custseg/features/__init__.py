@@ -11,6 +11,7 @@ the two dialects spell differently are macros from :mod:`custseg.features.dialec
 from __future__ import annotations
 
 import csv
+import time
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -210,6 +211,21 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> No
             f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
             "widen the window in the config"
         )
+
+
+def compute_customer_tables(dataset: Dataset, config, progress=None) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """The customer table and the excluded customers of ``dataset`` under an analysis config.
+
+    Returns (customers, excluded customers, {"features": seconds}).
+    """
+    started = time.perf_counter()
+    if progress:
+        progress("features: orders, customers, segments, RFM")
+    params = FeatureParams.for_dataset(dataset, **dict(config.features))
+    run_feature_sql(dataset, params)
+    customers = dataset.con.table("customers").df()
+    excluded = dataset.con.table("excluded_customers").df()
+    return customers, excluded, {"features": time.perf_counter() - started}
 
 
 def build_customer_table(dataset: Dataset, params: FeatureParams | None = None) -> pd.DataFrame:
