@@ -273,3 +273,19 @@ def write_olist_fixture(folder) -> Path:
     _write(folder / "product_category_name_translation.csv",
            ["product_category_name", "product_category_name_english"], TRANSLATION, bom=True, crlf=True)
     return folder
+
+
+def edit_csv(path: Path, edit) -> None:
+    """Rewrite a CSV file through `edit` (a function of the file as a frame of text, every value kept as written)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(frame).to_csv(path, index=False)
+
+
+def set_cell(column: str, row: int, value: str):
+    """An edit for :func:`edit_csv`: put `value` into `column` of data row `row` (from 0)."""
+    def edit(frame):
+        frame.loc[row, column] = value
+        return frame
+    return edit

@@ -24,6 +24,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.olist_fixture import edit_csv as _edit
+from tests.olist_fixture import set_cell as _set
 from tests.olist_fixture import write_olist_fixture
 from tests.test_bad_input import assert_rejected
 
@@ -296,18 +298,6 @@ def test_feature_that_is_not_numeric(run_cli, olist, tmp_path):
 
 
 # ---------------------------------------------------------------------------- the data, through `run`
-
-
-def _edit(path: Path, edit) -> None:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    edit(frame).to_csv(path, index=False)
-
-
-def _set(column: str, row: int, value: str):
-    def edit(frame):
-        frame.loc[row, column] = value
-        return frame
-    return edit
 
 
 BAD_OLIST = [

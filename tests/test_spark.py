@@ -16,8 +16,8 @@ is missing.
 from __future__ import annotations
 
 import builtins
-import json
 import importlib.util
+import json
 import os
 import shutil
 from pathlib import Path
@@ -28,6 +28,7 @@ import pytest
 
 from custseg.errors import InputError
 from tests.conftest import ONLINE_RETAIL
+from tests.olist_fixture import edit_csv, set_cell
 
 HAVE_PYSPARK = importlib.util.find_spec("pyspark") is not None
 HAVE_JAVA = bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
@@ -270,26 +271,14 @@ GOOD_LOG = (
 )
 
 
-def _edit_csv(path: Path, edit) -> None:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    edit(frame).to_csv(path, index=False)
-
-
-def _set(row: int, col: str, value: str):
-    def edit(f):
-        f.loc[row, col] = value
-        return f
-    return edit
-
-
 @requires_spark
 @pytest.mark.parametrize(
     "file, edit, fragments",
     [
         ("olist_orders_dataset.csv", lambda f: pd.concat([f, f.iloc[[2]]]), ("olist_orders_dataset.csv", "rows 3 and", "duplicated key", "order_id=")),
-        ("olist_order_payments_dataset.csv", _set(1, "payment_value", "12,50"), ("olist_order_payments_dataset.csv", "row 2", "'payment_value'", "not a number")),
-        ("olist_orders_dataset.csv", _set(4, "order_purchase_timestamp", "2017-02-30 25:00:00"), ("row 5", "'order_purchase_timestamp'", "not a timestamp")),
-        ("olist_order_items_dataset.csv", _set(0, "order_id", "no-such-order"), ("row 1", "'no-such-order'", "not in olist_orders_dataset.csv")),
+        ("olist_order_payments_dataset.csv", set_cell("payment_value", 1, "12,50"), ("olist_order_payments_dataset.csv", "row 2", "'payment_value'", "not a number")),
+        ("olist_orders_dataset.csv", set_cell("order_purchase_timestamp", 4, "2017-02-30 25:00:00"), ("row 5", "'order_purchase_timestamp'", "not a timestamp")),
+        ("olist_order_items_dataset.csv", set_cell("order_id", 0, "no-such-order"), ("row 1", "'no-such-order'", "not in olist_orders_dataset.csv")),
         ("olist_orders_dataset.csv", lambda f: f.drop(columns=["order_estimated_delivery_date"]), ("olist_orders_dataset.csv", "'order_estimated_delivery_date'")),
     ],
 )
@@ -299,7 +288,7 @@ def test_bad_olist_input_is_one_line(spark, run_cli, tmp_path, file, edit, fragm
     folder = tmp_path / "olist"
     folder.mkdir()
     write_olist_fixture(folder)
-    _edit_csv(folder / file, edit)
+    edit_csv(folder / file, edit)
     out = tmp_path / "out"
     result = run_cli("features", "--engine", "spark", "--data", folder, "--out", out)
     assert result.exit_code == 2, result.stderr
@@ -331,6 +320,58 @@ def test_bad_log_is_one_line(spark, run_cli, tmp_path, text, fragments):
         assert fragment in lines[0], (fragment, lines[0])
 
 
+def _drop_customer(frame):
+    frame["CustomerID"] = ""
+    return frame
+
+
+BOTH_ENGINES_OLIST = [
+    ("olist_orders_dataset.csv", set_cell("order_purchase_timestamp", 3, "0201-10-02 10:56:33")),  # date out of range
+    ("olist_orders_dataset.csv", set_cell("order_status", 5, "  ")),  # required value missing
+    ("olist_products_dataset.csv", set_cell("product_weight_g", 2, "-5")),  # negative size
+    ("olist_order_reviews_dataset.csv", set_cell("review_score", 4, "five")),  # not a whole number
+    ("olist_customers_dataset.csv", lambda f: f.drop(columns=["customer_unique_id"])),  # missing column
+]
+BOTH_ENGINES_LOG = [
+    GOOD_LOG + "536369,1,X,1,,1.0,17850,UK\n",  # timestamp missing
+    GOOD_LOG + "536370,1,X,-2,2010-12-05 10:00:00,1.0,17850,UK\n",  # negative amount, order not cancelled
+    GOOD_LOG + "536371,1,X,,2010-12-05 10:00:00,1.0,17850,UK\n",  # amount missing
+    GOOD_LOG.replace("17850", "").replace("17851", ""),  # no row has a customer
+]
+
+
+@requires_spark
+@pytest.mark.parametrize("case", range(len(BOTH_ENGINES_OLIST) + len(BOTH_ENGINES_LOG) + 1))
+def test_bad_input_same_line_as_duckdb(spark, run_cli, tmp_path, case):
+    """Both engines share the sources' checks and messages: the same bad input gives the same
+    line from `--engine spark` as from the DuckDB engine, exit code 2, nothing written."""
+    from tests.olist_fixture import write_olist_fixture
+
+    args = []
+    if case < len(BOTH_ENGINES_OLIST):
+        data = tmp_path / "olist"
+        data.mkdir()
+        write_olist_fixture(data)
+        file, edit = BOTH_ENGINES_OLIST[case]
+        edit_csv(data / file, edit)
+    elif case < len(BOTH_ENGINES_OLIST) + len(BOTH_ENGINES_LOG):
+        data = tmp_path / "log.csv"
+        data.write_text(BOTH_ENGINES_LOG[case - len(BOTH_ENGINES_OLIST)], encoding="utf-8")
+        args = ["--preset", "online_retail"]
+    else:  # a folder that is neither an Olist folder nor a Parquet log
+        data = tmp_path / "empty"
+        data.mkdir()
+    lines = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / f"out-{engine}"
+        result = run_cli("features", "--engine", engine, "--data", data, *args, "--out", out)
+        assert result.exit_code == 2, (engine, result.stderr)
+        assert not out.exists()
+        lines[engine] = result.stderr.strip().splitlines()
+        assert len(lines[engine]) == 1 and lines[engine][0].startswith("custseg: error: "), (engine, result.stderr)
+    assert lines["spark"] == lines["duckdb"]
+
+
 @requires_spark
 def test_bad_input_through_run_is_one_line(spark, run_cli, tmp_path):
     """The whole analysis (`custseg run --engine spark`) stops at the first bad value, one line, exit 2."""
@@ -339,7 +380,7 @@ def test_bad_input_through_run_is_one_line(spark, run_cli, tmp_path):
     folder = tmp_path / "olist"
     folder.mkdir()
     write_olist_fixture(folder)
-    _edit_csv(folder / "olist_order_items_dataset.csv", _set(2, "price", "-3.50"))
+    edit_csv(folder / "olist_order_items_dataset.csv", set_cell("price", 2, "-3.50"))
     out = tmp_path / "out"
     result = run_cli("run", "--engine", "spark", "--data", folder, "--out", out, "--no-slides", "--quiet")
     assert result.exit_code == 2, result.stderr

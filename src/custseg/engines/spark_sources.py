@@ -3,12 +3,18 @@ tables (see :mod:`custseg.sources.dataset`), held as cached temporary views of t
 
 The same inputs as the DuckDB engine — CSV (plain or .gz) or Parquet, the Olist folder layout,
 the flat-log column mapping and presets — on any path Spark reads (local, ``hdfs://``,
-``s3a://`` ...; on a cluster the path must be visible to the executors). Each canonical table is
-built exactly as :mod:`custseg.sources.olist` and :mod:`custseg.sources.flat` build it.
+``s3a://`` ...; on a cluster the path must be visible to the executors).
 
-Validation is the DuckDB engine's, in a few aggregate passes over the cached tables: values
-that do not cast (with the file, row and column), dates outside 1970-2100, missing required
-values, negative amounts, duplicated keys, orphan rows. Every problem is a one-line
+What is not about Spark comes from the DuckDB engine's adapters, not a copy of them: the Olist
+schema, renames, reference checks and canonical-table SQL (:mod:`custseg.sources.olist`); the
+flat-log mapping, its column types, log_lines query, line checks and capabilities
+(:mod:`custseg.sources.flat`); the checks of a typed table and the wording of every problem
+(:mod:`custseg.sources._read`). So the same bad input gives the same line on both engines
+(``tests/test_spark.py`` compares them); only what Spark reads beyond DuckDB (Parquet files in an
+Olist folder, a folder of Parquet part files as a log) shows in a few messages.
+Spark runs the checks in a few aggregate passes over the cached tables: values that do not cast
+(with the file, row and column), dates outside 1970-2100, missing required values, negative
+amounts, duplicated keys, orphan rows. Every problem is a one-line
 :class:`~custseg.errors.InputError`, never a Java stack trace. Row numbers are data rows
 counted from 1 in Spark's read order, which is the file's order for a single file (CSV files
 are read whole by one task each — RFC 4180 quoted newlines — so use Parquet or several files
@@ -26,28 +32,27 @@ from typing import Any
 import pandas as pd
 
 from custseg.errors import InputError
-from custseg.sources._read import MAX_TIMESTAMP, MIN_TIMESTAMP, TYPE_HINTS
-from custseg.sources.flat import ColumnMapping
-from custseg.sources.olist import RENAMES, SCHEMA
+from custseg.features.dialect import sql_macros
+from custseg.sources import no_such_path_error
+from custseg.sources._read import SQL_TYPES, duplicate_key_error, missing_column_error, value_checks, value_error
+from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_clash_error
+from custseg.sources.olist import (
+    CANONICAL_TABLES,
+    CAPABILITIES as OLIST_CAPABILITIES,
+    FILE_SUFFIXES,
+    REFERENCES,
+    SCHEMA,
+    missing_file_error,
+    not_olist_error,
+    orphan_error,
+    table_rules,
+)
 
-SPARK_TYPES = {
-    "text": "STRING",
-    "timestamp": "TIMESTAMP",
-    "int": "BIGINT",
-    "money": "DECIMAL(18,4)",
-    "float": "DOUBLE",
-}
-OLIST_CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"})
-
-
-def q(name: str) -> str:
-    """A Spark SQL identifier."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def lit(text: str) -> str:
-    """A Spark SQL string literal."""
-    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+SPARK_TYPES = {**SQL_TYPES, "text": "STRING"}
+OLIST_SUFFIXES = (*FILE_SUFFIXES, ".parquet")  # Spark also reads an Olist folder of Parquet files
+_SPARK_SQL = sql_macros("spark")
+q = _SPARK_SQL["quote"]  # a Spark SQL identifier
+lit = _SPARK_SQL["literal"]  # a Spark SQL string literal
 
 
 _SPARK_ERROR = re.compile(r"\[([A-Z][A-Z_.]+)\]\s+(.*?)(?:\s+SQLSTATE:|\s+at [\w$.]+\(|\n|$)")
@@ -271,17 +276,15 @@ def load_table(
     key: list[str] = (),
     non_negative: list[str] = (),
 ) -> int:
-    """Spark's :func:`custseg.sources._read.load_table`: the view `table` with typed columns."""
+    """Spark's :func:`custseg.sources._read.load_table`: the view `table` with typed columns,
+    the same checks (:func:`~custseg.sources._read.value_checks`) and the same messages."""
     rename = rename or {}
     name = _base_name(path)
     raw = _read_raw(ds.spark, paths, path)
     header = [c for c in raw.columns if c != "_row"]
     missing = [c for c in columns if c not in header]
     if missing:
-        raise InputError(
-            f"{name}: missing column {missing[0]!r} (found: {', '.join(header[:12])}); "
-            "add it or map another column to it"
-        )
+        raise missing_column_error(name, missing[0], header)
     typed_cols = [(c, k) for c, k in columns.items() if k != "text"]
     bad_flag = " ".join(
         f"WHEN nullif(trim(CAST({q(c)} AS STRING)), '') IS NOT NULL AND {_typed_expr(c, k)} IS NULL THEN {i}"
@@ -293,37 +296,18 @@ def load_table(
     with input_errors(name, hint):
         typed = ds.materialise(table, raw.selectExpr("_row", *select))
 
-    checks: list[tuple[str, str, str]] = [
-        (c, "cast", f"min(CASE WHEN _cast_bad = {i} THEN _row END)") for i, (c, _k) in enumerate(typed_cols)
-    ]
-    for col, kind in columns.items():
-        qc = q(rename.get(col, col))
-        if kind == "timestamp":
-            checks.append((col, "range", f"min(CASE WHEN {qc} < TIMESTAMP '{MIN_TIMESTAMP}' OR {qc} >= TIMESTAMP '{MAX_TIMESTAMP}' THEN _row END)"))
-        if col in not_null:
-            null_test = f"{qc} IS NULL" + (f" OR trim({qc}) = ''" if kind == "text" else "")
-            checks.append((col, "null", f"min(CASE WHEN {null_test} THEN _row END)"))
-        if col in non_negative:
-            checks.append((col, "negative", f"min(CASE WHEN {qc} < 0 THEN _row END)"))
+    # One aggregate pass: the first row failing each check, casts first (as DuckDB reports them).
+    checks = [(c, "cast", f"_cast_bad = {i}") for i, (c, _k) in enumerate(typed_cols)]
+    checks += value_checks(columns, rename=rename, not_null=not_null, non_negative=non_negative, quote=q)
     with input_errors(name, hint):
-        result = typed.selectExpr(*[f"{c[2]} AS c{i}" for i, c in enumerate(checks)], "count(*) AS n").collect()[0]
+        result = typed.selectExpr(*[f"min(CASE WHEN {c[2]} THEN _row END) AS c{i}" for i, c in enumerate(checks)], "count(*) AS n").collect()[0]
         for i, (col, what, _) in enumerate(checks):
             bad = result[f"c{i}"]
             if bad is None:
                 continue
-            row = _row_number(typed, bad)
-            where = f"{name}, row {row}, column {col!r}"
-            if what == "cast":
-                value = raw.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(col)} AS STRING)").collect()[0][0]
-                kind = columns[col]
-                raise InputError(f"{where}: {(value or '')[:60]!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
-            value = typed.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(rename.get(col, col))} AS STRING)").collect()[0][0]
-            shown = (value or "")[:60]
-            if what == "range":
-                raise InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
-            if what == "null":
-                raise InputError(f"{where}: value is missing; every row needs one")
-            raise InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
+            frame, shown_col = (raw, col) if what == "cast" else (typed, rename.get(col, col))
+            value = frame.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(shown_col)} AS STRING)").collect()[0][0]
+            raise value_error(name, _row_number(typed, bad), col, what, value, columns[col])
         if key:
             key_cols = [rename.get(k, k) for k in key]
             dup = ds.spark.sql(
@@ -331,11 +315,7 @@ def load_table(
                 f"GROUP BY {', '.join(q(k) for k in key_cols)} HAVING count(*) > 1 ORDER BY a LIMIT 1"
             ).collect()
             if dup:
-                shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, list(dup[0])[2:]))
-                raise InputError(
-                    f"{name}, rows {_row_number(typed, dup[0]['a'])} and {_row_number(typed, dup[0]['b'])}: "
-                    f"duplicated key ({shown}); remove the duplicate row"
-                )
+                raise duplicate_key_error(name, _row_number(typed, dup[0]["a"]), _row_number(typed, dup[0]["b"]), key, list(dup[0])[2:])
     return int(result["n"])
 
 
@@ -343,7 +323,7 @@ def load_table(
 
 
 def find_file(paths: _Paths, folder: str, stem: str) -> str | None:
-    for suffix in (".csv", ".csv.gz", ".parquet"):
+    for suffix in OLIST_SUFFIXES:
         candidate = _join(folder, stem + suffix)
         if paths.exists(candidate):
             return candidate
@@ -351,44 +331,20 @@ def find_file(paths: _Paths, folder: str, stem: str) -> str | None:
 
 
 def load_olist(ds: SparkDataset, folder: str, paths: _Paths) -> SparkDataset:
-    """Read and validate the 9 Olist tables; build the canonical views."""
-    spark = ds.spark
+    """Read and validate the Olist tables (:mod:`custseg.sources.olist`'s schema, checks and SQL);
+    build the canonical views."""
     present: dict[str, str] = {}
     for name, spec in SCHEMA.items():
         if spec.get("optional"):
             continue  # geolocation: no feature uses it, so Spark does not read (or check) it
         path = find_file(paths, folder, spec["file"])
         if path is None:
-            raise InputError(
-                f"{folder}: missing file {spec['file']}.csv (or .csv.gz, .parquet); the Olist folder needs all of: "
-                + ", ".join(s["file"] for s in SCHEMA.values() if not s.get("optional"))
-            )
-        load_table(
-            ds, path, f"src_{name}", spec["columns"], paths=paths,
-            rename=RENAMES.get(name), not_null=spec.get("not_null", []),
-            key=spec.get("key", []), non_negative=spec.get("non_negative", []),
-        )
+            raise missing_file_error(folder, spec["file"], OLIST_SUFFIXES)
+        load_table(ds, path, f"src_{name}", spec["columns"], paths=paths, **table_rules(name))
         present[name] = path
     _check_references(ds, present)
-    statements = {
-        "orders": """
-            SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
-                   lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
-                   o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
-                   c.customer_city, c.customer_state, CAST(NULL AS STRING) AS customer_country,
-                   o._row
-            FROM src_orders o JOIN src_customers c USING (customer_id)""",
-        "input_customers": "SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers",
-        "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
-        "payments": "SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments",
-        "reviews": "SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews",
-        "products": "SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products",
-        "category_translation": "SELECT category, category_english FROM src_category_translation",
-    }
-    for table, sql in statements.items():
-        ds.materialise(table, spark.sql(sql))
-    for table in statements:  # build them while the sources are cached, then let the sources go
-        ds.frames[table].count()
+    for table, select in CANONICAL_TABLES.items():
+        ds.materialise(table, ds.spark.sql(select))
     ds.drop(*[f"src_{name}" for name in present])
     ds.kind, ds.capabilities, ds.purchase_rule = "olist", OLIST_CAPABILITIES, "olist"
     return ds
@@ -396,79 +352,35 @@ def load_olist(ds: SparkDataset, folder: str, paths: _Paths) -> SparkDataset:
 
 def _check_references(ds: SparkDataset, files: dict[str, str]) -> None:
     """Every order needs its customer; every item, payment and review needs its order."""
-    checks = [
-        ("orders", "customer_id", "customers", "customer_id"),
-        ("order_items", "order_id", "orders", "order_id"),
-        ("payments", "order_id", "orders", "order_id"),
-        ("reviews", "order_id", "orders", "order_id"),
-        ("order_items", "product_id", "products", "product_id"),
-    ]
-    for child, col, parent, pcol in checks:
+    for child, col, parent, pcol in REFERENCES:
         orphan = ds.spark.sql(
             f"SELECT c._row, c.{col} FROM src_{child} c LEFT ANTI JOIN src_{parent} p ON c.{col} = p.{pcol} "
             "ORDER BY c._row LIMIT 1"
         ).collect()
         if orphan:
             row = _row_number(ds.frames[f"src_{child}"], orphan[0][0])
-            raise InputError(
-                f"{_base_name(files[child])}, row {row}, column {col!r}: {orphan[0][1]!r} is not in "
-                f"{_base_name(files[parent])}; add it there or remove the row"
-            )
+            raise orphan_error(_base_name(files[child]), row, col, orphan[0][1], _base_name(files[parent]))
 
 
 # ----------------------------------------------------------------------------- flat log
 
 
 def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths) -> SparkDataset:
-    """Spark's :func:`custseg.sources.flat.load_flat`: orders and order lines from a flat log."""
+    """Spark's :func:`custseg.sources.flat.load_flat`: orders and order lines from a flat log,
+    with the mapping's columns, checks and log_lines query."""
     spark = ds.spark
     name = _base_name(path)
     raw = _read_raw(spark, paths, path)
-    header = [c for c in raw.columns if c != "_row"]
-    for role, col in mapping.columns.items():
-        if col not in header:
-            raise InputError(f"{name}: column {col!r} (mapped to {role}) not found; columns are: {', '.join(header[:15])}")
-    kinds = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
-             "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
-             "status": "text", "country": "text"}
-    columns: dict[str, str] = {}
-    rename: dict[str, str] = {}
-    for role, col in mapping.columns.items():
-        if col in columns:  # one column in two roles (e.g. order=customer): read once
-            continue
-        columns[col] = kinds[role]
-        rename[col] = role
+    mapping.check_header(name, [c for c in raw.columns if c != "_row"])
+    columns, rename = mapping.source_columns()
     load_table(ds, path, "src_log", columns, paths=paths, rename=rename)
     log = ds.frames["src_log"]
     for role, col in mapping.columns.items():
         if rename.get(col) != role:
             log = log.withColumn(role, log[rename[col]].cast("string"))
-    has = set(mapping.columns)
-    no_customer = log.where("`customer` IS NULL OR trim(`customer`) = ''").count()
-    order_expr = "`order`" if "order" in has else "concat(`customer`, '@', CAST(`timestamp` AS STRING))"
-    amount_expr = "`amount`" if "amount" in has else "`quantity` * `unit_price`"
-    cancel_terms = []
-    if mapping.cancel_prefix:
-        prefix = mapping.cancel_prefix
-        cancel_terms.append(f"substring(`order`, 1, {len(prefix)}) = {lit(prefix)}" if "order" in has else "false")
-    if "status" in has:
-        statuses = ", ".join(lit(s) for s in mapping.canceled_statuses)
-        cancel_terms.append(f"lower(trim(`status`)) IN ({statuses})")
-    cancel_expr = " OR ".join(cancel_terms) or "false"
+    no_customer_rows = log.where(no_customer(q)).count()
     log.createOrReplaceTempView("_custseg_log")
-    lines = ds.materialise("log_lines", spark.sql(
-        f"""
-        SELECT _row, trim(`customer`) AS customer_id, CAST({order_expr} AS STRING) AS order_id,
-               `timestamp` AS ts, CAST({amount_expr} AS DECIMAL(18,4)) AS amount,
-               coalesce({cancel_expr}, false) AS is_canceled,
-               {"`product`" if "product" in has else "CAST(NULL AS STRING)"} AS product_id,
-               {"`category`" if "category" in has else "CAST(NULL AS STRING)"} AS category,
-               {"`status`" if "status" in has else "CAST(NULL AS STRING)"} AS status,
-               {"`country`" if "country" in has else "CAST(NULL AS STRING)"} AS country
-        FROM _custseg_log
-        WHERE NOT (`customer` IS NULL OR trim(`customer`) = '')
-        """
-    ))
+    lines = ds.materialise("log_lines", spark.sql(mapping.log_lines_sql("spark", "_custseg_log")))
     spark.catalog.dropTempView("_custseg_log")
     with input_errors(name, "check the file's format and encoding (UTF-8)"):
         if lines.limit(1).count() == 0:
@@ -511,59 +423,29 @@ def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths
     ds.materialise("payments", spark.createDataFrame([], "order_id STRING, payment_sequential BIGINT, payment_type STRING, payment_installments BIGINT, payment_value DECIMAL(18,4)"))
     ds.materialise("reviews", spark.createDataFrame([], "review_id STRING, order_id STRING, review_score BIGINT, review_created_ts TIMESTAMP"))
     ds.materialise("category_translation", spark.createDataFrame([], "category STRING, category_english STRING"))
-    for table in ("orders", "input_customers", "products", "order_items"):
-        ds.frames[table].count()
     ds.drop("_items_with_category", "log_lines", "src_log")
-    capabilities = {"status"} if "status" in has else set()
-    if "category" in has:
-        capabilities.add("categories")
-    if "country" in has:
-        capabilities.add("country")
-    if mapping.cancel_prefix or "status" in has:
-        capabilities.add("cancellations")
-    ds.kind, ds.capabilities, ds.purchase_rule = "flat", frozenset(capabilities), "not_canceled"
-    ds.excluded = {"no customer id": int(no_customer)} if no_customer else {}
+    ds.kind, ds.capabilities, ds.purchase_rule = "flat", mapping.capabilities(), "not_canceled"
+    ds.excluded = {"no customer id": int(no_customer_rows)} if no_customer_rows else {}
     return ds
 
 
 def _validate_lines(ds: SparkDataset, name: str, mapping: ColumnMapping) -> None:
-    """Checks that need more than one column: amounts, timestamps and order ownership."""
+    """The checks of :data:`custseg.sources.flat.LINE_CHECKS` in one pass, then order ownership."""
     spark = ds.spark
     lines = ds.frames["log_lines"]
-    amount_cols = mapping.columns.get("amount") or f"{mapping.columns['quantity']} x {mapping.columns['unit_price']}"
-    first = spark.sql(
-        """
-        SELECT min(CASE WHEN amount IS NULL THEN _row END) AS no_amount,
-               min(CASE WHEN amount < 0 AND NOT is_canceled THEN _row END) AS negative,
-               min(CASE WHEN ts IS NULL THEN _row END) AS no_ts,
-               min(CASE WHEN order_id IS NULL THEN _row END) AS no_order
-        FROM log_lines
-        """
-    ).collect()[0]
     source = ds.frames["src_log"]
-    if first["no_amount"] is not None:
-        raise InputError(f"{name}, row {_row_number(source, first['no_amount'])}, column {amount_cols!r}: amount is missing; every line needs one")
-    if first["negative"] is not None:
-        amount = lines.where(f"_row = {int(first['negative'])}").select("amount").collect()[0][0]
-        raise InputError(
-            f"{name}, row {_row_number(source, first['negative'])}, column {amount_cols!r}: negative amount {float(amount):g} on an order that is not "
-            "cancelled; fix the row or mark the order as cancelled"
-        )
-    if first["no_ts"] is not None:
-        raise InputError(f"{name}, row {_row_number(source, first['no_ts'])}, column {mapping.columns['timestamp']!r}: timestamp is missing; every line needs one")
-    if first["no_order"] is not None:
-        raise InputError(f"{name}, row {_row_number(source, first['no_order'])}, column {mapping.columns.get('order')!r}: order id is missing; every line needs one")
-    clash = spark.sql(
-        """
-        SELECT order_id, min(_row) AS a, max(_row) AS b FROM log_lines GROUP BY order_id
-        HAVING count(DISTINCT customer_id) > 1 ORDER BY a LIMIT 1
-        """
-    ).collect()
+    first = spark.sql(
+        "SELECT " + ", ".join(f"min(CASE WHEN {condition} THEN _row END) AS c{i}" for i, (_, condition) in enumerate(LINE_CHECKS))
+        + " FROM log_lines"
+    ).collect()[0]
+    for i, (check, _) in enumerate(LINE_CHECKS):
+        row = first[f"c{i}"]
+        if row is not None:
+            amount = lines.where(f"_row = {int(row)}").select("amount").collect()[0][0]
+            raise mapping.line_error(name, check, _row_number(source, row), amount)
+    clash = spark.sql(ORDER_CLASH_SQL).collect()
     if clash:
-        raise InputError(
-            f"{name}, rows {_row_number(source, clash[0]['a'])}-{_row_number(source, clash[0]['b'])}: order {clash[0]['order_id']!r} "
-            "belongs to more than one customer; an order id must identify one customer's order"
-        )
+        raise order_clash_error(name, clash[0]["order_id"], _row_number(source, clash[0]["first_row"]), _row_number(source, clash[0]["last_row"]))
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -574,7 +456,7 @@ def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnM
     path = str(path)
     paths = _Paths(spark)
     if not paths.exists(path):
-        raise InputError(f"{path}: no such file or folder; give an Olist folder or a transaction log (CSV/Parquet)")
+        raise no_such_path_error(path)
     ds = SparkDataset(spark=spark, kind="", source=path)
     try:
         with input_errors(_base_name(path), "check the files' format and encoding (UTF-8)"):
@@ -592,13 +474,5 @@ def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping) -> SparkD
             raise InputError(f"{path}: is an Olist folder; --preset and --map describe a single transaction-log file")
         return load_olist(ds, path, paths)
     if paths.is_dir(path) and not _is_parquet(paths, path) and not preset and not mapping:
-        raise InputError(f"{path}: no olist_orders_dataset.csv(.gz) in this folder; is it the Olist download?")
-    if preset and mapping:
-        raise InputError("give either --preset or --map, not both")
-    if preset:
-        return load_flat(ds, path, ColumnMapping.preset(preset), paths)
-    if mapping is None:
-        raise InputError(f"{_base_name(path)}: a transaction log needs --preset NAME or --map customer=COL,order=COL,timestamp=COL,amount=COL")
-    if isinstance(mapping, str):
-        mapping = ColumnMapping.parse(mapping)
-    return load_flat(ds, path, mapping, paths)
+        raise not_olist_error(path)
+    return load_flat(ds, path, ColumnMapping.resolve(_base_name(path), preset, mapping), paths)

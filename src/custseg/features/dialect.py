@@ -83,7 +83,19 @@ def sql_macros(dialect: str) -> dict[str, Callable[..., str]]:
         return _SPARK_TITLE.format(x=x) if spark else f"title_label({x})"
 
     def quote(name: str) -> str:
+        """An identifier."""
         return "`" + name.replace("`", "``") + "`" if spark else '"' + name.replace('"', '""') + '"'
+
+    def literal(text: str) -> str:
+        """A string literal (Spark SQL escapes with backslashes; DuckDB doubles the quote)."""
+        text = str(text)
+        if spark:
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def starts_with(x: str, prefix: str) -> str:
+        """Whether the text `x` starts with the Python string `prefix` (NULL when `x` is NULL)."""
+        return f"startswith({x}, {literal(prefix)})" if spark else f"starts_with({x}, {literal(prefix)})"
 
     return {
         "dialect": dialect,
@@ -97,6 +109,8 @@ def sql_macros(dialect: str) -> dict[str, Callable[..., str]]:
         "arg_max": arg_max,
         "title_label": title_label,
         "quote": quote,
+        "literal": literal,
+        "starts_with": starts_with,
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from custseg.errors import InputError
 from custseg.sources.dataset import Dataset
 from custseg.sources.flat import ColumnMapping, load_flat
-from custseg.sources.olist import is_olist_folder, load_olist
+from custseg.sources.olist import is_olist_folder, load_olist, not_olist_error
 
 __all__ = ["ColumnMapping", "Dataset", "load", "load_flat", "load_olist"]
 
@@ -20,19 +20,15 @@ def load(path: str | Path, *, preset: str | None = None, mapping: str | ColumnMa
     """Load an Olist folder, or a flat log with a preset or a column mapping."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file or folder; give an Olist folder or a transaction log (CSV/Parquet)")
+        raise no_such_path_error(path)
     if path.is_dir():
         if preset or mapping:
             raise InputError(f"{path}: is a folder; --preset and --map describe a single transaction-log file")
         if not is_olist_folder(path):
-            raise InputError(f"{path}: no olist_orders_dataset.csv(.gz) in this folder; is it the Olist download?")
+            raise not_olist_error(path)
         return load_olist(path)
-    if preset and mapping:
-        raise InputError("give either --preset or --map, not both")
-    if preset:
-        return load_flat(path, ColumnMapping.preset(preset))
-    if mapping is None:
-        raise InputError(f"{path.name}: a transaction log needs --preset NAME or --map customer=COL,order=COL,timestamp=COL,amount=COL")
-    if isinstance(mapping, str):
-        mapping = ColumnMapping.parse(mapping)
-    return load_flat(path, mapping)
+    return load_flat(path, ColumnMapping.resolve(path.name, preset, mapping))
+
+
+def no_such_path_error(path) -> InputError:
+    return InputError(f"{path}: no such file or folder; give an Olist folder or a transaction log (CSV/Parquet)")

@@ -37,6 +37,64 @@ MAX_TIMESTAMP = "2100-01-01"
 MAX_BLOCK_SIZE = 512 << 20
 
 
+# Shared with the Spark engine (custseg.engines.spark_sources): what is checked after typing
+# and how each problem is worded, so both engines reject the same input with the same line.
+
+
+def value_checks(
+    columns: dict[str, str],
+    *,
+    rename: dict[str, str] | None = None,
+    not_null=(),
+    non_negative=(),
+    quote=None,
+) -> list[tuple[str, str, str]]:
+    """The checks of a typed table as (source column, check, SQL condition on a row), in the
+    order they are reported: dates outside MIN_TIMESTAMP..MAX_TIMESTAMP ("range"), missing
+    required values ("null"), negative amounts ("negative"). `quote` quotes an identifier in the
+    engine's dialect (default DuckDB's)."""
+    rename = rename or {}
+    quote = quote or quote_ident
+    checks = []
+    for col, kind in columns.items():
+        q = quote(rename.get(col, col))
+        if kind == "timestamp":
+            checks.append((col, "range", f"{q} < TIMESTAMP '{MIN_TIMESTAMP}' OR {q} >= TIMESTAMP '{MAX_TIMESTAMP}'"))
+        if col in not_null:
+            checks.append((col, "null", f"{q} IS NULL" + (f" OR trim({q}) = ''" if kind == "text" else "")))
+        if col in non_negative:
+            checks.append((col, "negative", f"{q} < 0"))
+    return checks
+
+
+def value_error(file: str, row: int, column: str, check: str, value: str | None, kind: str | None = None) -> InputError:
+    """The one-line error for the first row failing `check` ("cast" with the column's `kind`,
+    or one of :func:`value_checks`); `value` is the offending value as text."""
+    where = f"{file}, row {row}, column {column!r}"
+    shown = (value or "")[:60]
+    if check == "cast":
+        return InputError(f"{where}: {shown!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
+    if check == "range":
+        return InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
+    if check == "null":
+        return InputError(f"{where}: value is missing; every row needs one")
+    if check == "negative":
+        return InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
+    raise ValueError(f"unknown check {check!r}")
+
+
+def missing_column_error(file: str, column: str, header: list[str]) -> InputError:
+    return InputError(
+        f"{file}: missing column {column!r} (found: {', '.join(header[:12])}); "
+        "add it or map another column to it"
+    )
+
+
+def duplicate_key_error(file: str, first_row: int, second_row: int, key, values) -> InputError:
+    shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, values))
+    return InputError(f"{file}, rows {first_row} and {second_row}: duplicated key ({shown}); remove the duplicate row")
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -153,10 +211,7 @@ def load_table(
     header = read_header(con, path)
     missing = [c for c in columns if c not in header]
     if missing:
-        raise InputError(
-            f"{path.name}: missing column {missing[0]!r} (found: {', '.join(header[:12])}); "
-            "add it or map another column to it"
-        )
+        raise missing_column_error(path.name, missing[0], header)
     is_parquet = path.name.lower().endswith((".parquet", ".pq"))
     if is_parquet:
         scan = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
@@ -193,29 +248,14 @@ def load_table(
         if not is_parquet:
             con.unregister(scan)
 
-    checks = []
-    for col, kind in columns.items():
-        q = quote_ident(rename.get(col, col))
-        if kind == "timestamp":
-            checks.append((col, "range", f"min(_row) FILTER (WHERE {q} < TIMESTAMP '{MIN_TIMESTAMP}' OR {q} >= TIMESTAMP '{MAX_TIMESTAMP}')"))
-        if col in not_null:
-            null_test = f"{q} IS NULL" + (f" OR trim({q}) = ''" if kind == "text" else "")
-            checks.append((col, "null", f"min(_row) FILTER (WHERE {null_test})"))
-        if col in non_negative:
-            checks.append((col, "negative", f"min(_row) FILTER (WHERE {q} < 0)"))
+    checks = value_checks(columns, rename=rename, not_null=not_null, non_negative=non_negative)
     if checks:
-        row = fetch_one(con, f"SELECT {', '.join(c[2] for c in checks)} FROM {table}")
+        row = fetch_one(con, f"SELECT {', '.join(f'min(_row) FILTER (WHERE {c[2]})' for c in checks)} FROM {table}")
         for (col, what, _), bad_row in zip(checks, row):
             if bad_row is None:
                 continue
             value = fetch_one(con, f"SELECT CAST({quote_ident(rename.get(col, col))} AS VARCHAR) FROM {table} WHERE _row = ?", [bad_row])[0]
-            shown = (value or "")[:60]
-            where = f"{path.name}, row {bad_row}, column {col!r}"
-            if what == "range":
-                raise InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
-            if what == "null":
-                raise InputError(f"{where}: value is missing; every row needs one")
-            raise InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
+            raise value_error(path.name, bad_row, col, what, value)
     if key:
         key_sql = ", ".join(quote_ident(rename.get(k, k)) for k in key)
         dup = fetch_one(
@@ -224,10 +264,7 @@ def load_table(
             "HAVING count(*) > 1 ORDER BY 1 LIMIT 1",
         )
         if dup:
-            shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, dup[2:]))
-            raise InputError(
-                f"{path.name}, rows {dup[0]} and {dup[1]}: duplicated key ({shown}); remove the duplicate row"
-            )
+            raise duplicate_key_error(path.name, dup[0], dup[1], key, dup[2:])
     return fetch_one(con, f"SELECT count(*) FROM {table}")[0]
 
 
@@ -245,7 +282,6 @@ def _report_cast_failure(con, path: Path, scan: str, row_expr: str, columns: dic
                 f"AND TRY_CAST(NULLIF(trim({q}), '') AS {SQL_TYPES[kind]}) IS NULL ORDER BY _row LIMIT 1",
             )
             if bad:
-                shown = (bad[1] or "")[:60]
-                raise InputError(f"{path.name}, row {bad[0]}, column {col!r}: {shown!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
+                raise value_error(path.name, bad[0], col, "cast", bad[1], kind)
     finally:
         run_sql(con, "DROP TABLE IF EXISTS _cast_check")

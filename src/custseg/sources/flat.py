@@ -9,7 +9,7 @@ configured prefix; every other order is a purchase.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -23,6 +23,27 @@ from custseg.sources.dataset import Dataset
 ROLES = ("customer", "order", "timestamp", "amount", "quantity", "unit_price", "product", "category", "status", "country")
 REQUIRED = ("customer", "timestamp")
 CANCELED_STATUSES = ("canceled", "cancelled", "cancel", "void", "refunded", "returned")
+# The type each role's column is read as (see custseg.sources._read.SQL_TYPES).
+ROLE_KINDS = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
+              "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
+              "status": "text", "country": "text"}
+
+# Shared with the Spark engine (custseg.engines.spark_sources): the SQL below runs on DuckDB and
+# Spark SQL alike (identifiers and literals through custseg.features.dialect), and both engines
+# word every problem the same way.
+
+# Checks of log_lines that need more than one column, in the order they are reported:
+# (check, SQL condition on a line); then ORDER_CLASH_SQL.
+LINE_CHECKS = (
+    ("no amount", "amount IS NULL"),
+    ("negative", "amount < 0 AND NOT is_canceled"),
+    ("no timestamp", "ts IS NULL"),
+    ("no order", "order_id IS NULL"),
+)
+ORDER_CLASH_SQL = """
+    SELECT order_id, min(_row) AS first_row, max(_row) AS last_row FROM log_lines GROUP BY order_id
+    HAVING count(DISTINCT customer_id) > 1 ORDER BY first_row LIMIT 1
+"""
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,102 @@ class ColumnMapping:
             description=spec.get("description", ""),
         )
 
+    @classmethod
+    def resolve(cls, file: str, preset: str | None, mapping: "str | ColumnMapping | None") -> "ColumnMapping":
+        """The mapping of a transaction log given as ``--preset`` or ``--map`` (exactly one)."""
+        if preset and mapping:
+            raise InputError("give either --preset or --map, not both")
+        if preset:
+            return cls.preset(preset)
+        if mapping is None:
+            raise InputError(f"{file}: a transaction log needs --preset NAME or --map customer=COL,order=COL,timestamp=COL,amount=COL")
+        return cls.parse(mapping) if isinstance(mapping, str) else mapping
+
+    def check_header(self, file: str, header: list[str]) -> None:
+        """An InputError naming the first mapped column the file does not have."""
+        for role, col in self.columns.items():
+            if col not in header:
+                raise InputError(f"{file}: column {col!r} (mapped to {role}) not found; columns are: {', '.join(header[:15])}")
+
+    def source_columns(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The input columns to read (each once) with their types, and the role each is renamed
+        to (a column in two roles, e.g. order=customer, is read once under its first role)."""
+        columns: dict[str, str] = {}
+        rename: dict[str, str] = {}
+        for role, col in self.columns.items():
+            if col not in columns:
+                columns[col] = ROLE_KINDS[role]
+                rename[col] = role
+        return columns, rename
+
+    def capabilities(self) -> frozenset[str]:
+        """What a log with these roles can tell (see custseg.sources.dataset)."""
+        has = set(self.columns)
+        caps = {name for role, name in (("status", "status"), ("category", "categories"), ("country", "country")) if role in has}
+        if self.cancel_prefix or "status" in has:
+            caps.add("cancellations")
+        return frozenset(caps)
+
+    @property
+    def amount_source(self) -> str:
+        """The input column(s) an amount comes from, for messages."""
+        return self.columns.get("amount") or f"{self.columns['quantity']} x {self.columns['unit_price']}"
+
+    def log_lines_sql(self, dialect: str, source: str) -> str:
+        """The query turning the typed log `source` (one column per role, `_row`) into log_lines:
+        one row per line with a customer, with its order id, amount and cancellation flag."""
+        from custseg.features.dialect import sql_macros
+
+        m = sql_macros(dialect)
+        q, has = m["quote"], set(self.columns)
+
+        def role(name: str) -> str:
+            return q(name) if name in has else "CAST(NULL AS STRING)"
+
+        order = q("order") if "order" in has else f"{q('customer')} || '@' || CAST({q('timestamp')} AS STRING)"
+        amount = q("amount") if "amount" in has else f"{q('quantity')} * {q('unit_price')}"
+        cancel = []
+        if self.cancel_prefix:
+            cancel.append(m["starts_with"](q("order"), self.cancel_prefix) if "order" in has else "false")
+        if "status" in has:
+            cancel.append(f"lower(trim({q('status')})) IN ({', '.join(m['literal'](s) for s in self.canceled_statuses)})")
+        return f"""
+            SELECT _row, trim({q('customer')}) AS customer_id, CAST({order} AS STRING) AS order_id,
+                   {q('timestamp')} AS ts, CAST({amount} AS DECIMAL(18,4)) AS amount,
+                   coalesce({' OR '.join(cancel) or 'false'}, false) AS is_canceled,
+                   {role('product')} AS product_id, {role('category')} AS category,
+                   {role('status')} AS status, {role('country')} AS country
+            FROM {source}
+            WHERE NOT ({no_customer(q)})
+            """
+
+    def line_error(self, file: str, check: str, row: int, amount=None) -> InputError:
+        """The one-line error for the first line failing a check of LINE_CHECKS."""
+        if check == "no amount":
+            return InputError(f"{file}, row {row}, column {self.amount_source!r}: amount is missing; every line needs one")
+        if check == "negative":
+            return InputError(
+                f"{file}, row {row}, column {self.amount_source!r}: negative amount {float(amount):g} on an order that is not "
+                "cancelled; fix the row or mark the order as cancelled"
+            )
+        if check == "no timestamp":
+            return InputError(f"{file}, row {row}, column {self.columns['timestamp']!r}: timestamp is missing; every line needs one")
+        if check == "no order":
+            return InputError(f"{file}, row {row}, column {self.columns.get('order')!r}: order id is missing; every line needs one")
+        raise ValueError(f"unknown check {check!r}")
+
+
+def no_customer(quote) -> str:
+    """The SQL condition of a row without a customer (left out and counted)."""
+    return f"{quote('customer')} IS NULL OR trim({quote('customer')}) = ''"
+
+
+def order_clash_error(file: str, order_id, first_row: int, last_row: int) -> InputError:
+    return InputError(
+        f"{file}, rows {first_row}-{last_row}: order {order_id!r} belongs to more than one customer; "
+        "an order id must identify one customer's order"
+    )
+
 
 def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
     """Read and validate a flat log; build canonical orders and order lines."""
@@ -79,56 +196,20 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
     if not path.is_file():
         raise InputError(f"{path}: no such file; point --data at a CSV or Parquet transaction log")
     con = con or duckdb.connect()
-    header = read_header(con, path)
-    for role, col in mapping.columns.items():
-        if col not in header:
-            raise InputError(
-                f"{path.name}: column {col!r} (mapped to {role}) not found; columns are: {', '.join(header[:15])}"
-            )
-    kinds = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
-             "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
-             "status": "text", "country": "text"}
-    columns = {}
-    rename = {}
-    for role, col in mapping.columns.items():
-        if col in columns:  # one column in two roles (e.g. order=customer): read once
-            continue
-        columns[col] = kinds[role]
-        rename[col] = role
+    mapping.check_header(path.name, read_header(con, path))
+    columns, rename = mapping.source_columns()
     # Rows without a customer are counted and left out before anything else is checked.
     load_table(con, path, "src_log", columns, rename=rename)
     for role, col in mapping.columns.items():
         if rename.get(col) != role:
             run_sql(con, f"ALTER TABLE src_log ADD COLUMN {quote_ident(role)} VARCHAR")
             run_sql(con, f"UPDATE src_log SET {quote_ident(role)} = {quote_ident(rename[col])}")
-    no_customer = fetch_one(con, "SELECT count(*) FROM src_log WHERE customer IS NULL OR trim(customer) = ''")[0]
-    run_sql(con, "DELETE FROM src_log WHERE customer IS NULL OR trim(customer) = ''")
+    without_customer = no_customer(quote_ident)
+    no_customer_rows = fetch_one(con, f"SELECT count(*) FROM src_log WHERE {without_customer}")[0]
+    run_sql(con, f"DELETE FROM src_log WHERE {without_customer}")
     if fetch_one(con, "SELECT count(*) FROM src_log")[0] == 0:
         raise InputError(f"{path.name}: no row has a customer (column {mapping.columns['customer']!r}); nothing to analyse")
-
-    has = set(mapping.columns)
-    order_expr = "\"order\"" if "order" in has else "customer || '@' || CAST(timestamp AS VARCHAR)"
-    amount_expr = "amount" if "amount" in has else "quantity * unit_price"
-    cancel_terms = []
-    if mapping.cancel_prefix:
-        cancel_terms.append(f"starts_with(\"order\", '{mapping.cancel_prefix}')" if "order" in has else "false")
-    if "status" in has:
-        statuses = ", ".join("'" + s.replace("'", "''") + "'" for s in mapping.canceled_statuses)
-        cancel_terms.append(f"lower(trim(status)) IN ({statuses})")
-    cancel_expr = " OR ".join(cancel_terms) or "false"
-    run_sql(con, 
-        f"""
-        CREATE OR REPLACE TEMP TABLE log_lines AS
-        SELECT _row, trim(customer) AS customer_id, CAST({order_expr} AS VARCHAR) AS order_id,
-               timestamp AS ts, CAST({amount_expr} AS DECIMAL(18,4)) AS amount,
-               coalesce({cancel_expr}, false) AS is_canceled,
-               {"product" if "product" in has else "NULL"} AS product_id,
-               {"category" if "category" in has else "NULL"} AS category,
-               {"status" if "status" in has else "NULL"} AS status,
-               {"country" if "country" in has else "NULL"} AS country
-        FROM src_log
-        """
-    )
+    run_sql(con, f"CREATE OR REPLACE TEMP TABLE log_lines AS {mapping.log_lines_sql('duckdb', 'src_log')}")
     _validate_lines(con, path, mapping)
     run_sql(con, 
         """
@@ -169,47 +250,22 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
     run_sql(con, "CREATE OR REPLACE TABLE input_customers AS SELECT DISTINCT customer_id FROM orders")
     run_sql(con, "DROP TABLE src_log")
     run_sql(con, "DROP TABLE log_lines")
-    capabilities = {"status"} if "status" in has else set()
-    if "category" in has:
-        capabilities.add("categories")
-    if "country" in has:
-        capabilities.add("country")
     return Dataset(
         con=con,
         kind="flat",
         source=str(path),
-        capabilities=frozenset(capabilities | {"cancellations"} if (mapping.cancel_prefix or "status" in has) else capabilities),
+        capabilities=mapping.capabilities(),
         purchase_rule="not_canceled",
-        excluded={"no customer id": int(no_customer)} if no_customer else {},
+        excluded={"no customer id": int(no_customer_rows)} if no_customer_rows else {},
     )
 
 
 def _validate_lines(con: duckdb.DuckDBPyConnection, path: Path, mapping: ColumnMapping) -> None:
     """Checks that need more than one column: amounts, timestamps and order ownership."""
-    amount_cols = mapping.columns.get("amount") or f"{mapping.columns['quantity']} x {mapping.columns['unit_price']}"
-    bad = fetch_one(con, "SELECT _row, amount FROM log_lines WHERE amount IS NULL ORDER BY _row LIMIT 1")
-    if bad:
-        raise InputError(f"{path.name}, row {bad[0]}, column {amount_cols!r}: amount is missing; every line needs one")
-    bad = fetch_one(con, "SELECT _row, amount FROM log_lines WHERE amount < 0 AND NOT is_canceled ORDER BY _row LIMIT 1")
-    if bad:
-        raise InputError(
-            f"{path.name}, row {bad[0]}, column {amount_cols!r}: negative amount {float(bad[1]):g} on an order that is not "
-            "cancelled; fix the row or mark the order as cancelled"
-        )
-    bad = fetch_one(con, "SELECT _row FROM log_lines WHERE ts IS NULL ORDER BY _row LIMIT 1")
-    if bad:
-        raise InputError(f"{path.name}, row {bad[0]}, column {mapping.columns['timestamp']!r}: timestamp is missing; every line needs one")
-    bad = fetch_one(con, "SELECT _row FROM log_lines WHERE order_id IS NULL ORDER BY _row LIMIT 1")
-    if bad:
-        raise InputError(f"{path.name}, row {bad[0]}, column {mapping.columns.get('order')!r}: order id is missing; every line needs one")
-    clash = fetch_one(con, 
-        """
-        SELECT order_id, min(_row), max(_row) FROM log_lines GROUP BY order_id
-        HAVING count(DISTINCT customer_id) > 1 ORDER BY 2 LIMIT 1
-        """
-    )
+    for check, condition in LINE_CHECKS:
+        bad = fetch_one(con, f"SELECT _row, amount FROM log_lines WHERE {condition} ORDER BY _row LIMIT 1")
+        if bad:
+            raise mapping.line_error(path.name, check, bad[0], bad[1])
+    clash = fetch_one(con, ORDER_CLASH_SQL)
     if clash:
-        raise InputError(
-            f"{path.name}, rows {clash[1]}-{clash[2]}: order {clash[0]!r} belongs to more than one customer; "
-            "an order id must identify one customer's order"
-        )
+        raise order_clash_error(path.name, *clash)

@@ -37,8 +37,69 @@ RENAMES = {
 }
 
 
+# What an Olist folder tells: every feature of the reference analysis.
+CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"})
+FILE_SUFFIXES = (".csv", ".csv.gz")
+
+# Every order needs its customer; every item, payment and review its order; every item its
+# product: (child table, column, parent table, column), checked in this order.
+REFERENCES = (
+    ("orders", "customer_id", "customers", "customer_id"),
+    ("order_items", "order_id", "orders", "order_id"),
+    ("payments", "order_id", "orders", "order_id"),
+    ("reviews", "order_id", "orders", "order_id"),
+    ("order_items", "product_id", "products", "product_id"),
+)
+
+# The canonical tables (custseg.sources.dataset) from the typed source tables src_<name>:
+# SQL that DuckDB and Spark SQL both run as it stands.
+CANONICAL_TABLES = {
+    "orders": """
+        SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
+               lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
+               o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
+               c.customer_city, c.customer_state, CAST(NULL AS STRING) AS customer_country,
+               o._row
+        FROM src_orders o JOIN src_customers c USING (customer_id)""",
+    "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
+    "payments": "SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments",
+    "reviews": "SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews",
+    "products": "SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products",
+    "category_translation": "SELECT category, category_english FROM src_category_translation",
+    # Every person of the input, so none can go missing unnoticed (see excluded.csv).
+    "input_customers": "SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers",
+}
+
+
+def table_rules(name: str) -> dict:
+    """The keyword arguments of ``load_table`` for the Olist table `name`: renames and checks."""
+    spec = SCHEMA[name]
+    return {
+        "rename": RENAMES.get(name), "not_null": spec.get("not_null", []),
+        "key": spec.get("key", []), "non_negative": spec.get("non_negative", []),
+    }
+
+
+def missing_file_error(folder, stem: str, suffixes=FILE_SUFFIXES) -> InputError:
+    others = ", ".join(s for s in suffixes if s != ".csv")
+    return InputError(
+        f"{folder}: missing file {stem}.csv (or {others}); the Olist folder needs all of: "
+        + ", ".join(s["file"] for s in SCHEMA.values() if not s.get("optional"))
+    )
+
+
+def not_olist_error(folder) -> InputError:
+    return InputError(f"{folder}: no olist_orders_dataset.csv(.gz) in this folder; is it the Olist download?")
+
+
+def orphan_error(child_file: str, row: int, column: str, value, parent_file: str) -> InputError:
+    return InputError(
+        f"{child_file}, row {row}, column {column!r}: {value!r} is not in {parent_file}; add it there or remove the row"
+    )
+
+
 def find_file(folder: Path, stem: str) -> Path | None:
-    for suffix in (".csv", ".csv.gz"):
+    for suffix in FILE_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"
         if candidate.is_file():
             return candidate
@@ -61,63 +122,30 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
         if path is None:
             if spec.get("optional"):
                 continue
-            raise InputError(
-                f"{folder}: missing file {spec['file']}.csv (or .csv.gz); the Olist folder needs all of: "
-                + ", ".join(s["file"] for s in SCHEMA.values() if not s.get("optional"))
-            )
-        load_table(
-            con, path, f"src_{name}", spec["columns"],
-            rename=RENAMES.get(name), not_null=spec.get("not_null", []),
-            key=spec.get("key", []), non_negative=spec.get("non_negative", []),
-        )
+            raise missing_file_error(folder, spec["file"])
+        load_table(con, path, f"src_{name}", spec["columns"], **table_rules(name))
         present[name] = path
     _check_references(con, present)
-    run_sql(con, 
-        """
-        CREATE OR REPLACE TABLE orders AS
-        SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
-               lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
-               o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
-               c.customer_city, c.customer_state, CAST(NULL AS VARCHAR) AS customer_country,
-               o._row
-        FROM src_orders o JOIN src_customers c USING (customer_id)
-        ORDER BY o._row
-        """
-    )
-    run_sql(con, "CREATE OR REPLACE TABLE order_items AS SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items")
-    run_sql(con, "CREATE OR REPLACE TABLE payments AS SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments")
-    run_sql(con, "CREATE OR REPLACE TABLE reviews AS SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews")
-    run_sql(con, "CREATE OR REPLACE TABLE products AS SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products")
-    run_sql(con, "CREATE OR REPLACE TABLE category_translation AS SELECT category, category_english FROM src_category_translation")
-    # Every person of the input, so none can go missing unnoticed (see excluded.csv).
-    run_sql(con, "CREATE OR REPLACE TABLE input_customers AS SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers")
+    for table, select in CANONICAL_TABLES.items():
+        order = " ORDER BY o._row" if table == "orders" else ""  # the input's order, kept by DuckDB's tables
+        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}{order}")
     for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
         run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
     return Dataset(
         con=con,
         kind="olist",
         source=str(folder),
-        capabilities=frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"}),
+        capabilities=CAPABILITIES,
         purchase_rule="olist",
     )
 
 
 def _check_references(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
     """Every order needs its customer; every item, payment and review needs its order."""
-    checks = [
-        ("orders", "customer_id", "customers", "customer_id"),
-        ("order_items", "order_id", "orders", "order_id"),
-        ("payments", "order_id", "orders", "order_id"),
-        ("reviews", "order_id", "orders", "order_id"),
-        ("order_items", "product_id", "products", "product_id"),
-    ]
-    for child, col, parent, pcol in checks:
+    for child, col, parent, pcol in REFERENCES:
         orphan = fetch_one(con, 
             f"SELECT c._row, c.{col} FROM src_{child} c ANTI JOIN src_{parent} p ON c.{col} = p.{pcol} "
             "ORDER BY c._row LIMIT 1"
         )
         if orphan:
-            raise InputError(
-                f"{files[child].name}, row {orphan[0]}, column {col!r}: {orphan[1]!r} is not in "
-                f"{files[parent].name}; add it there or remove the row"
-            )
+            raise orphan_error(files[child].name, orphan[0], col, orphan[1], files[parent].name)
