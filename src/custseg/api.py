@@ -17,12 +17,17 @@ from custseg.result import AnalysisResult
 
 def customer_output(result: AnalysisResult) -> pd.DataFrame:
     """customers.csv: every customer's metrics and segments plus, per population, cluster and name."""
-    table = result.customers.copy()
-    for pop in result.populations:
-        a = pop.assignments.rename(columns={"cluster": f"cluster_{pop.name}", "cluster_name": f"cluster_name_{pop.name}"})
-        table = table.merge(a, on="customer_id", how="left")
-        table[f"cluster_{pop.name}"] = table[f"cluster_{pop.name}"].astype("Int64")
-    return table.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    table = result.customers
+    ids = table["customer_id"]
+    added = {}
+    for pop in result.populations:  # looked up by id: no merge, no copy of the other columns
+        a = pop.assignments.set_index("customer_id")
+        added[f"cluster_{pop.name}"] = ids.map(a["cluster"]).astype("Int64")
+        added[f"cluster_name_{pop.name}"] = ids.map(a["cluster_name"])
+    table = table.assign(**added)
+    if not ids.is_monotonic_increasing:
+        table = table.sort_values("customer_id", kind="stable")
+    return table.reset_index(drop=True)
 
 
 def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:

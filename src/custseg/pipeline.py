@@ -59,7 +59,12 @@ def _key(*parts: str) -> str:
 
 
 def select_population(customers: pd.DataFrame, population: Population) -> pd.DataFrame:
-    """The customers matching the population's SQL filter (evaluated by DuckDB).
+    """The customers matching the population's SQL filter (see :func:`population_mask`)."""
+    return customers[population_mask(customers, population)]
+
+
+def population_mask(customers: pd.DataFrame, population: Population) -> np.ndarray:
+    """Which customers (rows, in order) match the population's SQL filter (evaluated by DuckDB).
 
     The filter is one SQL expression over the customer table: it runs as a single SELECT on a
     connection that cannot touch the file system (no COPY, no read_csv of other files).
@@ -81,7 +86,7 @@ def select_population(customers: pd.DataFrame, population: Population) -> pd.Dat
     finally:
         con.close()
     (flags,) = keep.values()
-    return customers[np.asarray(flags, dtype=bool)]
+    return np.asarray(flags, dtype=bool)
 
 
 def rfm_section(customers: pd.DataFrame) -> Section:
@@ -215,7 +220,11 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
     say = progress or (lambda _msg: None)
     cl = config.cluster
     backend = backend or LocalClustering()
-    members = select_population(customers, population)
+    # Only the columns this population's clustering and views read: at 10M customers a copy of
+    # every column would cost ~6 GB per population.
+    wanted = ["customer_id", *population.features,
+              *(d for d in config.report.get("dimensions", []) if d in customers.columns)]
+    members = customers.loc[population_mask(customers, population), list(dict.fromkeys(wanted))]
     if len(members) == 0:
         raise PopulationSkipped(f"population {population.name!r}: the filter {population.filter!r} selects no customer")
     if len(members) < 3:
