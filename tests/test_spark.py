@@ -306,6 +306,8 @@ def test_bad_olist_input_is_one_line(spark, run_cli, tmp_path, file, edit, fragm
         (GOOD_LOG + "536365,1,X,1,2010-12-01 08:26:00,1.0,99999,UK\n", ("rows 1-4", "'536365'", "more than one customer")),
         (GOOD_LOG + "536368,1,X,1,2010-12-04 10:00:00,£1,17850,UK\n", ("log.csv, row 4", "'UnitPrice'", "not a number")),
         ("\x00\x01\x02garbage\xff\n\x00,\x00\n", ("log.csv",)),
+        (GOOD_LOG + "536372,1,X,1,2010-12-05 10:00:00,1.0,17852,Fran\udce7e\n",  # Latin-1, not UTF-8
+         ("log.csv, row 4, column 'Country'", "not UTF-8", "iconv")),
     ],
 )
 def test_bad_log_is_one_line(spark, run_cli, tmp_path, text, fragments):

@@ -53,6 +53,7 @@ OLIST_SUFFIXES = (*FILE_SUFFIXES, ".parquet")  # Spark also reads an Olist folde
 _SPARK_SQL = sql_macros("spark")
 q = _SPARK_SQL["quote"]  # a Spark SQL identifier
 lit = _SPARK_SQL["literal"]  # a Spark SQL string literal
+_REPLACEMENT = "\ufffd"  # what Spark's UTF-8 decoder puts in place of a byte that is not UTF-8
 
 
 _SPARK_ERROR = re.compile(r"\[([A-Z][A-Z_.]+)\]\s+(.*?)(?:\s+SQLSTATE:|\s+at [\w$.]+\(|\n|$)")
@@ -297,7 +298,12 @@ def load_table(
         typed = ds.materialise(table, raw.selectExpr("_row", *select))
 
     # One aggregate pass: the first row failing each check, casts first (as DuckDB reports them).
-    checks = [(c, "cast", f"_cast_bad = {i}") for i, (c, _k) in enumerate(typed_cols)]
+    # Spark reads bytes that are not UTF-8 as U+FFFD without complaint (DuckDB's reader stops at
+    # them): a text column of a CSV file holding U+FFFD is reported first.
+    checks = []
+    if not _is_parquet(paths, path):
+        checks += [(c, "encoding", f"instr({q(rename.get(c, c))}, '{_REPLACEMENT}') > 0") for c, k in columns.items() if k == "text"]
+    checks += [(c, "cast", f"_cast_bad = {i}") for i, (c, _k) in enumerate(typed_cols)]
     checks += value_checks(columns, rename=rename, not_null=not_null, non_negative=non_negative, quote=q)
     with input_errors(name, hint):
         result = typed.selectExpr(*[f"min(CASE WHEN {c[2]} THEN _row END) AS c{i}" for i, c in enumerate(checks)], "count(*) AS n").collect()[0]
@@ -307,6 +313,11 @@ def load_table(
                 continue
             frame, shown_col = (raw, col) if what == "cast" else (typed, rename.get(col, col))
             value = frame.where(f"_row = {int(bad)}").selectExpr(f"CAST({q(shown_col)} AS STRING)").collect()[0][0]
+            if what == "encoding":
+                raise InputError(
+                    f"{name}, row {_row_number(typed, bad)}, column {col!r}: {value[:60]!r} holds bytes that are not UTF-8 text "
+                    f"(shown as {_REPLACEMENT}); save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                )
             raise value_error(name, _row_number(typed, bad), col, what, value, columns[col])
         if key:
             key_cols = [rename.get(k, k) for k in key]
