@@ -240,3 +240,23 @@ def test_calinski_davies_equal_scikit_learn(k, n, seed, gaps):
         expected_db = np.mean(np.max((intra[:, None] + intra[None, :]) / gaps, axis=1))
     assert db == pytest.approx(expected_db, rel=1e-9, abs=1e-12)
     assert db == pytest.approx(davies_bouldin_score(X, labels), rel=1e-6, abs=1e-9)
+
+
+def test_evidence_silhouette_is_reused_only_for_the_same_partition_measured_the_same_way():
+    from custseg.cluster import silhouette_exact
+
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(c, 0.5, size=(120, 2)) for c in (0, 3, 6)])
+    ev = evaluate_k(X, range(2, 6), stability_resamples=2, null_resamples=1, exact_limit=10_000,
+                    silhouette_sample_size=500, random_state=42)
+    codes = ev.partitions[3].astype(np.int64)
+    same = dict(exact_limit=10_000, sample_size=500, random_state=42)
+    relabelled = (codes + 1) % 3  # the same partition under other names
+    got = ev.silhouette_if_same(relabelled, 3, **same)
+    assert got is ev.silhouettes[3]
+    assert got.value == pytest.approx(silhouette_exact(X, codes), abs=1e-12)  # and it is that partition's value
+    moved = codes.copy()
+    moved[0] = (moved[0] + 1) % 3  # one customer elsewhere: another partition
+    assert ev.silhouette_if_same(moved, 3, **same) is None
+    assert ev.silhouette_if_same(codes, 3, exact_limit=100, sample_size=500, random_state=42) is None
+    assert ev.silhouette_if_same(codes, 3, exact_limit=10_000, sample_size=500, random_state=7) is None

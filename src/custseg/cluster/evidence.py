@@ -115,6 +115,21 @@ class Evidence:
     params: dict
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: per k, the cluster code (0..k-1) of every row in customer-id order: lets a final fit that
+    #: found the same partition reuse this k's silhouette instead of computing it again
+    partitions: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def silhouette_if_same(self, codes: np.ndarray, k: int, *, exact_limit: int, sample_size: int,
+                           random_state: int) -> SilhouetteResult | None:
+        """This k's silhouette when ``codes`` (customer-id order) is the same partition, measured
+        the same way (limit, sample size and seed); else None."""
+        known, result = self.partitions.get(k), self.silhouettes.get(k)
+        p = self.params
+        if known is None or result is None or known.shape != codes.shape:
+            return None
+        if (p.get("exact_limit"), p.get("silhouette_sample_size"), p.get("random_state")) != (exact_limit, sample_size, random_state):
+            return None
+        return result if adjusted_rand_codes(known.astype(np.int64), codes.astype(np.int64), k) == 1.0 else None
 
 
 @dataclass
@@ -301,6 +316,7 @@ def evaluate_k(
         n_rows=n,
         elbow=elbow,
         silhouettes=silhouettes,
+        partitions={k: parts[k][0].astype(np.int16 if k < 2**15 else np.int64) for k in multi},
         ward_tree=tree,
         params={
             "k_range": ks,
@@ -312,6 +328,7 @@ def evaluate_k(
             "null_resamples": null_resamples,
             "null_sample_size": null_sample_size,
             "exact_limit": exact_limit,
+            "silhouette_sample_size": silhouette_sample_size,
             "memory_budget": memory_budget,
             "n_micro_clusters": n_micro_clusters,
         },
