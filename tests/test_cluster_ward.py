@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.cluster.hierarchy import dendrogram, is_valid_linkage, linkage
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import adjusted_rand_score
@@ -93,3 +95,16 @@ def test_over_budget_runs_on_labelled_micro_clusters():
     # well-separated groups are recovered through the micro-clusters
     assert adjusted_rand_score(truth, tree.cut(4)) == 1.0
     dendrogram(tree.linkage, no_plot=True, truncate_mode="lastp", p=20)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 300), st.integers(1, 4), st.integers(0, 10_000))
+def test_distinct_rows_equal_numpy_unique(n, d, seed):
+    from custseg.cluster.ward import distinct_rows
+
+    X = np.random.default_rng(seed).integers(-2, 3, size=(n, d)).astype(float)  # many duplicates
+    uniq, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
+    got = distinct_rows(X)
+    np.testing.assert_array_equal(got[0], uniq)
+    np.testing.assert_array_equal(got[1], inverse.reshape(-1))
+    np.testing.assert_array_equal(got[2], counts)

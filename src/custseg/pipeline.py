@@ -27,6 +27,7 @@ from custseg.cluster import (
     ward_linkage,
     measure_silhouette,
 )
+from custseg.cluster.ward import distinct_rows
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
 from custseg.features import compute_customer_tables
@@ -250,7 +251,7 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
     except InputError as exc:  # the config was checked before: what is left is this population's data
         raise PopulationSkipped(f"population {population.name!r}: {exc}; not clustered") from None
     n = prepared.X.shape[0]
-    distinct = len(np.unique(prepared.X, axis=0)) if n else 0
+    distinct = len(distinct_rows(prepared.X)[0]) if n else 0
     k_fixed = population.k if population.k != "auto" else None
     if n < 3 or distinct < 2:
         raise PopulationSkipped(

@@ -173,9 +173,20 @@ class WardTree:
         return cut_linkage(self.linkage, k)[self.leaf_of_row]
 
 
-def _distinct_rows(X: np.ndarray):
-    uniq, inverse, counts = np.unique(X, axis=0, return_inverse=True, return_counts=True)
-    return uniq, inverse.reshape(-1), counts.astype(np.float64)
+def distinct_rows(X: np.ndarray):
+    """``np.unique(X, axis=0, return_inverse=True, return_counts=True)``, several times faster.
+
+    Rows sorted lexicographically by a stable multi-key sort, equal neighbours merged (as
+    floats: -0.0 equals 0.0, where ``np.unique`` compares bytes).
+    """
+    order = np.lexsort(X.T[::-1])
+    ordered = X[order]
+    new = np.ones(X.shape[0], dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(X.shape[0], dtype=np.intp)
+    inverse[order] = group
+    return ordered[new], inverse, np.bincount(group).astype(np.float64)
 
 
 def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_iter: int = 10):
@@ -186,7 +197,7 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     trial per centre) and ``max_iter`` Lloyd iterations. The atoms only need to be small and
     compact, not converged; Ward then works on their member means.
     """
-    uniq, inverse, counts = _distinct_rows(X)
+    uniq, inverse, counts = distinct_rows(X)
     if uniq.shape[0] <= n_micro_clusters:
         return uniq, counts, inverse, True
     with threadpool_limits(limits=1):  # same atoms on every machine (see fit.single_threaded)
