@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import fetch_one, run_sql
+from custseg._duck import connect, fetch_one, run_sql
 from custseg.errors import InputError
 from custseg.sources._read import load_table, quote_ident, read_header
 from custseg.sources.dataset import Dataset
@@ -195,7 +195,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file; point --data at a CSV or Parquet transaction log")
-    con = con or duckdb.connect()
+    con = con or connect()
     mapping.check_header(path.name, read_header(con, path))
     columns, rename = mapping.source_columns()
     # Rows without a customer are counted and left out before anything else is checked.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import fetch_one, run_sql
+from custseg._duck import connect, fetch_one, run_sql
 from custseg.errors import InputError
 from custseg.sources._read import load_table
 from custseg.sources.dataset import Dataset
@@ -115,9 +115,11 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; point --data at the folder holding the Olist CSV files")
-    con = con or duckdb.connect()
+    con = con or connect()
     present = {}
     for name, spec in SCHEMA.items():
+        if not spec.get("read", True):
+            continue
         path = find_file(folder, spec["file"])
         if path is None:
             if spec.get("optional"):
