@@ -193,3 +193,18 @@ def test_shares_always_sum_to_one(pairs, top_n):
     assert ct.counts.to_numpy().sum() == len(pairs)  # one row per customer: nothing lost
     if top_n is not None:
         assert ct.counts.shape[1] <= top_n + 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_row_per_customer_counts_equal_pandas_crosstab(seed):
+    rng = np.random.default_rng(seed)
+    n = 2000
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "cluster": rng.integers(1, 5, n),
+                          "dim": rng.choice(["a", "b", "c", "d", "e", None], n, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05])})
+    ct = cross_tab(frame, "cluster", "dim", top_n=3)
+    independent = pd.crosstab(frame["cluster"], frame["dim"])  # drops the missing values
+    kept = list(ct.counts.columns[:-1])
+    assert ct.counts[kept].equals(independent[kept].rename_axis(index="cluster", columns="dim").astype("int64"))
+    folded = independent.drop(columns=kept).sum(axis=1)
+    assert ct.counts[ct.other_label].tolist() == folded.tolist()
+    assert ct.n_missing == int(frame["dim"].isna().sum())
