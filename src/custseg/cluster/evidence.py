@@ -35,7 +35,7 @@ import pandas as pd
 
 from custseg.errors import InputError
 
-from .fit import METHODS, _canonical_rows, _cluster_means, _within_ss, kmeans_fit, nearest_centroid, single_threaded
+from .fit import METHODS, canonical_rows, cluster_means, within_ss, kmeans_fit, nearest_centroid, single_threaded
 from .silhouette import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_SAMPLE_SIZE,
@@ -175,8 +175,8 @@ def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget,
         tree = ward_tree(X, memory_budget=memory_budget, n_micro_clusters=n_micro_clusters, random_state=random_state)
         for k in ks:
             codes = tree.cut(k)
-            centres = _cluster_means(X, codes, k)
-            out[k] = (codes, centres, _within_ss(X, codes, centres))
+            centres = cluster_means(X, codes, k)
+            out[k] = (codes, centres, within_ss(X, codes, centres))
         return out, tree
     for k in ks:
         km = _kmeans(X, k, random_state, n_init, max_iter, limit_threads)
@@ -230,7 +230,7 @@ def evaluate_k(
         X, index = X.X, X.index
     if method not in METHODS:
         raise InputError(f"clustering method must be one of {', '.join(METHODS)}; got {method!r}")
-    Xs, _, _ = _canonical_rows(X, index)
+    Xs, _, _ = canonical_rows(X, index)
     n = Xs.shape[0]
     ks = sorted({int(k) for k in k_range})
     if not ks or ks[0] < 1 or ks[-1] > n - 1:
@@ -272,7 +272,7 @@ def evaluate_k(
     timings["stability"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    null = _null_reference(
+    null = null_reference(
         Xs, multi, method, rng, null_resamples, null_sample_size, n_init=n_init, max_iter=max_iter,
         memory_budget=memory_budget, n_micro_clusters=n_micro_clusters, n_jobs=jobs,
     )
@@ -414,7 +414,7 @@ def _stability(X, ks, parts, method, rng, n_resamples, *, n_jobs, sample_size=No
         for k in multi:
             if method == "ward":
                 codes = tree.cut(k)
-                centres = _cluster_means(sample, codes, k)
+                centres = cluster_means(sample, codes, k)
             else:
                 # inside _map_in_threads: native pools are limited already
                 centres = _kmeans(sample, k, seed, fit_kw["n_init"], fit_kw["max_iter"], limit_threads=False).cluster_centers_
@@ -429,7 +429,7 @@ def _stability(X, ks, parts, method, rng, n_resamples, *, n_jobs, sample_size=No
     return {k: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for k, v in scores.items()}
 
 
-def _null_reference(X, ks, method, rng, n_resamples, sample_size, *, n_jobs, **fit_kw):
+def null_reference(X, ks, method, rng, n_resamples, sample_size, *, n_jobs, **fit_kw):
     """Per k: (largest mean null silhouette, threshold) over the Gaussian and uniform null models."""
     if n_resamples <= 0 or not ks:
         return {}
@@ -614,5 +614,5 @@ def ward_linkage(
 
     if isinstance(X, PreparedData):
         X, index = X.X, X.index
-    Xs, _, _ = _canonical_rows(X, index)
+    Xs, _, _ = canonical_rows(X, index)
     return ward_tree(Xs, memory_budget=memory_budget, n_micro_clusters=max_leaves, random_state=random_state)

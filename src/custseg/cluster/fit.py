@@ -35,8 +35,11 @@ __all__ = [
     "ClusterModel",
     "canonical_order",
     "canonical_relabel",
+    "canonical_rows",
+    "cluster_means",
     "fit_clusters",
     "nearest_centroid",
+    "within_ss",
 ]
 
 METHODS = ("kmeans", "ward")
@@ -103,12 +106,14 @@ def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return nearest_centre(X, centroids, np.empty(X.shape[0], dtype=np.intp))
 
 
-def _within_ss(X: np.ndarray, codes: np.ndarray, centroids: np.ndarray) -> float:
+def within_ss(X: np.ndarray, codes: np.ndarray, centroids: np.ndarray) -> float:
+    """Sum of squared distances of the rows to their cluster's centre (KMeans' inertia)."""
     diff = X - centroids[codes]
     return float(np.einsum("ij,ij->", diff, diff))
 
 
-def _cluster_means(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+def cluster_means(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Mean row of each cluster 0..k-1."""
     sizes = np.bincount(codes, minlength=k).astype(np.float64)
     sums = np.zeros((k, X.shape[1]))
     np.add.at(sums, codes, X)
@@ -223,7 +228,7 @@ class ClusterModel:
         )
 
 
-def _canonical_rows(X, index) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+def canonical_rows(X, index) -> tuple[np.ndarray, pd.Index, np.ndarray]:
     """Rows sorted by customer id, the sorted ids, and the position of each sorted row in the input."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -263,8 +268,8 @@ def fit_codes(
         return km.labels_.astype(np.intp), km.cluster_centers_, float(km.inertia_), "kmeans", []
     tree = ward_tree(X, memory_budget=memory_budget, n_micro_clusters=n_micro_clusters, random_state=random_state)
     codes = tree.cut(k)
-    centres = _cluster_means(X, codes, k)
-    return codes, centres, _within_ss(X, codes, centres), tree.method_label, list(tree.notes)
+    centres = cluster_means(X, codes, k)
+    return codes, centres, within_ss(X, codes, centres), tree.method_label, list(tree.notes)
 
 
 def fit_clusters(
@@ -294,7 +299,7 @@ def fit_clusters(
         transform = transform or prepared.transform
     if method not in METHODS:
         raise InputError(f"clustering method must be one of {', '.join(METHODS)}; got {method!r}")
-    Xs, ids, order = _canonical_rows(X, index)
+    Xs, ids, order = canonical_rows(X, index)
     n = Xs.shape[0]
     if not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise InputError(f"number of clusters k must be an integer between 1 and {n} (customers); got {k!r}")

@@ -52,8 +52,8 @@ from custseg.cluster import (
     silhouette_sampled_many,
     weighted_ward_linkage,
 )
-from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, _null_reference
-from custseg.cluster.fit import _canonical_rows, _cluster_means, _within_ss, nearest_centroid
+from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, null_reference
+from custseg.cluster.fit import canonical_rows, cluster_means, within_ss, nearest_centroid
 from custseg.cluster.silhouette import DEFAULT_SAMPLE_SIZE
 from custseg.cluster.ward import DEFAULT_MEMORY_BUDGET, DEFAULT_MICRO_CLUSTERS
 from custseg.errors import InputError
@@ -108,7 +108,7 @@ class SparkClustering:
         if key not in self._data:
             from pyspark.ml.feature import VectorAssembler
 
-            Xs, ids, order = _canonical_rows(prepared.X, prepared.index)
+            Xs, ids, order = canonical_rows(prepared.X, prepared.index)
             cols = [f"x{j}" for j in range(Xs.shape[1])]
             import pyarrow as pa
 
@@ -185,7 +185,7 @@ class SparkClustering:
         n = data.X.shape[0]
         if k == 1:
             centre = data.X.mean(axis=0, keepdims=True)
-            fit = _Fit(np.zeros(n, dtype=np.intp), centre, _within_ss(data.X, np.zeros(n, dtype=np.intp), centre), 0)
+            fit = _Fit(np.zeros(n, dtype=np.intp), centre, within_ss(data.X, np.zeros(n, dtype=np.intp), centre), 0)
         elif self.init == "k-means++":
             from sklearn.cluster import kmeans_plusplus
             from threadpoolctl import threadpool_limits
@@ -286,8 +286,8 @@ class SparkClustering:
             tree = self.ward_tree(data.prepared, population, random_state=random_state)
             for k in ks:
                 codes = tree.cut(k)
-                centres = _cluster_means(data.X, codes, k)
-                out[k] = _Fit(codes, centres, _within_ss(data.X, codes, centres), 0)
+                centres = cluster_means(data.X, codes, k)
+                out[k] = _Fit(codes, centres, within_ss(data.X, codes, centres), 0)
             return out, tree
         for k in ks:
             out[k] = self.kmeans(data, k, random_state)
@@ -311,7 +311,7 @@ class SparkClustering:
         silhouettes = dict(zip(multi, sils))
         ch = {k: float(calinski_harabasz_score(X, parts[k].codes)) for k in multi}
         db = {k: float(davies_bouldin_score(X, parts[k].codes)) for k in multi}
-        null = _null_reference(
+        null = null_reference(
             X, multi, method, np.random.default_rng(seed), DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE,
             n_init="auto", max_iter=300, memory_budget=int(cl.get("memory_budget_bytes", DEFAULT_MEMORY_BUDGET)),
             n_micro_clusters=DEFAULT_MICRO_CLUSTERS, n_jobs=1,
@@ -372,8 +372,8 @@ class SparkClustering:
         if population.method == "ward":
             tree = self.ward_tree(prepared, population, random_state=seed)
             codes = tree.cut(k)
-            centres = _cluster_means(data.X, codes, k)
-            fit = _Fit(codes, centres, _within_ss(data.X, codes, centres), 0)
+            centres = cluster_means(data.X, codes, k)
+            fit = _Fit(codes, centres, within_ss(data.X, codes, centres), 0)
             label, notes = tree.method_label, list(tree.notes)
         else:
             fit = self.kmeans(data, k, seed)
