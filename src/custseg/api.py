@@ -117,7 +117,7 @@ def run(
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        warm = _import_in_background("custseg.pipeline", "custseg.report")
+        warm = _import_in_background("custseg.pipeline", "custseg.report", "custseg.report.deck", "pyarrow.parquet")
         if progress:
             progress(f"load: reading and checking {data}")
         dataset = load(data, preset=preset, mapping=mapping)

@@ -167,8 +167,13 @@ def _map_in_threads(func, items: list, n_jobs: int) -> list:
             return list(pool.map(func, items))
 
 
-def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget, n_micro_clusters, limit_threads=True):
-    """Codes, centres and inertia per k; for Ward one tree cut at every k."""
+def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget, n_micro_clusters, limit_threads=True,
+                n_jobs=1):
+    """Codes, centres and inertia per k; for Ward one tree cut at every k.
+
+    ``n_jobs`` > 1 fits the k's side by side (each fit single-threaded, so the same result);
+    ``limit_threads=False`` when the caller already limits native pools (inside a thread pool).
+    """
     out: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
     tree = None
     if method == "ward":
@@ -178,8 +183,11 @@ def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget,
             centres = cluster_means(X, codes, k)
             out[k] = (codes, centres, within_ss(X, codes, centres))
         return out, tree
-    for k in ks:
-        km = _kmeans(X, k, random_state, n_init, max_iter, limit_threads)
+    if n_jobs > 1 and limit_threads:
+        fits = _map_in_threads(lambda k: _kmeans(X, k, random_state, n_init, max_iter, False), list(ks), n_jobs)
+    else:
+        fits = [_kmeans(X, k, random_state, n_init, max_iter, limit_threads) for k in ks]
+    for k, km in zip(ks, fits):
         out[k] = (km.labels_.astype(np.intp), km.cluster_centers_, float(km.inertia_))
     return out, tree
 
@@ -244,7 +252,7 @@ def evaluate_k(
     t0 = time.perf_counter()
     parts, tree = _partitions(
         Xs, ks, method, random_state=random_state, n_init=n_init, max_iter=max_iter,
-        memory_budget=memory_budget, n_micro_clusters=n_micro_clusters,
+        memory_budget=memory_budget, n_micro_clusters=n_micro_clusters, n_jobs=jobs,
     )
     timings["fit"] = time.perf_counter() - t0
     multi = [k for k in ks if k >= 2 and len(np.unique(parts[k][0])) >= 2]
@@ -436,16 +444,18 @@ def null_reference(X, ks, method, rng, n_resamples, sample_size, *, n_jobs, **fi
     size = min(X.shape[0], sample_size)
     seeds = [int(rng.integers(2**31 - 1)) for _ in range(n_resamples)]
 
-    def one_draw(seed: int) -> dict[str, dict[int, float]]:
-        out = {}
-        for name, data in _null_samples(X, size, np.random.default_rng(seed)).items():
-            parts, _ = _partitions(data, ks, method, random_state=seed, limit_threads=False, **fit_kw)
-            usable = [k for k in ks if len(np.unique(parts[k][0])) >= 2]
-            sils = silhouette_exact_many(data, [parts[k][0] for k in usable], n_jobs=1)
-            out[name] = dict(zip(usable, sils))
-        return out
+    def one_model(task: tuple[int, str]) -> dict[int, float]:
+        seed, name = task  # one task per (draw, null model): six tasks balance two threads better than three
+        data = _null_samples(X, size, np.random.default_rng(seed))[name]
+        parts, _ = _partitions(data, ks, method, random_state=seed, limit_threads=False, **fit_kw)
+        usable = [k for k in ks if len(np.unique(parts[k][0])) >= 2]
+        sils = silhouette_exact_many(data, [parts[k][0] for k in usable], n_jobs=1)
+        return dict(zip(usable, sils))
 
-    draws = _map_in_threads(one_draw, seeds, n_jobs)
+    models = ("gaussian", "uniform")
+    tasks = [(seed, name) for seed in seeds for name in models]
+    results = _map_in_threads(one_model, tasks, n_jobs)
+    draws = [dict(zip(models, results[i : i + len(models)])) for i in range(0, len(results), len(models))]
     out = {}
     for k in ks:
         means, uppers = [], []

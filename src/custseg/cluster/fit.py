@@ -42,7 +42,7 @@ __all__ = [
     "within_ss",
 ]
 
-METHODS = ("kmeans", "ward")
+from custseg.config import METHODS  # noqa: E402 - one list for the config check and this stage
 MODEL_FORMAT = "custseg.cluster_model"
 MODEL_VERSION = 1
 

@@ -34,7 +34,7 @@ from custseg.errors import InputError
 __all__ = ["DroppedFeature", "FeatureTransform", "PreparedData", "prepare_features"]
 
 TRANSFORMS = (None, "log1p")
-SCALERS = ("standard", "robust")
+from custseg.config import SCALERS  # noqa: E402 - one list for the config check and this stage
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,11 @@ from pathlib import Path
 
 from custseg.errors import InputError
 
+# What the clustering stage implements (custseg.cluster imports these; kept here so that
+# checking a config does not import scikit-learn).
 METHODS = ("kmeans", "ward")
 TRANSFORMS = ("none", "log1p")
+SCALERS = ("standard", "robust")
 AGGREGATES = ("median", "mean", "sum", "min", "max")
 
 TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine"}
@@ -128,7 +131,6 @@ def _population(where: str, raw: dict) -> Population:
         raise InputError(f"{where}.preparation.corr_threshold = {prep.corr_threshold}: use a correlation in (0, 1], e.g. 0.6")
     if prep.winsorize_quantile is not None:
         _number(f"{where}.preparation.winsorize_quantile", prep.winsorize_quantile)
-    from custseg.cluster.prepare import SCALERS  # the scalers the clustering stage implements
 
     if prep.scaler not in SCALERS:
         raise InputError(f"{where}.preparation.scaler = {prep.scaler!r}: use one of {', '.join(SCALERS)}")
