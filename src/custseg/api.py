@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -43,20 +44,27 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
     from custseg.outputs import write_table
 
     paths: dict[str, Path] = {}
-    write_table(customer_output(result), folder, "customers")
-    write_table(cluster_assignments(result), folder, "clusters")
-    excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
-    excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
-    paths["customers"] = folder / "customers.parquet"
-    for pop in result.populations:
-        if pop.model is not None:
-            pop.model.save(folder / "models" / pop.name)
-    if report:
-        from custseg.report import write_report
+    customers, clusters = customer_output(result), cluster_assignments(result)
 
-        paths.update(write_report(result, folder, slides=slides))
-    else:
-        (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+    def write_tables() -> None:  # Parquet and DuckDB's CSV writer release the GIL: beside the report
+        write_table(customers, folder, "customers")
+        write_table(clusters, folder, "clusters")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tables = pool.submit(write_tables)
+        excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
+        excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
+        paths["customers"] = folder / "customers.parquet"
+        for pop in result.populations:
+            if pop.model is not None:
+                pop.model.save(folder / "models" / pop.name)
+        if report:
+            from custseg.report import write_report
+
+            paths.update(write_report(result, folder, slides=slides))
+        else:
+            (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
+        tables.result()  # re-raises a failure of the table writer
     return paths
 
 
