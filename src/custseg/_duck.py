@@ -48,3 +48,4 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     result = con.execute(sql, params) if params is not None else con.execute(sql)
     rows = result.fetchall()
     return rows[0] if rows else None
+

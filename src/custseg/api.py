@@ -74,7 +74,9 @@ def _import_in_background(*modules: str) -> threading.Thread:
     def work() -> None:
         for name in modules:
             try:
-                importlib.import_module(name)
+                module = importlib.import_module(name)
+                if hasattr(module, "compile_now"):  # Numba kernels: load the cached machine code too
+                    module.compile_now()
             except Exception:  # noqa: BLE001 - the main thread's own import reports it
                 return
 
@@ -125,7 +127,8 @@ def run(
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        warm = _import_in_background("custseg.pipeline", "custseg.report", "custseg.report.deck", "pyarrow.parquet")
+        warm = _import_in_background("custseg.pipeline", "custseg.cluster._kernels", "custseg.report",
+                                     "custseg.report.deck", "pyarrow.parquet")
         if progress:
             progress(f"load: reading and checking {data}")
         dataset = load(data, preset=preset, mapping=mapping)
