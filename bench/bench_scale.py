@@ -50,6 +50,7 @@ def stage_name(message):
             if "fitting" in message else f"{title}: views" if message.endswith(": views") else message)
 def progress(message):
     now = time.perf_counter()
+    print(f"{now - t0:8.1f}s {message}", file=sys.stderr, flush=True)
     if names:
         mark(names[-1], last[0])
     names.append(stage_name(message))
