@@ -9,7 +9,7 @@ import duckdb
 
 #: Share of the machine's memory DuckDB may hold before it spills to disk. The rest is for the
 #: customer table in pandas, the clustering and the report (DuckDB's own default is 80 %).
-MEMORY_SHARE = 0.35
+MEMORY_SHARE = 0.25
 
 
 def _physical_memory() -> int | None:
@@ -49,3 +49,41 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
     rows = result.fetchall()
     return rows[0] if rows else None
 
+
+
+def to_pandas(relation: duckdb.DuckDBPyRelation):
+    """``relation.df()`` through a stream of Arrow batches: the same frame, dtypes included.
+
+    At 10M customers DuckDB's own conversion first materialises the whole result (~6 GB beside
+    the frame it builds); the Arrow stream does not, and is ~4x faster. DuckDB's dtype rules are
+    kept: an integer or boolean column with NULLs becomes pandas' nullable dtype, without them
+    NumPy's; DECIMAL becomes float64; a text column with only NULLs an object column of None.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = relation.arrow().read_all()
+    if table.num_rows == 0:
+        return relation.df()
+    columns, all_null_text = [], []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_decimal(field.type):
+            column = pc.cast(column, pa.float64())
+        if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)) and column.null_count == len(column):
+            all_null_text.append(field.name)
+        columns.append(column)
+    table = pa.Table.from_arrays(columns, names=table.column_names)
+    nullable = {
+        pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype(),
+    }
+    plain = [f.name for f, c in zip(table.schema, table.columns) if f.type in nullable and c.null_count == 0]
+    frame = table.to_pandas(types_mapper=nullable.get, split_blocks=True, self_destruct=True)
+    del table, columns
+    for name in plain:
+        frame[name] = frame[name].to_numpy(dtype=frame[name].dtype.numpy_dtype)
+    for name in all_null_text:
+        frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return frame

@@ -135,6 +135,7 @@ def run(
         from custseg.features import compute_customer_tables
 
         customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress)
+        dataset.con.close()  # ours (load opened it): its tables may hold gigabytes the clustering needs
         warm.join()
         from custseg.pipeline import analyse_customers
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg._duck import fetch_one, run_sql
+from custseg._duck import fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
 from custseg.features.dialect import sql_macros
 from custseg.sources.dataset import Dataset
@@ -223,8 +223,8 @@ def compute_customer_tables(dataset: Dataset, config, progress=None) -> tuple[pd
         progress("features: orders, customers, segments, RFM")
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
     run_feature_sql(dataset, params)
-    customers = dataset.con.table("customers").df()
-    excluded = dataset.con.table("excluded_customers").df()
+    customers = to_pandas(dataset.con.table("customers"))
+    excluded = to_pandas(dataset.con.table("excluded_customers"))
     return customers, excluded, {"features": time.perf_counter() - started}
 
 

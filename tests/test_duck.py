@@ -1,0 +1,54 @@
+"""custseg._duck.to_pandas equals DuckDB's own .df(), on every table the feature stage builds."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from custseg._duck import to_pandas
+from custseg.features import FeatureParams, run_feature_sql
+from custseg.sources import load
+
+from .olist_fixture import write_olist_fixture
+from .test_features_vs_pandas import ONLINE_RETAIL
+
+FEATURE_TABLES = ["clean_orders", "purchases", "order_metrics", "customer_metrics", "customer_dimensions",
+                  "customer_segments", "rfm", "customers", "excluded_customers"]
+
+
+def _assert_same(con, name):
+    expected = con.table(name).df()
+    got = to_pandas(con.table(name))
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_olist_fixture_tables(tmp_path):
+    write_olist_fixture(tmp_path)
+    ds = load(tmp_path)
+    run_feature_sql(ds, FeatureParams.for_dataset(ds))
+    tables = {row[0] for row in ds.con.execute("SHOW TABLES").fetchall()}
+    for name in FEATURE_TABLES:
+        if name in tables:
+            _assert_same(ds.con, name)
+
+
+def test_online_retail_tables():
+    ds = load(ONLINE_RETAIL, preset="online_retail")
+    run_feature_sql(ds, FeatureParams.for_dataset(ds))
+    tables = {row[0] for row in ds.con.execute("SHOW TABLES").fetchall()}
+    for name in FEATURE_TABLES:
+        if name in tables:
+            _assert_same(ds.con, name)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT NULL::VARCHAR AS s, 1 AS i, NULL::BOOLEAN AS b, true AS b2, NULL::DOUBLE AS d, NULL::INTEGER AS ni, "
+    "NULL::TIMESTAMP AS ts, 1.5::DECIMAL(10, 2) AS dec, NULL::BIGINT AS nb FROM range(3)",
+    "SELECT CASE WHEN range % 2 = 0 THEN 'a' END AS s, CASE WHEN range > 0 THEN range END AS i, range > 1 AS b FROM range(5)",
+    "SELECT 'x' AS s, 1 AS i FROM range(0)",
+])
+def test_dtype_rules(sql):
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS {sql}")
+    _assert_same(con, "t")
