@@ -52,3 +52,30 @@ def test_dtype_rules(sql):
     con = duckdb.connect()
     con.execute(f"CREATE TABLE t AS {sql}")
     _assert_same(con, "t")
+
+
+def test_released_tables_equal_duckdbs_frames(tmp_path):
+    # custseg run's path: the tables through Parquet, DuckDB closed first
+    from custseg.config import reference
+    from custseg.features import compute_customer_tables
+
+    write_olist_fixture(tmp_path)
+    kept = load(tmp_path)
+    run_feature_sql(kept, FeatureParams.for_dataset(kept))
+    released = load(tmp_path)
+    customers, excluded, _ = compute_customer_tables(released, reference(), release=True)
+    pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
+    pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())
+    with pytest.raises(duckdb.ConnectionException):
+        released.con.execute("SELECT 1")
+
+
+def test_released_tables_equal_duckdbs_frames_on_online_retail():
+    from custseg.config import reference
+    from custseg.features import compute_customer_tables
+
+    kept = load(ONLINE_RETAIL, preset="online_retail")
+    run_feature_sql(kept, FeatureParams.for_dataset(kept))
+    customers, excluded, _ = compute_customer_tables(load(ONLINE_RETAIL, preset="online_retail"), reference(), release=True)
+    pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
+    pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())

@@ -59,13 +59,18 @@ def to_pandas(relation: duckdb.DuckDBPyRelation):
     kept: an integer or boolean column with NULLs becomes pandas' nullable dtype, without them
     NumPy's; DECIMAL becomes float64; a text column with only NULLs an object column of None.
     """
+    table = relation.arrow().read_all()
+    if table.num_rows == 0:
+        return relation.df()
+    return arrow_to_pandas(table)
+
+
+def arrow_to_pandas(table):
+    """An Arrow table (from DuckDB, directly or through Parquet) as DuckDB's ``.df()`` would give it."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = relation.arrow().read_all()
-    if table.num_rows == 0:
-        return relation.df()
     columns, all_null_text = [], []
     for field, column in zip(table.schema, table.columns):
         if pa.types.is_decimal(field.type):

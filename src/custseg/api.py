@@ -134,8 +134,8 @@ def run(
         dataset = load(data, preset=preset, mapping=mapping)
         from custseg.features import compute_customer_tables
 
-        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress)
-        dataset.con.close()  # ours (load opened it): its tables may hold gigabytes the clustering needs
+        # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
+        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
         warm.join()
         from custseg.pipeline import analyse_customers
 
