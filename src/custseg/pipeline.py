@@ -292,8 +292,11 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         sil = backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl)
     tree = evidence.ward_tree or backend.ward_tree(prepared, population, cl)
 
-    clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
-    clustered["cluster"] = clustered["cluster"].astype(int)
+    if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy
+        clustered = members.assign(cluster=labels.to_numpy().astype(int)).reset_index(drop=True)
+    else:  # members with a missing feature are not clustered
+        clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
+        clustered["cluster"] = clustered["cluster"].astype(int)
     metrics = list(population.features)
     names = pf.name_clusters(pf.profile_table(clustered, metrics, agg="median"), pf.overall_values(clustered, metrics))
     assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
