@@ -213,3 +213,17 @@ def test_several_unrelated_labellings_in_one_pass():
         np.testing.assert_allclose(silhouette_exact_many(X, labelings, n_jobs=n_jobs), expected, atol=TOL)
     sampled = silhouette_sampled_many(X, labelings, sample_size=X.shape[0])  # every row: exact value
     np.testing.assert_allclose([r.value for r in sampled], expected, atol=TOL)
+
+
+def test_identical_rows_are_merged_into_weighted_points():
+    from custseg.cluster.silhouette import _compress
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(50, 3))
+    X = base[rng.integers(0, 50, 1000)]  # 1,000 rows, at most 50 distinct
+    labels = (X[:, 0] > 0).astype(int)
+    comp = _compress(X, [labels], dedupe=True)
+    assert comp.points.shape[0] == len(np.unique(X, axis=0))
+    assert comp.weights.sum() == 1000
+    np.testing.assert_array_equal(comp.points[comp.inverse], X)  # every row maps to its own point
+    assert silhouette_exact(X, labels) == pytest.approx(silhouette_score(X, labels), abs=TOL)

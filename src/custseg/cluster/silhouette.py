@@ -158,7 +158,8 @@ def _compress(X: np.ndarray, labelings: Sequence[np.ndarray], dedupe: bool) -> _
     order = np.lexsort(keys)
     inverse = np.empty_like(order)
     if dedupe:  # equal rows (as floats: -0.0 == 0.0, same distances) are adjacent once sorted
-        new = np.ones(order.size, dtype=bool)
+        new = np.zeros(order.size, dtype=bool)
+        new[:1] = True
         for column in keys:
             ordered = column[order]
             new[1:] |= ordered[1:] != ordered[:-1]
