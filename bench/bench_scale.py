@@ -110,11 +110,6 @@ def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: bool, 
     return record
 
 
-def stage_key(name: str) -> str:
-    """Stage names without the population's title, so sizes line up."""
-    return name
-
-
 def write_report(out: Path) -> str:
     records = sorted((json.loads(p.read_text()) for p in RAW.glob("*.json")), key=lambda r: r["size"])
     if not records:
@@ -154,7 +149,7 @@ def write_report(out: Path) -> str:
         lines.append(f"| {name} | " + " | ".join(secs) + " | " + " | ".join(mbs) + " |")
     lines.append("| **total (process wall time)** | " + " | ".join(f"**{r['median']['wall']:.2f}**" for r in records)
                  + " | " + " | ".join(f"**{r['median']['peak_mb']:,.0f}**" for r in records) + " |")
-    lines += ["", "![time and memory per stage and size](results/scale.png)", ""]
+    lines += ["", "![time and memory per stage and size](bench/results/scale.png)", ""]
     base = [r for r in records if "baseline" in r]
     if base:
         lines += ["### custseg vs the notebook way (`bench/baseline_notebook.py`), same data, same invocation", "",

@@ -7,7 +7,7 @@ benchmark script, with the command that reproduces it).
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORDER = ["features", "generate", "cluster", "demo", "scale", "spark"]
+ORDER = ["scale", "cluster", "features", "generate", "demo", "spark"]
 
 HEADER = """# Benchmarks
 
