@@ -26,7 +26,6 @@ import os
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,8 +200,9 @@ def main() -> None:
         "the JVM and Spark's start-up included. Memory is the peak summed resident memory of the whole process tree "
         "(Python, the JVM, Python workers), sampled every 0.2 s. Spark: `local[2]`, driver heap 4 GB "
         "(`--driver-memory 4g`), otherwise custseg's local defaults (16 shuffle partitions, adaptive execution). "
-        "\"load\" is the machine's 1-minute load average when the step started: above about 1 other jobs shared the "
-        "2 cores and the times are inflated.",
+        "\"load\" is the machine's 1-minute load average when the step started; it includes the previous step of "
+        "this benchmark itself (a Spark step keeps both cores busy and more), so it stays near 3 even when nothing "
+        "else runs; clearly above that, other jobs shared the 2 cores and the times are inflated.",
         "",
         "| customers | step | engine | time (s) | peak memory, process tree (MB) | notes |",
         "|---:|---|---|---:|---:|---|",
