@@ -208,6 +208,38 @@ def _null_samples(X: np.ndarray, size: int, rng: np.random.Generator) -> dict[st
 # ----------------------------------------------------------------------------- evaluate_k
 
 
+def evidence_table(ks, partitions: dict, silhouettes: dict, ch: dict, db: dict, stability: dict, null: dict) -> pd.DataFrame:
+    """The per-k evidence table (indexed by k) from what each criterion measured.
+
+    ``partitions``: k -> (codes 0..k-1, inertia); the dicts map k to a value (``stability`` and
+    ``null`` to pairs); a k a criterion did not measure gets NaN. Shared by every engine.
+    """
+    rows = []
+    for k in ks:
+        codes, inertia = partitions[k]
+        sizes = np.bincount(codes, minlength=k)
+        s = silhouettes.get(k)
+        rows.append(
+            {
+                "k": k,
+                "inertia": inertia,
+                "silhouette": np.nan if s is None else s.value,
+                "silhouette_method": None if s is None else s.method,
+                "silhouette_ci_low": np.nan if s is None or s.ci is None else s.ci[0],
+                "silhouette_ci_high": np.nan if s is None or s.ci is None else s.ci[1],
+                "calinski_harabasz": ch.get(k, np.nan),
+                "davies_bouldin": db.get(k, np.nan),
+                "stability_ari_mean": stability.get(k, (np.nan, np.nan))[0],
+                "stability_ari_std": stability.get(k, (np.nan, np.nan))[1],
+                "null_silhouette": null.get(k, (np.nan, np.nan))[0],
+                "null_silhouette_upper": null.get(k, (np.nan, np.nan))[1],
+                "smallest_cluster": int(sizes.min()),
+                "largest_cluster": int(sizes.max()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("k")
+
+
 def evaluate_k(
     X,
     k_range: Sequence[int] = DEFAULT_K_RANGE,
@@ -286,30 +318,7 @@ def evaluate_k(
     )
     timings["null_reference"] = time.perf_counter() - t0
 
-    rows = []
-    for k in ks:
-        codes, _, inertia = parts[k]
-        sizes = np.bincount(codes, minlength=k)
-        s = silhouettes.get(k)
-        rows.append(
-            {
-                "k": k,
-                "inertia": inertia,
-                "silhouette": np.nan if s is None else s.value,
-                "silhouette_method": None if s is None else s.method,
-                "silhouette_ci_low": np.nan if s is None or s.ci is None else s.ci[0],
-                "silhouette_ci_high": np.nan if s is None or s.ci is None else s.ci[1],
-                "calinski_harabasz": ch.get(k, np.nan),
-                "davies_bouldin": db.get(k, np.nan),
-                "stability_ari_mean": stab.get(k, (np.nan, np.nan))[0],
-                "stability_ari_std": stab.get(k, (np.nan, np.nan))[1],
-                "null_silhouette": null.get(k, (np.nan, np.nan))[0],
-                "null_silhouette_upper": null.get(k, (np.nan, np.nan))[1],
-                "smallest_cluster": int(sizes.min()),
-                "largest_cluster": int(sizes.max()),
-            }
-        )
-    table = pd.DataFrame(rows).set_index("k")
+    table = evidence_table(ks, {k: (parts[k][0], parts[k][2]) for k in ks}, silhouettes, ch, db, stab, null)
     elbow = find_elbow(table.index, table["inertia"])
     notes = list(tree.notes) if tree is not None else []
     if sil_list and sil_list[0].method == "sampled":

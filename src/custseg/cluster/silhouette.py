@@ -40,6 +40,8 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
+from custseg.cluster.ward import sorted_groups
+
 #: Above this many rows :func:`silhouette` switches from exact to sampled (configurable per call).
 DEFAULT_EXACT_LIMIT = 100_000
 #: Customers evaluated by the sampled silhouette.
@@ -155,14 +157,9 @@ def _compress(X: np.ndarray, labelings: Sequence[np.ndarray], dedupe: bool) -> _
     coded = [_encode_labels(lab, X.shape[0]) for lab in labelings]
     label_codes = [c for c, _ in coded]
     keys = [X[:, j] for j in range(X.shape[1])][::-1] + label_codes[::-1]  # lexsort: last key is primary
-    order = np.lexsort(keys)
+    order, new = sorted_groups(keys) if dedupe else (np.lexsort(keys), None)
     inverse = np.empty_like(order)
     if dedupe:  # equal rows (as floats: -0.0 == 0.0, same distances) are adjacent once sorted
-        new = np.zeros(order.size, dtype=bool)
-        new[:1] = True
-        for column in keys:
-            ordered = column[order]
-            new[1:] |= ordered[1:] != ordered[:-1]
         group = np.cumsum(new) - 1
         keep = order[new]  # one input row per distinct combination, in sorted order
         inverse[order] = group

@@ -173,20 +173,25 @@ class WardTree:
         return cut_linkage(self.linkage, k)[self.leaf_of_row]
 
 
-def distinct_rows(X: np.ndarray):
-    """``np.unique(X, axis=0, return_inverse=True, return_counts=True)``, several times faster.
+def sorted_groups(keys) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sorted by ``keys`` (1-D columns, the last one primary, as ``np.lexsort``) and where
+    each run of equal rows starts (as floats: -0.0 equals 0.0, where ``np.unique`` compares bytes)."""
+    order = np.lexsort(keys)
+    new = np.zeros(order.size, dtype=bool)
+    new[:1] = True
+    for column in keys:
+        ordered = column[order]
+        new[1:] |= ordered[1:] != ordered[:-1]
+    return order, new
 
-    Rows sorted lexicographically by a stable multi-key sort, equal neighbours merged (as
-    floats: -0.0 equals 0.0, where ``np.unique`` compares bytes).
-    """
-    order = np.lexsort(X.T[::-1])
-    ordered = X[order]
-    new = np.ones(X.shape[0], dtype=bool)
-    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+
+def distinct_rows(X: np.ndarray):
+    """``np.unique(X, axis=0, return_inverse=True, return_counts=True)``, several times faster."""
+    order, new = sorted_groups([X[:, j] for j in range(X.shape[1])][::-1])
     group = np.cumsum(new) - 1
     inverse = np.empty(X.shape[0], dtype=np.intp)
     inverse[order] = group
-    return ordered[new], inverse, np.bincount(group).astype(np.float64)
+    return X[order[new]], inverse, np.bincount(group).astype(np.float64)
 
 
 def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_iter: int = 10):

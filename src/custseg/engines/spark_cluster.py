@@ -52,7 +52,7 @@ from custseg.cluster import (
     silhouette_sampled_many,
     weighted_ward_linkage,
 )
-from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, null_reference
+from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, evidence_table, null_reference
 from custseg.cluster.fit import canonical_rows, cluster_means, within_ss, nearest_centroid
 from custseg.cluster.silhouette import DEFAULT_SAMPLE_SIZE
 from custseg.cluster.ward import DEFAULT_MEMORY_BUDGET, DEFAULT_MICRO_CLUSTERS
@@ -316,28 +316,7 @@ class SparkClustering:
             n_init="auto", max_iter=300, memory_budget=int(cl.get("memory_budget_bytes", DEFAULT_MEMORY_BUDGET)),
             n_micro_clusters=DEFAULT_MICRO_CLUSTERS, n_jobs=1,
         )
-        rows = []
-        for k in ks:
-            fit = parts[k]
-            sizes = np.bincount(fit.codes, minlength=k)
-            s = silhouettes.get(k)
-            rows.append({
-                "k": k,
-                "inertia": fit.cost,
-                "silhouette": np.nan if s is None else s.value,
-                "silhouette_method": None if s is None else s.method,
-                "silhouette_ci_low": np.nan if s is None or s.ci is None else s.ci[0],
-                "silhouette_ci_high": np.nan if s is None or s.ci is None else s.ci[1],
-                "calinski_harabasz": ch.get(k, np.nan),
-                "davies_bouldin": db.get(k, np.nan),
-                "stability_ari_mean": np.nan,
-                "stability_ari_std": np.nan,
-                "null_silhouette": null.get(k, (np.nan, np.nan))[0],
-                "null_silhouette_upper": null.get(k, (np.nan, np.nan))[1],
-                "smallest_cluster": int(sizes.min()),
-                "largest_cluster": int(sizes.max()),
-            })
-        table = pd.DataFrame(rows).set_index("k")
+        table = evidence_table(ks, {k: (parts[k].codes, parts[k].cost) for k in ks}, silhouettes, ch, db, {}, null)
         notes = []  # a Ward tree's provenance is in the model's notes
         if method == "kmeans":
             seeding = ("k-means++ seeding on the driver, as on one machine" if self.init == "k-means++"
