@@ -54,8 +54,9 @@ def test_dtype_rules(sql):
     _assert_same(con, "t")
 
 
-def test_released_tables_equal_duckdbs_frames(tmp_path):
-    # custseg run's path: the tables through Parquet, DuckDB closed first
+@pytest.mark.parametrize("parquet_above", [0, 10**9], ids=["through-parquet", "as-arrow"])
+def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
+    # custseg run's path: the tables through Parquet (large data) or Arrow, DuckDB closed after
     from custseg.config import reference
     from custseg.features import compute_customer_tables
 
@@ -63,7 +64,7 @@ def test_released_tables_equal_duckdbs_frames(tmp_path):
     kept = load(tmp_path)
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
     released = load(tmp_path)
-    customers, excluded, _ = compute_customer_tables(released, reference(), release=True)
+    customers, excluded, _ = compute_customer_tables(released, reference(), release=True, parquet_above=parquet_above)
     pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
     pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())
     with pytest.raises(duckdb.ConnectionException):
@@ -76,6 +77,7 @@ def test_released_tables_equal_duckdbs_frames_on_online_retail():
 
     kept = load(ONLINE_RETAIL, preset="online_retail")
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
-    customers, excluded, _ = compute_customer_tables(load(ONLINE_RETAIL, preset="online_retail"), reference(), release=True)
+    customers, excluded, _ = compute_customer_tables(load(ONLINE_RETAIL, preset="online_retail"), reference(), release=True,
+                                                     parquet_above=0)
     pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
     pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())

@@ -216,23 +216,31 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> No
         )
 
 
-def compute_customer_tables(dataset: Dataset, config, progress=None, *, release: bool = False
+#: Above this many customers, ``release=True`` hands the tables over through Parquet files.
+RELEASE_THROUGH_PARQUET_ABOVE = 1_000_000
+
+
+def compute_customer_tables(dataset: Dataset, config, progress=None, *, release: bool = False,
+                            parquet_above: int = RELEASE_THROUGH_PARQUET_ABOVE,
                             ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     """The customer table and the excluded customers of ``dataset`` under an analysis config.
 
     Returns (customers, excluded customers, {"features": seconds}). ``release=True`` (the
-    caller owns the dataset) closes its DuckDB connection first: the two tables go through
-    Parquet files in the temporary folder, so DuckDB's memory is given back before pandas
-    builds the frames (at 10M customers: ~6 GB each, no longer at the same time).
+    caller owns the dataset) closes its DuckDB connection before pandas builds the frames.
+    Above ``parquet_above`` customers the tables go through Parquet files in the temporary
+    folder, so DuckDB's memory is given back before the Arrow copy exists (at 10M customers:
+    ~6 GB each, no longer at the same time); below it they come as Arrow tables, which skips
+    writing and reading the files (0.5 s at 96k customers).
     """
     started = time.perf_counter()
     if progress:
         progress("features: orders, customers, segments, RFM")
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
     run_feature_sql(dataset, params)
-    if not release:
-        customers = to_pandas(dataset.con.table("customers"))
-        excluded = to_pandas(dataset.con.table("excluded_customers"))
+    if not release or fetch_one(dataset.con, "SELECT count(*) FROM customers")[0] <= parquet_above:
+        customers, excluded = (to_pandas(dataset.con.table(t)) for t in ("customers", "excluded_customers"))
+        if release:
+            dataset.con.close()
         return customers, excluded, {"features": time.perf_counter() - started}
     import pyarrow.parquet as pq
 
