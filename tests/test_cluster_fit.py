@@ -60,6 +60,23 @@ def test_shuffled_rows_give_the_same_clusters_and_labels(method):
     pd.testing.assert_frame_equal(ev_a.table, ev_b.table)
 
 
+def test_final_kmeans_fit_taken_from_the_evidence_equals_a_fresh_fit():
+    # shuffled rows: the evidence and the final fit both work in customer-id order
+    prepared = prepare_features(blob_table(seed=5).sample(frac=1, random_state=2), FEATURES)
+    evidence = evaluate_k(prepared, range(2, 7), stability_resamples=2, null_resamples=1)
+    fresh = fit_clusters(prepared, k=4)
+    reused = fit_clusters(prepared, k=4, evidence=evidence)
+    assert evidence.kmeans_fit_for(4, n_rows=len(prepared.X), random_state=42, n_init="auto", max_iter=300) is not None
+    pd.testing.assert_series_equal(reused.labels, fresh.labels)
+    np.testing.assert_array_equal(reused.centroids, fresh.centroids)
+    assert reused.inertia == fresh.inertia
+    # another seed, or a k the evidence did not fit, is fitted afresh
+    assert evidence.kmeans_fit_for(4, n_rows=len(prepared.X), random_state=7, n_init="auto", max_iter=300) is None
+    assert evidence.kmeans_fit_for(9, n_rows=len(prepared.X), random_state=42, n_init="auto", max_iter=300) is None
+    other = fit_clusters(prepared, k=4, random_state=7, evidence=evidence)
+    pd.testing.assert_series_equal(other.labels, fit_clusters(prepared, k=4, random_state=7).labels)
+
+
 def test_unsorted_matrix_is_fitted_in_id_order_and_labels_follow_the_input():
     prepared = prepare_features(blob_table(seed=4), FEATURES)
     perm = np.random.default_rng(0).permutation(len(prepared.index))

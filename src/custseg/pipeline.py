@@ -191,10 +191,10 @@ class LocalClustering:
             memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
         )
 
-    def fit(self, prepared, k: int, population: Population, cl: dict):
+    def fit(self, prepared, k: int, population: Population, cl: dict, evidence=None):
         return fit_clusters(
             prepared, k=k, method=population.method, random_state=population.random_state,
-            memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+            memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)), evidence=evidence,
         )
 
     def silhouette(self, prepared, labels, population: Population, cl: dict, evidence=None):
@@ -283,14 +283,9 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         k = int(table["silhouette"].idxmax()) if len(table) else 2
         k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
     say(f"{population.title}: fitting {population.method} with k = {k}")
-    model = backend.fit(prepared, k, population, cl)
+    model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
-    if k < 2:
-        sil = None
-    elif isinstance(backend, LocalClustering):
-        sil = backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
-    else:
-        sil = backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl)
+    sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
     tree = evidence.ward_tree or backend.ward_tree(prepared, population, cl)
 
     if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy

@@ -118,6 +118,21 @@ class Evidence:
     #: per k, the cluster code (0..k-1) of every row in customer-id order: lets a final fit that
     #: found the same partition reuse this k's silhouette instead of computing it again
     partitions: dict[int, np.ndarray] = field(default_factory=dict)
+    #: per k (KMeans), the centres and inertia of the fit on every row: the final fit of a chosen
+    #: k with the same parameters is this very fit (same rows, order and seed), not a second one
+    kmeans_fits: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
+
+    def kmeans_fit_for(self, k: int, *, n_rows: int, random_state: int, n_init, max_iter: int
+                       ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(codes, centres, inertia) of this k's KMeans fit on the same ``n_rows`` rows with the
+        same parameters, or None when the evidence did not make that fit."""
+        p = self.params
+        if k not in self.kmeans_fits or k not in self.partitions or self.n_rows != n_rows:
+            return None
+        if (p.get("random_state"), p.get("n_init"), p.get("max_iter")) != (random_state, n_init, max_iter):
+            return None
+        centres, inertia = self.kmeans_fits[k]
+        return self.partitions[k].astype(np.intp), centres, inertia
 
     def silhouette_if_same(self, codes: np.ndarray, k: int, *, exact_limit: int, sample_size: int,
                            random_state: int) -> SilhouetteResult | None:
@@ -158,12 +173,13 @@ def _map_in_threads(func, items: list, n_jobs: int) -> list:
     """``[func(x) for x in items]`` on ``n_jobs`` threads, results in order.
 
     Each call is an independent single-threaded fit (native pools limited to one thread), so
-    the results do not depend on ``n_jobs``; KMeans and BLAS release the GIL.
+    the results do not depend on ``n_jobs``; KMeans and BLAS release the GIL. OpenMP's thread
+    count is a per-thread setting: each worker limits its own once, when it starts.
     """
     with single_threaded():
         if n_jobs <= 1 or len(items) <= 1:
             return [func(x) for x in items]
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        with ThreadPoolExecutor(max_workers=n_jobs, initializer=single_threaded) as pool:
             return list(pool.map(func, items))
 
 
@@ -334,6 +350,7 @@ def evaluate_k(
         elbow=elbow,
         silhouettes=silhouettes,
         partitions={k: parts[k][0].astype(np.int16 if k < 2**15 else np.int64) for k in multi},
+        kmeans_fits={k: (parts[k][1], parts[k][2]) for k in multi} if method == "kmeans" else {},
         ward_tree=tree,
         params={
             "k_range": ks,

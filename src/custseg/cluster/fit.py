@@ -285,12 +285,15 @@ def fit_clusters(
     n_micro_clusters: int = DEFAULT_MICRO_CLUSTERS,
     features: list[str] | None = None,
     transform: FeatureTransform | None = None,
+    evidence=None,
 ) -> ClusterModel:
     """Fit ``k`` clusters with KMeans (k-means++) or Ward and label them 1..k canonically.
 
     ``X`` may be a :class:`PreparedData` (then ``index``, ``features`` and ``transform`` come
     from it). Ward runs exactly while ``8·n²`` bytes fit ``memory_budget``, else on
-    ``n_micro_clusters`` micro-clusters (see :mod:`custseg.cluster.ward`).
+    ``n_micro_clusters`` micro-clusters (see :mod:`custseg.cluster.ward`). With the
+    :class:`~custseg.cluster.evidence.Evidence` of the same rows, a KMeans fit it already made
+    with the same parameters is taken from it instead of being made again.
     """
     if isinstance(X, PreparedData):
         prepared = X
@@ -311,10 +314,16 @@ def fit_clusters(
     if len(features) != Xs.shape[1]:
         raise InputError(f"{len(features)} feature names for {Xs.shape[1]} columns")
 
-    codes, centres, inertia, label, notes = fit_codes(
-        Xs, k, method=method, random_state=random_state, n_init=n_init, max_iter=max_iter,
-        memory_budget=memory_budget, n_micro_clusters=n_micro_clusters,
-    )
+    known = None
+    if evidence is not None and method == "kmeans" and evidence.method == "kmeans":
+        known = evidence.kmeans_fit_for(k, n_rows=n, random_state=random_state, n_init=n_init, max_iter=max_iter)
+    if known is not None:
+        (codes, centres, inertia), label, notes = known, "kmeans", []
+    else:
+        codes, centres, inertia, label, notes = fit_codes(
+            Xs, k, method=method, random_state=random_state, n_init=n_init, max_iter=max_iter,
+            memory_budget=memory_budget, n_micro_clusters=n_micro_clusters,
+        )
     if np.bincount(codes, minlength=k).min() == 0:
         notes.append(f"only {len(np.unique(codes))} of {k} clusters have customers (too few distinct rows?)")
     labels_sorted, old_of_new = canonical_relabel(codes, k)

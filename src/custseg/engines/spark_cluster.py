@@ -339,8 +339,10 @@ class SparkClustering:
             notes=notes,
         )
 
-    def fit(self, prepared, k: int, population, cluster_config) -> ClusterModel:
-        """The final clustering with k clusters, labels 1..k canonically (largest first)."""
+    def fit(self, prepared, k: int, population, cluster_config, evidence=None) -> ClusterModel:
+        """The final clustering with k clusters, labels 1..k canonically (largest first).
+
+        Always fitted on the executors (``evidence`` is accepted for the common backend call)."""
         data = self.data(prepared)
         n = data.X.shape[0]
         k = int(k)
@@ -376,8 +378,9 @@ class SparkClustering:
             notes=notes,
         )
 
-    def silhouette(self, prepared, labels, population, cluster_config) -> SilhouetteResult:
-        """custseg's sampled Euclidean silhouette (95 % CI) of the final labels, on the driver."""
+    def silhouette(self, prepared, labels, population, cluster_config, evidence=None) -> SilhouetteResult:
+        """custseg's sampled Euclidean silhouette (95 % CI) of the final labels, on the driver
+        (``evidence`` is accepted for the common backend call)."""
         cl = cluster_config or {}
         n = prepared.X.shape[0]
         size = min(int(cl.get("silhouette_sample_size", DEFAULT_SAMPLE_SIZE)), n)
