@@ -218,3 +218,22 @@ def test_sparse_and_unusual_results_render():
     assert "a / x" in text and "group" in text and "Population without a section" in text and "Nothing to draw." in text
     assert "Where the customers went" not in text
     assert len([a for t, a in doc.tags if t == "div" and "figure" in (a.get("class") or "").split()]) == 1
+
+
+def test_figure_json_is_plotlys_own_text_for_every_figure(normal, hostile, tmp_path):
+    # the template is encoded once and spliced in: the text must be what Figure.to_json() gives
+    from custseg.api import run
+    from custseg.generate.olist import generate_olist
+    from custseg.report._walk import figure_views
+    from custseg.report.html import _escape_json_for_html, figure_json
+
+    generate_olist(3000, 4, tmp_path / "olist")
+    real = run(tmp_path / "olist")
+    figures = [v.figure for result in (normal[0], hostile[0], real) for v in figure_views(result) if hasattr(v.figure, "to_json")]
+    assert len(figures) > 60
+    for fig in figures:
+        assert figure_json(fig) == _escape_json_for_html(fig.to_json())
+    changed = go.Figure(figures[0])  # a figure whose template differs from the others'
+    changed.layout.template.layout.font.size = 31
+    assert figure_json(changed) == _escape_json_for_html(changed.to_json())
+    assert '"size":31' in figure_json(changed)
