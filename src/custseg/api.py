@@ -127,8 +127,8 @@ def run(
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        warm = _import_in_background("custseg.pipeline", "custseg.cluster._kernels", "custseg.report",
-                                     "custseg.report.deck", "pyarrow.parquet")
+        warm = _import_in_background("custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html", "pyarrow.parquet",
+                                     *(["custseg.report.deck"] if out is not None and report and slides else []))
         if progress:
             progress(f"load: reading and checking {data}")
         dataset = load(data, preset=preset, mapping=mapping)

@@ -11,6 +11,7 @@ import re
 import time
 import warnings as warnings_module
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -283,10 +284,38 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         k = int(table["silhouette"].idxmax()) if len(table) else 2
         k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
     say(f"{population.title}: fitting {population.method} with k = {k}")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The dendrogram's tree (KMeans and BLAS: native, GIL released) grows beside the fit and
+        # the profile views (Python); it is only needed for the evidence views.
+        tree = pool.submit(lambda: evidence.ward_tree or backend.ward_tree(prepared, population, cl))
+        result, clustered, metrics = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence, feature_warnings)
+        if warnings is not None:
+            warnings.extend(feature_warnings)
+        say(f"{population.title}: views")
+        profile_views = population_views(clustered, result, metrics, config)
+        evidence_views = _evidence_views(population, evidence, tree.result(), k)
+    result.section = Section(
+        key=_key(population.name), title=population.title, intro=population.description,
+        subsections=[
+            Section(key=_key(population.name, "definition"), title="Cluster definition: how many clusters",
+                    intro=f"Evidence for every k from {ks[0] if ks else k} to {ks[-1] if ks else k}. {k_reason}", views=evidence_views),
+            Section(key=_key(population.name, "analysis"), title="Cluster analysis: distribution by clustering metrics",
+                    intro="Each cluster's share of customers and its median of every clustering metric.", views=profile_views[:2]),
+            Section(key=_key(population.name, "comparisons"), title="Clusters compared with customer attributes",
+                    intro="Share of customers of each cluster in every segment and dimension; ▲/▼ mark cells significantly over- or under-represented (adjusted residuals, Bonferroni).",
+                    views=profile_views[2:]),
+        ],
+    )
+    return result
+
+
+def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: str, population: Population, cl: dict,
+                  evidence, feature_warnings: list[str]) -> tuple[PopulationResult, pd.DataFrame, list[str]]:
+    """The final fit, its silhouette and cluster names: (result without views, members with
+    their cluster, the profile's metrics)."""
     model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
-    tree = evidence.ward_tree or backend.ward_tree(prepared, population, cl)
 
     if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy
         clustered = members.assign(cluster=labels.to_numpy().astype(int)).reset_index(drop=True)
@@ -305,24 +334,7 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
     )
-    if warnings is not None:
-        warnings.extend(feature_warnings)
-    say(f"{population.title}: views")
-    evidence_views = _evidence_views(population, evidence, tree, k)
-    profile_views = population_views(clustered, result, metrics, config)
-    result.section = Section(
-        key=_key(population.name), title=population.title, intro=population.description,
-        subsections=[
-            Section(key=_key(population.name, "definition"), title="Cluster definition: how many clusters",
-                    intro=f"Evidence for every k from {ks[0] if ks else k} to {ks[-1] if ks else k}. {k_reason}", views=evidence_views),
-            Section(key=_key(population.name, "analysis"), title="Cluster analysis: distribution by clustering metrics",
-                    intro="Each cluster's share of customers and its median of every clustering metric.", views=profile_views[:2]),
-            Section(key=_key(population.name, "comparisons"), title="Clusters compared with customer attributes",
-                    intro="Share of customers of each cluster in every segment and dimension; ▲/▼ mark cells significantly over- or under-represented (adjusted residuals, Bonferroni).",
-                    views=profile_views[2:]),
-        ],
-    )
-    return result
+    return result, clustered, metrics
 
 
 class PopulationSkipped(Exception):

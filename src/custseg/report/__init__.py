@@ -88,16 +88,17 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
 
     ``slides=False`` skips the slide images and the deck (they need a browser and most of the time).
     """
-    from custseg.report.deck import write_deck as _write_deck
     from custseg.report.html import render_html as _render_html
-    from custseg.report.slides import export_figures
 
     out = Path(out_folder)
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "report.html"
     html_path.write_text(_render_html(result), encoding="utf-8")
     paths = {"report": html_path}
-    if slides:
+    if slides:  # python-pptx and the slide exporter are imported only for slides
+        from custseg.report.deck import write_deck as _write_deck
+        from custseg.report.slides import export_figures
+
         images = export_figures(result, out / "slides")
         paths["slides"] = out / "slides"
         paths["deck"] = _write_deck(result, out / "deck.pptx", images)
