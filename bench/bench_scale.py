@@ -59,7 +59,8 @@ slides = sys.argv[3] == "slides"
 # exactly what `custseg run` does (custseg.api.run), stage by stage from its progress messages
 result = custseg.api.run(sys.argv[1], out=sys.argv[2], slides=slides, progress=progress)
 mark(names[-1], last[0])
-print(json.dumps({"stages": stages, "total": time.perf_counter() - t0,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"stages": stages, "total": time.perf_counter() - t0, "cpu": usage.ru_utime + usage.ru_stime,
                   "customers": int(result.summary["customers"]),
                   "populations": {p.name: {"n": p.n_customers, "k": p.k, "silhouette": p.silhouette_label} for p in result.populations}}))
 """
@@ -92,12 +93,12 @@ def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: bool, 
     for _ in range(repeats):
         load_before = os.getloadavg()[0]
         data, wall, peak = run_stages(folder, work / f"out-{size}", slides)
-        runs.append({"wall": wall, "peak_mb": peak, "stages": data["stages"], "load_before": load_before})
+        runs.append({"wall": wall, "cpu": data.get("cpu"), "peak_mb": peak, "stages": data["stages"], "load_before": load_before})
     best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]  # the median run
     record = {
         "size": size, "customers": data["customers"], "populations": data["populations"],
         "orders": sum(1 for _ in open(folder / "olist_orders_dataset.csv", encoding="utf-8")) - 1,
-        "runs": [{"wall": r["wall"], "peak_mb": r["peak_mb"], "load_before": r["load_before"]} for r in runs],
+        "runs": [{"wall": r["wall"], "cpu": r["cpu"], "peak_mb": r["peak_mb"], "load_before": r["load_before"]} for r in runs],
         "median": best, "machine": machine_line(), "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M"), "slides": slides,
     }
@@ -124,13 +125,14 @@ def write_report(out: Path) -> str:
         "running maximum). Heavy imports overlap the load and features stages (a background thread), so",
         "those two include some import work.",
         "",
-        "| customers | orders | runs (wall s) | load avg before | peak RSS (MB) | measured | command |",
-        "|---:|---:|---|---|---:|---|---|",
+        "| customers | orders | runs (wall s) | runs (CPU s, all threads) | load avg before | peak RSS (MB) | measured | command |",
+        "|---:|---:|---|---|---|---:|---|---|",
     ]
     for r in records:
         walls = ", ".join(f"{x['wall']:.2f}" for x in r["runs"])
+        cpus = ", ".join(f"{x['cpu']:.1f}" if x.get("cpu") is not None else "—" for x in r["runs"])
         loads = ", ".join(f"{x['load_before']:.1f}" for x in r["runs"])
-        lines.append(f"| {r['size']:,} | {r['orders']:,} | {walls} | {loads} | {r['median']['peak_mb']:,.0f} | {r['date']} | `{r['command']}` |")
+        lines.append(f"| {r['size']:,} | {r['orders']:,} | {walls} | {cpus} | {loads} | {r['median']['peak_mb']:,.0f} | {r['date']} | `{r['command']}` |")
     lines += ["", f"Machine: {records[-1]['machine']}.", ""]
     # stage x size table (median run of each size)
     stages: list[str] = []
