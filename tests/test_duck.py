@@ -1,4 +1,5 @@
-"""custseg._duck.to_pandas equals DuckDB's own .df(), on every table the feature stage builds."""
+"""custseg._duck.to_pandas equals DuckDB's own .df(), on every table the feature stage builds;
+with ``categorical_text`` the same values, low-cardinality text as pandas categories."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custseg._duck import to_pandas
+from custseg._duck import CATEGORICAL_MAX_VALUES, to_pandas
 from custseg.features import FeatureParams, run_feature_sql
 from custseg.sources import load
 
@@ -21,6 +22,19 @@ def _assert_same(con, name):
     expected = con.table(name).df()
     got = to_pandas(con.table(name))
     pd.testing.assert_frame_equal(got, expected)
+
+
+def as_plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every categorical column back as its categories' dtype (plain text)."""
+    return frame.astype({c: t.categories.dtype for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)})
+
+
+def _categorical_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if frame[c].dtype == "str"]
 
 
 def test_olist_fixture_tables(tmp_path):
@@ -65,7 +79,7 @@ def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
     released = load(tmp_path)
     customers, excluded, _ = compute_customer_tables(released, reference(), release=True, parquet_above=parquet_above)
-    pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
+    pd.testing.assert_frame_equal(as_plain_text(customers), kept.con.table("customers").df())
     pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())
     with pytest.raises(duckdb.ConnectionException):
         released.con.execute("SELECT 1")
@@ -79,5 +93,74 @@ def test_released_tables_equal_duckdbs_frames_on_online_retail():
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
     customers, excluded, _ = compute_customer_tables(load(ONLINE_RETAIL, preset="online_retail"), reference(), release=True,
                                                      parquet_above=0)
-    pd.testing.assert_frame_equal(customers, kept.con.table("customers").df())
+    pd.testing.assert_frame_equal(as_plain_text(customers), kept.con.table("customers").df())
     pd.testing.assert_frame_equal(excluded, kept.con.table("excluded_customers").df())
+
+
+@pytest.fixture(scope="module")
+def generated_olist(tmp_path_factory):
+    from custseg.generate.olist import generate_olist
+
+    folder = tmp_path_factory.mktemp("olist-generated")
+    generate_olist(3000, 5, folder)
+    return folder
+
+
+@pytest.mark.parametrize("release, parquet_above", [(True, 0), (True, 10**9), (False, 10**9)],
+                         ids=["released-through-parquet", "released-as-arrow", "kept"])
+def test_customer_table_text_is_categorical_on_generated_olist(generated_olist, release, parquet_above):
+    """Every segment and dimension becomes a category column, sorted, with the plain values;
+    customer_id (one value per row) stays text."""
+    from custseg.config import reference
+    from custseg.features import compute_customer_tables
+
+    kept = load(generated_olist)
+    run_feature_sql(kept, FeatureParams.for_dataset(kept))
+    expected = kept.con.table("customers").df()
+    customers, _, _ = compute_customer_tables(load(generated_olist), reference(), release=release, parquet_above=parquet_above)
+    assert len(customers) > 2500
+    text = _text_columns(expected)
+    assert _categorical_columns(customers) == [c for c in text if c != "customer_id"]
+    assert {"rfm_segment", "activity_segment", "customer_payment_types", "customer_top_product_categories",
+            "customer_city", "customer_state"} <= set(_categorical_columns(customers))
+    assert customers["customer_id"].dtype == expected["customer_id"].dtype
+    for name in _categorical_columns(customers):
+        categories = list(customers[name].cat.categories)
+        assert categories == sorted(expected[name].dropna().unique()), name  # only values that occur, in text order
+        assert not customers[name].cat.ordered
+    pd.testing.assert_frame_equal(as_plain_text(customers), expected)
+
+
+def test_customer_table_text_is_categorical_on_online_retail():
+    from custseg.config import reference
+    from custseg.features import compute_customer_tables
+
+    expected = load(ONLINE_RETAIL, preset="online_retail")
+    run_feature_sql(expected, FeatureParams.for_dataset(expected))
+    expected = expected.con.table("customers").df()
+    customers, _, _ = compute_customer_tables(load(ONLINE_RETAIL, preset="online_retail"), reference(), release=True)
+    assert _categorical_columns(customers) == [c for c in _text_columns(expected) if c != "customer_id"]
+    assert "customer_country" in _categorical_columns(customers)
+    pd.testing.assert_frame_equal(as_plain_text(customers), expected)
+
+
+def test_categorical_text_rule():
+    """A text column becomes categorical with at most half as many distinct values as rows and
+    fewer than CATEGORICAL_MAX_VALUES; all-NULL text stays None objects, as DuckDB's .df()."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE small AS SELECT
+        'id' || range AS unique_text,
+        'half' || (range // 2) AS half_distinct,
+        'more' || (range * 2 // 3) AS over_half_distinct,
+        CASE WHEN range % 3 = 0 THEN 'b' WHEN range % 3 = 1 THEN 'a' END AS few_with_nulls,
+        NULL::VARCHAR AS only_nulls,
+        range AS i
+        FROM range(10)""")
+    limit = CATEGORICAL_MAX_VALUES
+    con.execute(f"""CREATE TABLE big AS SELECT 'v' || (range % {limit}) AS limit_values,
+        'w' || (range % {limit - 1}) AS fewer_values FROM range({3 * limit})""")
+    for name, categorical in [("small", ["half_distinct", "few_with_nulls"]), ("big", ["fewer_values"])]:
+        got = to_pandas(con.table(name), categorical_text=True)
+        assert _categorical_columns(got) == categorical
+        pd.testing.assert_frame_equal(as_plain_text(got), con.table(name).df())
+    assert list(to_pandas(con.table("small"), categorical_text=True)["few_with_nulls"].cat.categories) == ["a", "b"]

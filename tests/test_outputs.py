@@ -25,3 +25,17 @@ def test_csv_equals_pandas_to_csv_on_awkward_values(tmp_path):
     expected = frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S", lineterminator="\n")
     assert (tmp_path / "t.csv").read_text(encoding="utf-8") == expected
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame, check_dtype=False)
+
+
+def test_categorical_text_writes_the_plain_text(tmp_path):
+    """The customer table's segments are pandas categories: the same CSV bytes as plain text, and
+    the same values from Parquet (which may keep them dictionary-encoded)."""
+    text = pd.array(["Lost", 'quote " inside', "comma, inside", None, "ünïcødé", "Lost"], dtype="str")
+    plain = pd.DataFrame({"customer_id": list("abcdef"), "segment": text})
+    categorical = plain.assign(segment=plain["segment"].astype(pd.CategoricalDtype(sorted(set(text.dropna())) + ["unused"])))
+    for name, frame in (("plain", plain), ("categorical", categorical)):
+        (tmp_path / name).mkdir()
+        write_table(frame, tmp_path / name, "t")
+    assert (tmp_path / "categorical" / "t.csv").read_bytes() == (tmp_path / "plain" / "t.csv").read_bytes()
+    got = pd.read_parquet(tmp_path / "categorical" / "t.parquet")
+    pd.testing.assert_frame_equal(got.astype({"segment": "str"}), pd.read_parquet(tmp_path / "plain" / "t.parquet"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from custseg.config import Population
 from custseg.pipeline import select_population
@@ -34,3 +35,21 @@ def test_null_filter_value_selects_nobody_and_true_selects_all():
     assert len(none) == 0
     everyone = select_population(customers, Population(name="a", title="A", filter="buys_cnt IS NOT NULL OR buys_cnt IS NULL", features=("buys_cnt",)))
     pd.testing.assert_frame_equal(everyone, customers)
+
+
+@pytest.mark.parametrize("sql", [
+    "rfm_segment = 'Champions'", "rfm_segment <> 'Champions'", "rfm_segment = 'Not A Segment'",
+    "rfm_segment IN ('Lost', 'Not A Segment')", "rfm_segment < 'Lost'", "rfm_segment LIKE 'L%'",
+    "rfm_segment IS NULL", "length(rfm_segment) = 4", "lower(rfm_segment) = 'loyal'",
+    "buys_cnt >= 2 AND rfm_segment = 'Champions'",
+])
+def test_filter_on_a_categorical_column_selects_as_on_text(sql):
+    """The customer table's segments are pandas categories (DuckDB sees an ENUM): a filter selects
+    the same customers as on plain text, also for a label no customer has."""
+    customers = _customers()
+    categorical = customers.assign(rfm_segment=customers["rfm_segment"].astype("category"))
+    pop = Population(name="p", title="P", filter=sql, features=("buys_cnt",))
+    expected = select_population(customers, pop)
+    got = select_population(categorical, pop)
+    pd.testing.assert_index_equal(got.index, expected.index)
+    assert len(got) or sql in ("rfm_segment = 'Not A Segment'",)

@@ -208,3 +208,30 @@ def test_one_row_per_customer_counts_equal_pandas_crosstab(seed):
     folded = independent.drop(columns=kept).sum(axis=1)
     assert ct.counts[ct.other_label].tolist() == folded.tolist()
     assert ct.n_missing == int(frame["dim"].isna().sum())
+
+
+def _same_cross_tab(got, expected) -> None:
+    for name in ("counts", "share_within_cluster", "share_within_value", "expected", "residuals", "significance"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name))
+    for name in ("chi2", "p_value", "cramers_v", "cramers_v_corrected", "z_critical", "min_expected"):
+        assert getattr(got, name) == pytest.approx(getattr(expected, name), nan_ok=True)
+    for name in ("dof", "n", "other_values", "other_label", "n_missing", "small_expected"):
+        assert getattr(got, name) == getattr(expected, name)
+
+
+@pytest.mark.parametrize("top_n", [None, 2, 3])
+@pytest.mark.parametrize("one_row_each", [True, False])
+def test_categorical_dimension_gives_the_plain_text_table(top_n, one_row_each):
+    """The customer table's dimensions are pandas categories, with categories no member of a
+    population has: the table is the plain-text one (no zero columns, same order, "Other" fits)."""
+    rng = np.random.default_rng(3)
+    n = 1000
+    ids = [f"c{i}" for i in range(n)] if one_row_each else [f"c{i // 2}" for i in range(n)]
+    frame = pd.DataFrame({"customer_id": ids, "cluster": rng.integers(1, 5, n),
+                          "dim": pd.array(rng.choice(["b", "a", "d", "c", "e", None], n, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05]),
+                                          dtype="str")})
+    categorical = frame.assign(dim=frame["dim"].astype(pd.CategoricalDtype(["a", "b", "c", "d", "e", "unused", "zz"])))
+    _same_cross_tab(cross_tab(categorical, "cluster", "dim", top_n=top_n), cross_tab(frame, "cluster", "dim", top_n=top_n))
+    for order in (["c", "a"], None):
+        _same_cross_tab(cross_tab(categorical, "cluster", "dim", value_order=order, missing_label="(none)"),
+                        cross_tab(frame, "cluster", "dim", value_order=order, missing_label="(none)"))

@@ -188,6 +188,23 @@ def test_rfm_observations():
     assert obs["rfm_histograms"].confidence == "low"  # five customers
 
 
+def test_rfm_segments_as_categories_give_the_same_observations_and_summary():
+    """A categorical rfm_segment (as in the customer table) with a category no customer has, and
+    tied counts: the same words as plain text (ties in order of first appearance)."""
+    from custseg.summary import customer_summary
+
+    rfm = pd.DataFrame({
+        "recency": [10, 20, 30, 40, 400, 50], "frequency": [1, 1, 1, 2, 5, 1], "monetary": [10, 20, 30, 40, 1000, 5],
+        "recency_score": [5, 5, 4, 4, 1, 3], "frequency_score": [1, 1, 1, 2, 5, 1], "monetary_score": [1, 2, 3, 4, 5, 1],
+        "rfm_segment": pd.array(["Promising", "New", "Promising", "New", "Lost", None], dtype="str"),
+        "buys_cnt": [1, 1, 1, 2, 5, None],
+    })
+    categorical = rfm.assign(rfm_segment=rfm["rfm_segment"].astype(pd.CategoricalDtype(["Champions", "Lost", "New", "Promising"])))
+    plain = [(o.text, o.figure_values) for o in rfm_observations(rfm, min_cell=1)]
+    assert [(o.text, o.figure_values) for o in rfm_observations(categorical, min_cell=1)] == plain
+    assert customer_summary(categorical) == customer_summary(rfm)
+
+
 def test_elbow_and_dendrogram_helpers():
     assert elbow_k(range(2, 9), [100, 60, 20, 16, 12, 8, 4]) == 4
     assert elbow_k([2, 3, 4, 5], [40, 30, 20, 10]) is None  # a straight line has no elbow

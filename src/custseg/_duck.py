@@ -51,22 +51,57 @@ def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = No
 
 
 
-def to_pandas(relation: duckdb.DuckDBPyRelation):
+#: A text column becomes a pandas ``category`` column (with ``categorical_text``) when it has at
+#: most this many distinct values per row (an identifier has one per row) ...
+CATEGORICAL_MAX_SHARE = 0.5
+#: ... and fewer distinct values than this (a segment or dimension has tens to thousands; a
+#: dictionary this big is closer to free text than to a segment).
+CATEGORICAL_MAX_VALUES = 65_536
+
+
+def to_pandas(relation: duckdb.DuckDBPyRelation, *, categorical_text: bool = False):
     """``relation.df()`` through a stream of Arrow batches: the same frame, dtypes included.
 
     At 10M customers DuckDB's own conversion first materialises the whole result (~6 GB beside
     the frame it builds); the Arrow stream does not, and is ~4x faster. DuckDB's dtype rules are
     kept: an integer or boolean column with NULLs becomes pandas' nullable dtype, without them
     NumPy's; DECIMAL becomes float64; a text column with only NULLs an object column of None.
+    ``categorical_text``: see :func:`arrow_to_pandas`.
     """
     table = relation.arrow().read_all()
     if table.num_rows == 0:
         return relation.df()
-    return arrow_to_pandas(table)
+    return arrow_to_pandas(table, categorical_text=categorical_text)
 
 
-def arrow_to_pandas(table):
-    """An Arrow table (from DuckDB, directly or through Parquet) as DuckDB's ``.df()`` would give it."""
+def sorted_dictionary(column):
+    """A text column dictionary-encoded with its values in sorted order, or None when it has too
+    many distinct values (see :data:`CATEGORICAL_MAX_SHARE`).
+
+    Sorted, so that pandas' category order (groupby, sort) and DuckDB's ENUM order (``<``) are
+    the text's own order, as they were for plain strings.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.unique(column).drop_null()
+    if len(values) > CATEGORICAL_MAX_SHARE * len(column) or len(values) >= CATEGORICAL_MAX_VALUES:
+        return None
+    values = values.take(pc.sort_indices(values))
+    codes = pc.index_in(column, value_set=values)  # NULL stays NULL
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    return pa.DictionaryArray.from_arrays(codes, values)
+
+
+def arrow_to_pandas(table, *, categorical_text: bool = False):
+    """An Arrow table (from DuckDB, directly or through Parquet) as DuckDB's ``.df()`` would give it.
+
+    With ``categorical_text`` a text column with few distinct values (:func:`sorted_dictionary`)
+    becomes a pandas ``category`` column instead: the same values in 1-2 bytes a row instead of
+    ~20 (the customer table at 1M customers: 297 instead of 569 MiB). A unique column (the
+    customer id) stays text.
+    """
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -75,8 +110,12 @@ def arrow_to_pandas(table):
     for field, column in zip(table.schema, table.columns):
         if pa.types.is_decimal(field.type):
             column = pc.cast(column, pa.float64())
-        if (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)) and column.null_count == len(column):
-            all_null_text.append(field.name)
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            if column.null_count == len(column):
+                all_null_text.append(field.name)
+            elif categorical_text:
+                encoded = sorted_dictionary(column)
+                column = column if encoded is None else encoded
         columns.append(column)
     table = pa.Table.from_arrays(columns, names=table.column_names)
     nullable = {

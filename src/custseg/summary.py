@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from custseg._categorical import value_counts
+
 
 def customer_summary(customers: pd.DataFrame, excluded: dict[str, int] | None = None) -> dict:
     """Customers, converted, repeat, excluded input rows and RFM segment shares."""
@@ -17,7 +19,7 @@ def customer_summary(customers: pd.DataFrame, excluded: dict[str, int] | None = 
         "excluded_input_rows": {k: int(v) for k, v in sorted((excluded or {}).items())},
     }
     if "rfm_segment" in customers:
-        counts = customers["rfm_segment"].dropna().value_counts()
+        counts = value_counts(customers["rfm_segment"].dropna())
         total = int(counts.sum())
         summary["rfm_segments"] = {
             name: {"customers": int(n), "share": n / total}

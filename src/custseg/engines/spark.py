@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from custseg._duck import to_pandas
 from custseg.engines.spark_sources import (
     SparkDataset,
     first_line,
@@ -198,14 +199,17 @@ def collect_arrow(frame):
     return table.cast(pa.schema(fields))
 
 
-def collect_pandas(frame) -> pd.DataFrame:
-    """A Spark DataFrame on the driver as pandas, with the DuckDB engine's dtypes."""
+def collect_pandas(frame, *, categorical_text: bool = False) -> pd.DataFrame:
+    """A Spark DataFrame on the driver as pandas, with the DuckDB engine's dtypes.
+
+    ``categorical_text``: as the DuckDB engine's customer table (:func:`custseg._duck.arrow_to_pandas`).
+    """
     import duckdb
 
     table = collect_arrow(frame)
     con = duckdb.connect()
     try:
-        return con.from_arrow(table).df()
+        return to_pandas(con.from_arrow(table), categorical_text=categorical_text)
     finally:
         con.close()
 
@@ -313,7 +317,7 @@ def run_analysis_spark(
         say("features on Spark: orders, customers, segments, RFM")
         params = FeatureParams.for_dataset(ds, **dict(config.features))
         run_feature_sql_spark(ds, params)
-        customers = collect_pandas(session.table("customers").orderBy("customer_id"))
+        customers = collect_pandas(session.table("customers").orderBy("customer_id"), categorical_text=True)
         excluded = _excluded_customers(ds)
         timings["features"] = time.perf_counter() - t0
         return analyse_customers(

@@ -231,6 +231,8 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
     folder, so DuckDB's memory is given back before the Arrow copy exists (at 10M customers:
     ~6 GB each, no longer at the same time); below it they come as Arrow tables, which skips
     writing and reading the files (0.5 s at 96k customers).
+    The customers' segment and dimension columns are pandas ``category`` columns (the same
+    values in a fraction of the memory; see :func:`custseg._duck.arrow_to_pandas`).
     """
     started = time.perf_counter()
     if progress:
@@ -238,7 +240,8 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
     run_feature_sql(dataset, params)
     if not release or fetch_one(dataset.con, "SELECT count(*) FROM customers")[0] <= parquet_above:
-        customers, excluded = (to_pandas(dataset.con.table(t)) for t in ("customers", "excluded_customers"))
+        customers = to_pandas(dataset.con.table("customers"), categorical_text=True)
+        excluded = to_pandas(dataset.con.table("excluded_customers"))
         if release:
             dataset.con.close()
         return customers, excluded, {"features": time.perf_counter() - started}
@@ -249,7 +252,7 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
         for table in ("customers", "excluded_customers"):
             run_sql(dataset.con, f"COPY {table} TO '{os.path.join(folder, table)}.parquet' (FORMAT parquet)")
         dataset.con.close()
-        customers = arrow_to_pandas(pq.read_table(os.path.join(folder, "customers.parquet")))
+        customers = arrow_to_pandas(pq.read_table(os.path.join(folder, "customers.parquet")), categorical_text=True)
         excluded = arrow_to_pandas(pq.read_table(os.path.join(folder, "excluded_customers.parquet")))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -21,6 +21,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 from scipy.cluster.hierarchy import dendrogram
 
+from custseg._categorical import value_counts
 from custseg.errors import InputError
 from custseg.profile.colors import cluster_color, value_colors
 from custseg.profile.compare import CrossTab
@@ -412,7 +413,7 @@ def rfm_fm_by_r(rfm: pd.DataFrame, labels: Labels = None, title: str | None = No
 
 
 def _segment_counts(rfm: pd.DataFrame) -> pd.Series:
-    counts = rfm["rfm_segment"].dropna().value_counts()
+    counts = value_counts(rfm["rfm_segment"].dropna())
     frame = pd.DataFrame({"seg": counts.index, "n": counts.to_numpy()})
     frame["t"] = frame["seg"].astype(str)
     frame = frame.sort_values(["n", "t"], ascending=[False, True], kind="stable")

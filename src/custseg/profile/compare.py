@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from custseg._categorical import plain_index
 from custseg.errors import InputError
 
 OTHER = "Other"
@@ -172,8 +173,10 @@ def cross_tab(
     if data.empty:
         raise InputError(f"no customer has both a cluster and a value of {dimension!r}")
 
-    counts = customers(data.groupby([cluster_col, dimension], sort=True)).unstack(fill_value=0)
-    value_totals = customers(data.groupby(dimension))
+    # observed=True: a categorical dimension counts only its values in `data` (as plain text does)
+    counts = customers(data.groupby([cluster_col, dimension], sort=True, observed=True)).unstack(fill_value=0)
+    counts.columns = plain_index(counts.columns)
+    value_totals = customers(data.groupby(dimension, observed=True))
     order = list(value_order) if value_order is not None else _order_key(value_totals)
     order = [v for v in order if v in counts.columns] + [v for v in _order_key(value_totals) if v not in order]
 
@@ -186,7 +189,7 @@ def cross_tab(
             raise InputError(f"{dimension!r} has a real value {other_label!r}; pass another other_label")
         # "Other" counts customers, so a customer with two folded values counts once
         other_ids = data.loc[data[dimension].isin(other_values)]
-        other_counts = customers(other_ids.groupby(cluster_col))
+        other_counts = customers(other_ids.groupby(cluster_col, observed=True))
         counts = counts[[v for v in order if v in keep]]
         counts[other_label] = other_counts.reindex(counts.index, fill_value=0)
         used_other = other_label

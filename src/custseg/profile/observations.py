@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from custseg._categorical import value_counts
 from custseg.profile.compare import CrossTab
 from custseg.profile.evidence import dendrogram_cut, elbow_k
 from custseg.profile.labels import (
@@ -605,7 +606,7 @@ def rfm_observations(rfm: pd.DataFrame, labels: Mapping[str, str] | None = None,
                                "count": int(cnt[top]), "share_within_r": float(cnt[top] / len(part))},
                 confidence=HIGH if len(part) >= MIN_N else LOW, view="rfm_fm_by_r", kind="summary"))
     if "rfm_segment" in cols:
-        counts = rfm["rfm_segment"].dropna().value_counts()
+        counts = value_counts(rfm["rfm_segment"].dropna())
         if not counts.empty:
             total = counts.sum()
             out.append(Observation(
