@@ -109,19 +109,25 @@ def rfm_section(customers: pd.DataFrame) -> Section:
     return Section(key="rfm", title="RFM analysis", intro=f"Recency, frequency and monetary scores of {len(rfm):,} converted customers.", views=views)
 
 
-def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[str], config: AnalysisConfig) -> list[View]:
-    """Profile, polar and cluster x dimension comparisons of one clustered population."""
+def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[str], config: AnalysisConfig,
+                     medians: pd.DataFrame | None = None) -> list[View]:
+    """Profile, polar and cluster x dimension comparisons of one clustered population.
+
+    ``medians``: the population's median profile table, when the caller has it already.
+    """
     agg = config.report.get("profile_aggregate", "median")
     names = pop.cluster_names
-    table = pf.profile_table(frame, metrics, agg=agg)
+    if medians is None:
+        medians = pf.profile_table(frame, metrics, agg="median")
+    table = medians if agg == "median" else pf.profile_table(frame, metrics, agg=agg)
     styled = pf.style_profile(table, names=names)
     text, colours = styled.display()
     views = [
         View(key=_key(pop.name, "profile"), title=f"{pop.title}: cluster profile ({agg})", table=text, table_colors=colours,
              notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names))),
         View(key=_key(pop.name, "polar"), title=f"{pop.title}: clusters by metric",
-             figure=pf.segment_polar(pf.profile_table(frame, metrics, agg="median"), names=names, title=f"{pop.title}: clusters by metric"),
-             notes=_notes(pf.polar_observations(pf.profile_table(frame, metrics, agg="median"), names=names, n_customers=len(frame)))),
+             figure=pf.segment_polar(medians, names=names, title=f"{pop.title}: clusters by metric"),
+             notes=_notes(pf.polar_observations(medians, names=names, n_customers=len(frame)))),
     ]
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
@@ -288,11 +294,12 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         # The dendrogram's tree (KMeans and BLAS: native, GIL released) grows beside the fit and
         # the profile views (Python); it is only needed for the evidence views.
         tree = pool.submit(lambda: evidence.ward_tree or backend.ward_tree(prepared, population, cl))
-        result, clustered, metrics = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence, feature_warnings)
+        result, clustered, metrics, medians = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence,
+                                                            feature_warnings)
         if warnings is not None:
             warnings.extend(feature_warnings)
         say(f"{population.title}: views")
-        profile_views = population_views(clustered, result, metrics, config)
+        profile_views = population_views(clustered, result, metrics, config, medians=medians)
         evidence_views = _evidence_views(population, evidence, tree.result(), k)
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
@@ -310,9 +317,9 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
 
 
 def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: str, population: Population, cl: dict,
-                  evidence, feature_warnings: list[str]) -> tuple[PopulationResult, pd.DataFrame, list[str]]:
+                  evidence, feature_warnings: list[str]) -> tuple[PopulationResult, pd.DataFrame, list[str], pd.DataFrame]:
     """The final fit, its silhouette and cluster names: (result without views, members with
-    their cluster, the profile's metrics)."""
+    their cluster, the profile's metrics, their median profile table)."""
     model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
@@ -323,7 +330,8 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
         clustered["cluster"] = clustered["cluster"].astype(int)
     metrics = list(population.features)
-    names = pf.name_clusters(pf.profile_table(clustered, metrics, agg="median"), pf.overall_values(clustered, metrics))
+    medians = pf.profile_table(clustered, metrics, agg="median")
+    names = pf.name_clusters(medians, pf.overall_values(clustered, metrics))
     assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
 
     result = PopulationResult(
@@ -334,7 +342,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
     )
-    return result, clustered, metrics
+    return result, clustered, metrics, medians
 
 
 class PopulationSkipped(Exception):
@@ -393,11 +401,41 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     """
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
-    t0 = time.perf_counter()
-    say("RFM views")
-    sections = [rfm_section(customers)] if customers["rfm_score"].notna().any() else []
-    timings["rfm_views"] = time.perf_counter() - t0
-    populations, warnings = [], []
+    warnings: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
+        # population's evidence runs (KMeans and compiled kernels, which release the GIL).
+        rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers) if customers["rfm_score"].notna().any() else None
+        if rfm is not None:
+            say("RFM views (beside the first population's evidence)")
+        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings)
+    if rfm is not None:
+        sections.insert(0, rfm.result())
+    summary = customer_summary(customers, excluded_rows)
+    if warnings:
+        summary["warnings"] = warnings
+    excluded = excluded_customers
+    summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
+    recon = reconciliation(customers, excluded, populations, excluded_rows)
+    return AnalysisResult(
+        title=config.title, source=source, customers=customers, summary=summary,
+        reconciliation=recon, sections=sections, populations=populations, timings=timings,
+        excluded=excluded,
+    )
+
+
+def _timed(timings: dict[str, float], name: str, func, *args):
+    started = time.perf_counter()
+    try:
+        return func(*args)
+    finally:
+        timings[name] = time.perf_counter() - started
+
+
+def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: Progress, backend,
+                         timings: dict[str, float], warnings: list[str]) -> tuple[list[PopulationResult], list[Section]]:
+    """Check every population's features, then cluster each (skipped ones become warnings)."""
+    populations, sections = [], []
     numeric = [c for c in customers.columns if customers[c].dtype.kind in "fiu"]
     for population in config.populations:  # every population's features, before any clustering
         for feature in population.features:
@@ -423,14 +461,4 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         populations.append(result)
         sections.append(result.section)
         timings[f"population:{population.name}"] = time.perf_counter() - t0
-    summary = customer_summary(customers, excluded_rows)
-    if warnings:
-        summary["warnings"] = warnings
-    excluded = excluded_customers
-    summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
-    recon = reconciliation(customers, excluded, populations, excluded_rows)
-    return AnalysisResult(
-        title=config.title, source=source, customers=customers, summary=summary,
-        reconciliation=recon, sections=sections, populations=populations, timings=timings,
-        excluded=excluded,
-    )
+    return populations, sections

@@ -65,9 +65,9 @@ def sql_macros(dialect: str) -> dict[str, Callable[..., str]]:
         if spark:
             collect = "collect_set" if distinct else "collect_list"
             return f"CASE WHEN count({x}) > 0 THEN array_join(array_sort({collect}({x})), ', ') END"
-        # list + list_sort: ~2x faster in DuckDB than an ordered string_agg (no per-group sort state)
-        values = f"list_distinct(list({x}))" if distinct else f"list({x}) FILTER (WHERE {x} IS NOT NULL)"
-        return f"CASE WHEN count({x}) > 0 THEN array_to_string(list_sort({values}), ', ') END"
+        # An ordered string_agg, not list_sort(list(...)): faster at 100k orders, but DuckDB cannot
+        # spill list states, and at 10M customers that ran out of its memory limit.
+        return f"string_agg({'DISTINCT ' if distinct else ''}{x}, ', ' ORDER BY {x})"
 
     def arg_max(arg: str, *keys: str) -> str:
         """``arg`` on the row with the largest (keys...), skipping rows where ``arg`` is NULL.
