@@ -131,6 +131,16 @@ def _order_key(values: pd.Series) -> list[Any]:
     return list(frame.sort_values(["n", "t"], ascending=[False, True], kind="stable")["v"])
 
 
+def _count_table(rows: pd.Series, columns: pd.Series) -> pd.DataFrame:
+    """Rows per (row value, column value), both sorted, only values that occur: what
+    ``groupby([rows, columns], sort=True, observed=True).size().unstack(fill_value=0)`` gives."""
+    row_codes, row_values = pd.factorize(rows, sort=True)
+    col_codes, col_values = pd.factorize(columns, sort=True)
+    cells = np.bincount(row_codes * len(col_values) + col_codes, minlength=len(row_values) * len(col_values))
+    return pd.DataFrame(cells.reshape(len(row_values), len(col_values)),
+                        index=plain_index(pd.Index(row_values)), columns=plain_index(pd.Index(col_values)))
+
+
 def cross_tab(
     frame: pd.DataFrame,
     cluster_col: str,
@@ -173,10 +183,14 @@ def cross_tab(
     if data.empty:
         raise InputError(f"no customer has both a cluster and a value of {dimension!r}")
 
-    # observed=True: a categorical dimension counts only its values in `data` (as plain text does)
-    counts = customers(data.groupby([cluster_col, dimension], sort=True, observed=True)).unstack(fill_value=0)
-    counts.columns = plain_index(counts.columns)
-    value_totals = customers(data.groupby(dimension, observed=True))
+    if one_row_each:  # a customer is a row: one bincount over (cluster, value) codes
+        counts = _count_table(data[cluster_col], data[dimension])
+        value_totals = counts.sum(axis=0)
+    else:
+        # observed=True: a categorical dimension counts only its values in `data` (as plain text does)
+        counts = customers(data.groupby([cluster_col, dimension], sort=True, observed=True)).unstack(fill_value=0)
+        counts.columns = plain_index(counts.columns)
+        value_totals = customers(data.groupby(dimension, observed=True))
     order = list(value_order) if value_order is not None else _order_key(value_totals)
     order = [v for v in order if v in counts.columns] + [v for v in _order_key(value_totals) if v not in order]
 
@@ -188,8 +202,11 @@ def cross_tab(
         if other_label in keep:
             raise InputError(f"{dimension!r} has a real value {other_label!r}; pass another other_label")
         # "Other" counts customers, so a customer with two folded values counts once
-        other_ids = data.loc[data[dimension].isin(other_values)]
-        other_counts = customers(other_ids.groupby(cluster_col, observed=True))
+        if one_row_each:
+            other_counts = counts[other_values].sum(axis=1)
+        else:
+            other_ids = data.loc[data[dimension].isin(other_values)]
+            other_counts = customers(other_ids.groupby(cluster_col, observed=True))
         counts = counts[[v for v in order if v in keep]]
         counts[other_label] = other_counts.reindex(counts.index, fill_value=0)
         used_other = other_label
