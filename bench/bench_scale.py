@@ -43,6 +43,8 @@ names = []
 def stage_name(message):
     if message.startswith("load:"):
         return "load (read + validate)"
+    if message.startswith("RFM views"):
+        return message
     if message.startswith("writing report"):
         return "report" + (" + slides + deck" if "slides" in message else " (html, tables, models)")
     title = message.split(":")[0]
@@ -63,6 +65,10 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"stages": stages, "total": time.perf_counter() - t0, "cpu": usage.ru_utime + usage.ru_stime,
                   "customers": int(result.summary["customers"]),
                   "populations": {p.name: {"n": p.n_customers, "k": p.k, "silhouette": p.silhouette_label} for p in result.populations}}))
+sys.stdout.flush()
+sys.stderr.flush()
+import os
+os._exit(0)  # as the custseg command ends (custseg.cli.entry): no interpreter teardown
 """
 
 

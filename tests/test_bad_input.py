@@ -317,3 +317,26 @@ def test_olist_missing_status(run_cli, olist, tmp_path):
     edit_csv(olist / "olist_orders_dataset.csv", edit)
     out = tmp_path / "out"
     assert_rejected(features(run_cli, olist, out), out, "row 4", "'order_status'", "missing")
+
+
+def _command(*args) -> "subprocess.CompletedProcess":
+    """The installed command's entry point (custseg.cli.entry) in a process of its own."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", "from custseg.cli import entry; entry()", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_command_exit_codes_and_flushed_output(tmp_path):
+    # the command ends without Python's teardown: exit codes and every printed line must survive it
+    bad = _command("run", "--data", tmp_path / "missing", "--out", tmp_path / "out", "--quiet")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("custseg: error: ") and "missing" in bad.stderr
+    assert not (tmp_path / "out").exists()
+    good = _command("features", "--data", ONLINE_RETAIL, "--preset", "online_retail", "--out", tmp_path / "features")
+    assert good.returncode == 0, good.stderr
+    assert (tmp_path / "features").is_dir() and any((tmp_path / "features").iterdir())
+    assert good.stdout.strip()  # what it printed reached the pipe
+    usage = _command("run", "--no-such-option")
+    assert usage.returncode == 2 and usage.stderr.startswith("custseg: error: ")
