@@ -39,3 +39,25 @@ def test_categorical_text_writes_the_plain_text(tmp_path):
     assert (tmp_path / "categorical" / "t.csv").read_bytes() == (tmp_path / "plain" / "t.csv").read_bytes()
     got = pd.read_parquet(tmp_path / "categorical" / "t.parquet")
     pd.testing.assert_frame_equal(got.astype({"segment": "str"}), pd.read_parquet(tmp_path / "plain" / "t.parquet"))
+
+
+def test_csv_written_in_parts_equals_one_copy(tmp_path, monkeypatch):
+    """Row ranges written side by side and joined: the bytes of one COPY of the whole frame."""
+    import custseg.outputs as outputs
+
+    rng = np.random.default_rng(3)
+    n = 1001
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i:05d}" for i in range(n)],
+        "segment": pd.Categorical(rng.choice(["Lost", "comma, inside", 'quote " x'], n)),
+        "value": rng.normal(size=n) * 1e3,
+        "count": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 9, n)), dtype="Int64"),
+    })
+    for name, part_rows, threads in (("one", 10**9, 1), ("parts", 97, 3)):
+        monkeypatch.setattr(outputs, "CSV_PART_ROWS", part_rows)
+        (tmp_path / name).mkdir()
+        write_table(frame, tmp_path / name, "t", threads=threads)
+    assert (tmp_path / "parts" / "t.csv").read_bytes() == (tmp_path / "one" / "t.csv").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["t.csv", "t.parquet"]  # no part left behind
+    expected = frame.to_csv(index=False, lineterminator="\n")
+    assert (tmp_path / "parts" / "t.csv").read_text(encoding="utf-8") == expected

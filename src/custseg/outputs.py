@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -58,18 +59,47 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_table(frame: pd.DataFrame, folder: Path, stem: str) -> list[Path]:
-    """`stem`.parquet and `stem`.csv (timestamps ISO, floats round-trippable, stable order)."""
+#: Rows per part when a CSV is written in parts side by side (DuckDB writes one file on one thread).
+CSV_PART_ROWS = 50_000
+
+
+def write_table(frame: pd.DataFrame, folder: Path, stem: str, *, threads: int = 2) -> list[Path]:
+    """`stem`.parquet and `stem`.csv (timestamps ISO, floats round-trippable, stable order).
+
+    The Parquet file and the CSV's row ranges are written on ``threads`` threads (pyarrow and
+    DuckDB release the GIL); the parts are joined in order into one file.
+    """
     parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
-    frame.to_parquet(parquet, index=False)
+    n_parts = max(1, min(threads, -(-len(frame) // CSV_PART_ROWS)))
+    bounds = [len(frame) * i // n_parts for i in range(n_parts + 1)]
+    parts = [csv if n_parts == 1 else folder / f".{stem}.csv.part{i}" for i in range(n_parts)]
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            jobs = [pool.submit(frame.to_parquet, parquet, index=False)]
+            jobs += [pool.submit(_write_csv, frame.iloc[bounds[i]:bounds[i + 1]], parts[i], header=i == 0) for i in range(n_parts)]
+            for job in jobs:
+                job.result()
+        if n_parts > 1:
+            with open(csv, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out, 1 << 20)
+    finally:
+        for part in parts:
+            if part != csv:
+                part.unlink(missing_ok=True)
+    return [parquet, csv]
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, *, header: bool) -> None:
     # DuckDB writes the same text as ``frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S")``
     # (tested) about 4x faster.
     con = duckdb.connect()
     try:
         con.register("frame", frame)
         con.execute(
-            "COPY frame TO ? (FORMAT csv, HEADER, DELIMITER ',', TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')", [str(csv)]
+            f"COPY frame TO ? (FORMAT csv, HEADER {str(header).upper()}, DELIMITER ',', "
+            "TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')", [str(path)]
         )
     finally:
         con.close()
-    return [parquet, csv]
