@@ -22,10 +22,11 @@ def customer_output(result: AnalysisResult) -> pd.DataFrame:
     table = result.customers
     ids = table["customer_id"]
     added = {}
-    for pop in result.populations:  # looked up by id: no merge, no copy of the other columns
-        a = pop.assignments.set_index("customer_id")
-        added[f"cluster_{pop.name}"] = ids.map(a["cluster"]).astype("Int64")
-        added[f"cluster_name_{pop.name}"] = ids.map(a["cluster_name"])
+    for pop in result.populations:  # looked up by id (once per population): no merge, no copy of the other columns
+        a = pop.assignments
+        row = pd.Index(a["customer_id"]).get_indexer(ids)  # -1: not in the population (missing)
+        added[f"cluster_{pop.name}"] = pd.Series(a["cluster"].array.astype("Int64").take(row, allow_fill=True), index=table.index)
+        added[f"cluster_name_{pop.name}"] = pd.Series(a["cluster_name"].array.take(row, allow_fill=True), index=table.index)
     table = table.assign(**added)
     if not ids.is_monotonic_increasing:
         table = table.sort_values("customer_id", kind="stable")

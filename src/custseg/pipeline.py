@@ -131,10 +131,11 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     ]
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
+    one_row_each = bool(frame["customer_id"].is_unique)
     for dim in config.report.get("dimensions", []):
         if dim not in frame.columns:
             continue
-        ct = pf.cross_tab(frame, "cluster", dim, top_n=top_n if dim in top_dims else None)
+        ct = pf.cross_tab(frame, "cluster", dim, top_n=top_n if dim in top_dims else None, one_row_per_customer=one_row_each)
         title = f"{pop.title}: clusters by {pf.label(dim)}"
         notes = _notes(pf.compare_observations(ct, names=names))
         views.append(View(key=_key(pop.name, dim, "by-cluster"), title=title, figure=pf.cat_compare(ct, graph=2, names=names, title=title), notes=notes))

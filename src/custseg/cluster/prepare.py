@@ -178,7 +178,7 @@ def _numeric_features(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
         col = frame[name]
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             raise InputError(f"feature {name!r} is not numeric (dtype {col.dtype}); choose numeric features")
-        out[name] = col.astype("float64")
+        out[name] = col.to_numpy(dtype="float64", na_value=np.nan)  # arrays: no alignment on the index
     data = pd.DataFrame(out, index=frame.index)
     inf_cols = [c for c in features if np.isinf(data[c].to_numpy()).any()]
     if inf_cols:

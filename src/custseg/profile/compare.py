@@ -152,6 +152,7 @@ def cross_tab(
     missing_label: str | None = None,
     value_order: Sequence[Any] | None = None,
     cluster_order: Sequence[Any] | None = None,
+    one_row_per_customer: bool | None = None,
 ) -> CrossTab:
     """Customers per cluster and dimension value, shares both ways, and the tests.
 
@@ -159,6 +160,8 @@ def cross_tab(
     ``other_label``. Customers with a missing value are dropped (``n_missing``) unless
     ``missing_label`` names them. ``value_order`` fixes the column order (e.g. for ordered
     segments); by default most customers first.
+    ``one_row_per_customer``: whether ``frame`` has one row per customer, when the
+    caller knows (None: checked here; comparing many dimensions of one frame checks it once).
     """
     for col in (cluster_col, dimension, id_col):
         if col not in frame.columns:
@@ -173,7 +176,7 @@ def cross_tab(
     missing = data[dimension].isna()
     # One row per customer (the usual case): counting rows is counting customers, and a group's
     # size is far cheaper than its number of distinct ids.
-    one_row_each = data[id_col].is_unique
+    one_row_each = data[id_col].is_unique if one_row_per_customer is None else one_row_per_customer
 
     def customers(grouped):
         return grouped.size() if one_row_each else grouped[id_col].nunique()
@@ -191,12 +194,13 @@ def cross_tab(
         counts = customers(data.groupby([cluster_col, dimension], sort=True, observed=True)).unstack(fill_value=0)
         counts.columns = plain_index(counts.columns)
         value_totals = customers(data.groupby(dimension, observed=True))
-    order = list(value_order) if value_order is not None else _order_key(value_totals)
-    order = [v for v in order if v in counts.columns] + [v for v in _order_key(value_totals) if v not in order]
+    by_size = _order_key(value_totals)
+    order = list(value_order) if value_order is not None else by_size
+    present, listed = set(counts.columns), set(order)
+    order = [v for v in order if v in present] + [v for v in by_size if v not in listed]
 
     other_values: list[Any] = []
     if top_n is not None and len(order) > top_n:
-        by_size = _order_key(value_totals)
         keep = set(by_size[:top_n])
         other_values = [v for v in by_size if v not in keep]
         if other_label in keep:
