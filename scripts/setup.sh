@@ -47,5 +47,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Compile the silhouette kernels once (Numba caches them), so the first analysis does not wait.
+# Compile the silhouette kernels once (Numba caches them), so the first analysis does not wait,
+# and custseg's own bytecode (an editable install is not compiled by pip; with
+# PYTHONDONTWRITEBYTECODE set, every run would compile the sources again).
 .venv/bin/python -m custseg.cluster._kernels
+.venv/bin/python -m compileall -q src/custseg >/dev/null
