@@ -3,9 +3,9 @@
 For each size, generated Olist-schema data (`custseg generate olist`, seed 1) goes through
 `custseg run` stage by stage in a fresh process that records wall time per stage and the peak
 resident memory reached by the end of each stage. At Olist scale the notebook baseline
-(bench/baseline_notebook.py) runs on the same folder in the same run.
+(bench/baseline_notebook.py) runs on the same folder in the same run, alternating with custseg.
 
-    .venv/bin/python bench/bench_scale.py --sizes 10000 96000 --baseline 96000 --repeats 3
+    .venv/bin/python bench/bench_scale.py --sizes 96000 --baseline 96000 --repeats 5 --baseline-repeats 3
     .venv/bin/python bench/bench_scale.py --sizes 1000000 10000000 --baseline   # long
     .venv/bin/python bench/bench_scale.py --sizes                               # table + plot only
 
@@ -93,13 +93,19 @@ RESULTS = REPO / "bench" / "results"
 RAW = RESULTS / "scale"  # one JSON per size, so sizes measured by separate invocations combine
 
 
-def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: bool, command: str) -> dict:
+def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: int, command: str) -> dict:
+    """``repeats`` runs of custseg and, after each of the first ``baseline`` of them, one of the
+    notebook baseline: interleaved, so a drift of the machine's speed hits both alike."""
     folder = generated(size, work)
-    runs = []
-    for _ in range(repeats):
+    runs, base_runs = [], []
+    for i in range(repeats):
         load_before = os.getloadavg()[0]
         data, wall, peak = run_stages(folder, work / f"out-{size}", slides)
         runs.append({"wall": wall, "cpu": data.get("cpu"), "peak_mb": peak, "stages": data["stages"], "load_before": load_before})
+        if i < baseline:
+            load_before = os.getloadavg()[0]
+            b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(work / f"baseline-{size}")], quiet=True)
+            base_runs.append({"wall": b.seconds, "cpu": b.cpu_seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before})
     best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]  # the median run
     record = {
         "size": size, "customers": data["customers"], "populations": data["populations"],
@@ -108,10 +114,9 @@ def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: bool, 
         "median": best, "machine": machine_line(), "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M"), "slides": slides,
     }
-    if baseline:
-        load_before = os.getloadavg()[0]
-        b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(work / f"baseline-{size}")], quiet=True)
-        record["baseline"] = {"wall": b.seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before}
+    if base_runs:
+        median = sorted(base_runs, key=lambda r: r["wall"])[len(base_runs) // 2]
+        record["baseline"] = {**median, "runs": base_runs}
     RAW.mkdir(parents=True, exist_ok=True)
     (RAW / f"{size}.json").write_text(json.dumps(record, indent=1) + "\n")
     return record
@@ -132,7 +137,7 @@ def write_report(out: Path) -> str:
         "those two include some import work; the RFM charts are drawn on a thread beside the first",
         "population's evidence, whose stage time includes them. CPU time is the process's user + system",
         "time over all its threads: on this shared machine the CPU's speed drifts by up to ~30 % within",
-        "an hour, so compare runs of one invocation (the baseline runs right after custseg's).",
+        "an hour, so compare runs of one invocation: there custseg's runs and the baseline's alternate.",
         "",
         "| customers | orders | runs (wall s) | runs (CPU s, all threads) | load avg before | peak RSS (MB) | measured | command |",
         "|---:|---:|---|---|---|---:|---|---|",
@@ -164,11 +169,15 @@ def write_report(out: Path) -> str:
     base = [r for r in records if "baseline" in r]
     if base:
         lines += ["### custseg vs the notebook way (`bench/baseline_notebook.py`), same data, same invocation", "",
-                  "| customers | custseg median (s) | custseg peak MB | notebook baseline (s) | baseline peak MB | speed-up |",
-                  "|---:|---:|---:|---:|---:|---:|"]
+                  "Runs alternate (custseg, baseline, custseg, baseline, ...); medians of each.", "",
+                  "| customers | custseg median (s) | custseg CPU s | custseg peak MB | baseline runs (s) | baseline median (s) | baseline CPU s | baseline peak MB | speed-up (wall) |",
+                  "|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for r in base:
             b = r["baseline"]
-            lines.append(f"| {r['size']:,} | {r['median']['wall']:.2f} | {r['median']['peak_mb']:,.0f} | {b['wall']:.1f} | {b['peak_mb']:,.0f} | {b['wall'] / r['median']['wall']:.1f}× |")
+            walls = ", ".join(f"{x['wall']:.1f}" for x in b.get("runs", [b]))
+            cpu = f"{b['cpu']:.1f}" if b.get("cpu") is not None else "—"
+            lines.append(f"| {r['size']:,} | {r['median']['wall']:.2f} | {r['median']['cpu']:.1f} | {r['median']['peak_mb']:,.0f} | {walls} | "
+                         f"{b['wall']:.1f} | {cpu} | {b['peak_mb']:,.0f} | {b['wall'] / r['median']['wall']:.1f}× |")
         lines.append("")
     for r in records:
         pops = "; ".join(f"{k}: {v['n']:,} customers, k = {v['k']}, silhouette {v['silhouette']}" for k, v in r["populations"].items())
@@ -208,7 +217,8 @@ def plot(records: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 96_000])
-    parser.add_argument("--baseline", type=int, nargs="*", default=[96_000])
+    parser.add_argument("--baseline", type=int, nargs="*", default=[96_000], help="sizes that also run the notebook baseline")
+    parser.add_argument("--baseline-repeats", type=int, default=1, help="baseline runs, alternating with custseg's first runs")
     parser.add_argument("--repeats", type=int, default=1, help="runs per size (the median is tabulated)")
     parser.add_argument("--work", default="/tmp/custseg-scale")
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
@@ -218,7 +228,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     command = "bench/bench_scale.py " + " ".join(sys.argv[1:])
     for size in args.sizes:
-        run_size(size, work, args.slides, args.repeats, size in args.baseline, command)
+        run_size(size, work, args.slides, args.repeats, args.baseline_repeats if size in args.baseline else 0, command)
     print(write_report(Path(args.out)))
 
 

@@ -19,6 +19,7 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     returncode: int
+    cpu_seconds: float = 0.0  # user + system, all threads
 
 
 def measure(argv: list[str], *, env: dict | None = None, cwd: str | None = None, quiet: bool = True) -> Measurement:
@@ -33,7 +34,7 @@ def measure(argv: list[str], *, env: dict | None = None, cwd: str | None = None,
     if code != 0:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         raise RuntimeError(f"{' '.join(argv)} failed with {code}: {err[-2000:]}")
-    return Measurement(seconds, usage.ru_maxrss / 1024, code)
+    return Measurement(seconds, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime)
 
 
 def python_snippet(code: str) -> list[str]:
