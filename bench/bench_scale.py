@@ -165,6 +165,10 @@ def write_report(out: Path) -> str:
         lines.append(f"| {name} | " + " | ".join(secs) + " | " + " | ".join(mbs) + " |")
     lines.append("| **total (process wall time)** | " + " | ".join(f"**{r['median']['wall']:.2f}**" for r in records)
                  + " | " + " | ".join(f"**{r['median']['peak_mb']:,.0f}**" for r in records) + " |")
+    largest = records[-1]["median"]
+    shares = sorted(largest["stages"], key=lambda st: -st["seconds"])
+    lines += ["", f"Where the time goes at {records[-1]['size']:,} customers ({largest['wall']:.0f} s): "
+              + "; ".join(f"{st['stage']} {st['seconds'] / largest['wall']:.0%}" for st in shares[:6]) + "."]
     lines += ["", "![time and memory per stage and size](bench/results/scale.png)", ""]
     base = [r for r in records if "baseline" in r]
     if base:
