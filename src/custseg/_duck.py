@@ -84,6 +84,9 @@ def sorted_dictionary(column):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    head = 2 * CATEGORICAL_MAX_VALUES
+    if len(column) > head and len(pc.unique(column.slice(0, head)).drop_null()) >= CATEGORICAL_MAX_VALUES:
+        return None  # the first rows already hold too many values (an id): no need to hash them all
     values = pc.unique(column).drop_null()
     if len(values) > CATEGORICAL_MAX_SHARE * len(column) or len(values) >= CATEGORICAL_MAX_VALUES:
         return None

@@ -127,7 +127,7 @@ class Evidence:
         """(codes, centres, inertia) of this k's KMeans fit on the same ``n_rows`` rows with the
         same parameters, or None when the evidence did not make that fit."""
         p = self.params
-        if k not in self.kmeans_fits or k not in self.partitions or self.n_rows != n_rows:
+        if k not in self.kmeans_fits or self.n_rows != n_rows:  # kmeans_fits has the k's of partitions
             return None
         if (p.get("random_state"), p.get("n_init"), p.get("max_iter")) != (random_state, n_init, max_iter):
             return None
