@@ -143,3 +143,34 @@ def test_bad_parameters(kwargs, message):
     prepared = prepare_features(blob_table(n=200), FEATURES)
     with pytest.raises(InputError, match=message):
         fit_clusters(prepared, **kwargs)
+
+
+def test_single_threaded_holds_blas_until_the_last_thread_leaves():
+    """BLAS's thread limit is process-wide: a thread leaving `single_threaded` must not lift it
+    while another thread still fits under it (populations and the dendrogram run side by side)."""
+    import threading
+
+    from custseg.cluster.fit import _threadpools, single_threaded
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in _threadpools().info() if lib["user_api"] == "blas"}
+
+    before = blas_threads()
+    inside, leave, seen = threading.Event(), threading.Event(), {}
+
+    def other_fit():
+        with single_threaded():
+            inside.set()
+            leave.wait(10)
+            seen["other, after the first left"] = blas_threads()
+
+    thread = threading.Thread(target=other_fit)
+    with single_threaded():
+        thread.start()
+        inside.wait(10)
+        assert blas_threads() == {1}
+    seen["first left"] = blas_threads()
+    leave.set()
+    thread.join(10)
+    assert seen == {"first left": {1}, "other, after the first left": {1}}
+    assert blas_threads() == before  # the last one out restores the machine's setting

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import FeatureParams, build_customer_table
+from custseg.features import FeatureParams, build_customer_table, run_feature_sql
 from custseg.sources import load
 
 from tests.olist_fixture import write_olist_fixture
@@ -254,6 +254,27 @@ def test_olist_fixture_hand_checked(fixture_tables, side):
     u12 = _row(t, "u12")                                           # a purchase without payment rows
     assert _close(u12["avg_payments_cnt"], 0.0) and _close(u12["monetary"], 0.0)
     assert u12["customer_payment_types"] == "Unknown"
+
+
+def _customers_joined_by(dataset, in_memory_lists: bool) -> pd.DataFrame:
+    run_feature_sql(dataset, in_memory_lists=in_memory_lists)
+    return dataset.con.table("customers").df()
+
+
+@pytest.mark.parametrize("source", ["olist fixture", "online retail"])
+def test_sorted_values_joined_alike_by_lists_and_by_ordered_aggregate(fixture_folder, source):
+    """Small data joins sorted values (payment types, categories, top values) through in-memory
+    lists, large data through DuckDB's ordered string_agg: the same table either way, and the
+    large path matches the pandas reference too."""
+    folder = fixture_folder if source == "olist fixture" else ONLINE_RETAIL
+    dataset = load(folder) if source == "olist fixture" else load(ONLINE_RETAIL, preset="online_retail")
+    ordered = _customers_joined_by(dataset, in_memory_lists=False)
+    lists = _customers_joined_by(dataset, in_memory_lists=True)
+    pd.testing.assert_frame_equal(lists, ordered)
+    joined = [c for c in ordered.columns if c.startswith("customer_") and ordered[c].astype(str).str.contains(", ").any()]
+    assert joined, "the data has customers with several values joined"
+    reference = reference_customers("olist" if source == "olist fixture" else "online_retail", folder)
+    assert_same_table(ordered, reference, OLIST_COLUMNS if source == "olist fixture" else FLAT_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- (b) Online Retail

@@ -117,3 +117,28 @@ def test_every_input_customer_is_analysed_or_excluded(olist_folder, full_run):
     assert excluded["reason"].str.startswith("every order is outside the analysis window").all()
     summary = json.loads((full_run / "summary.json").read_text())
     assert sum(summary["excluded_customers"].values()) == len(excluded) > 0
+
+
+def test_populations_side_by_side_give_what_one_at_a_time_gives(olist_folder):
+    """The analysis clusters the second population on a thread beside the first: its evidence,
+    clusters and views are the ones `cluster_population` gives when the populations run one
+    after another."""
+    from custseg.config import reference
+    from custseg.features import compute_customer_tables
+    from custseg.pipeline import analyse_customers, cluster_population
+    from custseg.sources import load
+
+    cfg = reference()
+    dataset = load(olist_folder)
+    customers, excluded, _ = compute_customer_tables(dataset, cfg, release=True)
+    together = analyse_customers(customers, cfg, source="test", excluded_rows={}, excluded_customers=excluded)
+    assert [p.name for p in together.populations] == [p.name for p in cfg.populations] == ["all", "repeat_champions"]
+    for population, got in zip(cfg.populations, together.populations):
+        alone = cluster_population(customers, population, cfg)
+        pd.testing.assert_frame_equal(got.evidence, alone.evidence)
+        pd.testing.assert_frame_equal(got.assignments, alone.assignments)
+        assert (got.k, got.silhouette, got.cluster_names) == (alone.k, alone.silhouette, alone.cluster_names)
+        titles = lambda section: [v.title for s in section.subsections for v in s.views]  # noqa: E731
+        assert titles(got.section) == titles(alone.section)
+        assert [n.text for s in got.section.subsections for v in s.views for n in v.notes] == \
+            [n.text for s in alone.section.subsections for v in s.views for n in v.notes]

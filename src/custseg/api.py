@@ -79,6 +79,8 @@ def _import_in_background(*modules: str) -> threading.Thread:
                 module = importlib.import_module(name)
                 if hasattr(module, "compile_now"):  # Numba kernels: load the cached machine code too
                     module.compile_now()
+                if hasattr(module, "warm_up"):  # the report's template and Plotly's script
+                    module.warm_up()
             except Exception:  # noqa: BLE001 - the main thread's own import reports it
                 return
 

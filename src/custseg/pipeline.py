@@ -28,6 +28,7 @@ from custseg.cluster import (
     ward_linkage,
     measure_silhouette,
 )
+from custseg.cluster.fit import single_threaded
 from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
@@ -273,35 +274,37 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
             f"lower k or use k = \"auto\""
         )
     ks = _k_range(population, n, distinct)
-    say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
-    with warnings_module.catch_warnings():
-        # Resamples for stability repeat customers, so a resample can hold fewer distinct rows
-        # than k; scikit-learn says so once per fit, which is expected here, not news.
-        warnings_module.simplefilter("ignore", ConvergenceWarning)
-        evidence = backend.evaluate_k(prepared, ks or [k_fixed or 2], population, cl)
-    recommendation = recommend_k(evidence)
-    if k_fixed is not None:
-        k = int(k_fixed)
-        verdict = "agrees" if recommendation.k == k else "disagrees"
-        k_reason = f"k = {k} is set in the config; the evidence {verdict}. {recommendation.reason}"
-    elif recommendation.k is not None:
-        k, k_reason = recommendation.k, recommendation.reason
-    else:
-        table = evidence.table.dropna(subset=["silhouette"])
-        k = int(table["silhouette"].idxmax()) if len(table) else 2
-        k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
-    say(f"{population.title}: fitting {population.method} with k = {k}")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The dendrogram's tree (KMeans and BLAS: native, GIL released) grows beside the fit and
-        # the profile views (Python); it is only needed for the evidence views.
-        tree = pool.submit(lambda: evidence.ward_tree or backend.ward_tree(prepared, population, cl))
+        # The dendrogram's tree (KMeans micro-clusters and scipy: native, GIL released) grows beside
+        # the evidence, the fit and the profile views; it is only needed for the evidence views.
+        # Ward's evidence grows the tree itself.
+        early_tree = pool.submit(backend.ward_tree, prepared, population, cl) if population.method != "ward" else None
+        say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
+        with warnings_module.catch_warnings():
+            # Resamples for stability repeat customers, so a resample can hold fewer distinct rows
+            # than k; scikit-learn says so once per fit, which is expected here, not news.
+            warnings_module.simplefilter("ignore", ConvergenceWarning)
+            evidence = backend.evaluate_k(prepared, ks or [k_fixed or 2], population, cl)
+        recommendation = recommend_k(evidence)
+        if k_fixed is not None:
+            k = int(k_fixed)
+            verdict = "agrees" if recommendation.k == k else "disagrees"
+            k_reason = f"k = {k} is set in the config; the evidence {verdict}. {recommendation.reason}"
+        elif recommendation.k is not None:
+            k, k_reason = recommendation.k, recommendation.reason
+        else:
+            table = evidence.table.dropna(subset=["silhouette"])
+            k = int(table["silhouette"].idxmax()) if len(table) else 2
+            k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
+        say(f"{population.title}: fitting {population.method} with k = {k}")
         result, clustered, metrics, medians = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence,
                                                             feature_warnings)
         if warnings is not None:
             warnings.extend(feature_warnings)
         say(f"{population.title}: views")
         profile_views = population_views(clustered, result, metrics, config, medians=medians)
-        evidence_views = _evidence_views(population, evidence, tree.result(), k)
+        tree = early_tree.result() if early_tree is not None else (evidence.ward_tree or backend.ward_tree(prepared, population, cl))
+        evidence_views = _evidence_views(population, evidence, tree, k)
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
         subsections=[
@@ -451,15 +454,33 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
         for dim in config.report.get("dimensions", []):
             if dim not in customers.columns:
                 warnings.append(f"{config.source} [report] dimensions: {dim!r} is not a customer column of this data; left out of the comparisons")
-    for population in config.populations:
-        t0 = time.perf_counter()
+    def one(population: Population, progress: Progress) -> tuple[PopulationResult | None, list[str], float]:
+        started, notes = time.perf_counter(), []
         try:
-            result = cluster_population(customers, population, config, progress=say, warnings=warnings, backend=backend)
+            result = cluster_population(customers, population, config, progress=progress, warnings=notes, backend=backend)
         except PopulationSkipped as exc:
-            warnings.append(str(exc))
-            say(f"warning: {exc}")
+            notes.append(str(exc))
+            progress(f"warning: {exc}")
+            result = None
+        return result, notes, time.perf_counter() - started
+
+    if not config.populations:
+        return populations, sections
+    first, *others = config.populations
+    # The first population is clustered here; the others, one after another, on a thread beside
+    # it: each is mostly native work (KMeans, compiled kernels, DuckDB) that fills the cores the
+    # other leaves idle. Results, warnings and timings are taken in the config's order, so the
+    # analysis is the same as one population after another.
+    beside = lambda message: say(f"{message} (beside {first.title})")  # noqa: E731
+    with single_threaded(), warnings_module.catch_warnings(), ThreadPoolExecutor(max_workers=1) as pool:
+        warnings_module.simplefilter("ignore", ConvergenceWarning)  # see cluster_population; set once for all threads
+        later = [pool.submit(one, population, beside) for population in others]
+        done = [one(first, say)] + [job.result() for job in later]
+    for population, (result, notes, seconds) in zip(config.populations, done):
+        warnings.extend(notes)
+        if result is None:
             continue
         populations.append(result)
         sections.append(result.section)
-        timings[f"population:{population.name}"] = time.perf_counter() - t0
+        timings[f"population:{population.name}"] = seconds
     return populations, sections

@@ -35,7 +35,7 @@ import pandas as pd
 
 from custseg.errors import InputError
 
-from .fit import METHODS, canonical_rows, cluster_means, within_ss, kmeans_fit, nearest_centroid, single_threaded
+from .fit import METHODS, canonical_rows, cluster_means, kmeans_fit, limit_this_thread, nearest_centroid, single_threaded, within_ss
 from .silhouette import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_SAMPLE_SIZE,
@@ -179,7 +179,7 @@ def _map_in_threads(func, items: list, n_jobs: int) -> list:
     with single_threaded():
         if n_jobs <= 1 or len(items) <= 1:
             return [func(x) for x in items]
-        with ThreadPoolExecutor(max_workers=n_jobs, initializer=single_threaded) as pool:
+        with ThreadPoolExecutor(max_workers=n_jobs, initializer=limit_this_thread) as pool:
             return list(pool.map(func, items))
 
 
@@ -208,16 +208,22 @@ def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget,
     return out, tree
 
 
-def _null_samples(X: np.ndarray, size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Featureless data with X's spread: Gaussian (same mean, covariance) and PCA-aligned uniform box."""
+def _null_shape(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the null models keep of X: mean, covariance, principal axes and the range along them."""
     mean = X.mean(axis=0)
     centred = X - mean
     cov = np.atleast_2d(np.cov(centred, rowvar=False))
-    gauss = rng.multivariate_normal(mean, cov, size=size, method="eigh")
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     rotated = centred @ vt.T
-    lo, hi = rotated.min(axis=0), rotated.max(axis=0)
-    box = rng.uniform(lo, hi, size=(size, X.shape[1])) @ vt + mean
+    return mean, cov, vt, rotated.min(axis=0), rotated.max(axis=0)
+
+
+def _null_samples(shape: tuple, size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Featureless data with X's spread (``shape`` = :func:`_null_shape` of X): Gaussian (same
+    mean, covariance) and PCA-aligned uniform box, drawn in that order from ``rng``."""
+    mean, cov, vt, lo, hi = shape
+    gauss = rng.multivariate_normal(mean, cov, size=size, method="eigh")
+    box = rng.uniform(lo, hi, size=(size, len(mean))) @ vt + mean
     return {"gaussian": gauss, "uniform": box}
 
 
@@ -469,10 +475,12 @@ def null_reference(X, ks, method, rng, n_resamples, sample_size, *, n_jobs, **fi
         return {}
     size = min(X.shape[0], sample_size)
     seeds = [int(rng.integers(2**31 - 1)) for _ in range(n_resamples)]
+    with single_threaded():  # one BLAS thread, as the fits: the same numbers on every machine
+        shape = _null_shape(X)  # once: every draw of both models starts from it
 
     def one_model(task: tuple[int, str]) -> dict[int, float]:
         seed, name = task  # one task per (draw, null model): six tasks balance two threads better than three
-        data = _null_samples(X, size, np.random.default_rng(seed))[name]
+        data = _null_samples(shape, size, np.random.default_rng(seed))[name]
         parts, _ = _partitions(data, ks, method, random_state=seed, limit_threads=False, **fit_kw)
         usable = [k for k in ks if len(np.unique(parts[k][0])) >= 2]
         sils = silhouette_exact_many(data, [parts[k][0] for k in usable], n_jobs=1)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 from sklearn.cluster import KMeans, kmeans_plusplus
-from threadpoolctl import threadpool_limits
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -205,7 +204,9 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     uniq, inverse, counts = distinct_rows(X)
     if uniq.shape[0] <= n_micro_clusters:
         return uniq, counts, inverse, True
-    with threadpool_limits(limits=1):  # same atoms on every machine (see fit.single_threaded)
+    from .fit import single_threaded  # fit imports this module
+
+    with single_threaded():  # same atoms on every machine
         seeds, _ = kmeans_plusplus(
             uniq, n_micro_clusters, sample_weight=counts, random_state=random_state, n_local_trials=1
         )

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from custseg._duck import arrow_to_pandas, fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
-from custseg.features.dialect import sql_macros
+from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
 
 NEVER_CONVERTED = "Never Converted"
@@ -143,16 +143,18 @@ def rule_tables(bins: int) -> dict[str, list[dict]]:
     }
 
 
-def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", columns=None) -> dict:
+def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", columns=None,
+                    in_memory_lists: bool = False) -> dict:
     """What the SQL templates see: the source's capabilities, parameters and dialect macros.
 
-    `columns(table)` names a created table's columns (for ``star_except``).
+    `columns(table)` names a created table's columns (for ``star_except``); ``in_memory_lists``:
+    see :data:`custseg.features.dialect.IN_MEMORY_LISTS_UP_TO`.
     """
 
     def star_except(alias: str, table: str, excluded: list[str]) -> str:
         return ", ".join(f"{alias}.{macros['quote'](c)}" for c in columns(table) if c not in excluded)
 
-    macros = sql_macros(dialect)
+    macros = sql_macros(dialect, in_memory_lists=in_memory_lists)
     return {
         **macros,
         "star_except": star_except,
@@ -187,19 +189,27 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
-def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None) -> None:
-    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers)."""
+def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None) -> None:
+    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
+
+    ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
+    are joined (see :mod:`custseg.features.dialect`); both give the same tables.
+    """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
-    if fetch_one(con, "SELECT count(*) FROM orders")[0] == 0:
+    n_orders = fetch_one(con, "SELECT count(*) FROM orders")[0]
+    if n_orders == 0:
         raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
+    if in_memory_lists is None:
+        in_memory_lists = n_orders <= IN_MEMORY_LISTS_UP_TO
     try:
         types = getattr(duckdb, "sqltypes", None) or duckdb.typing
         con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
     except duckdb.Error:
         pass  # already registered on this connection
     _register_rule_tables(con, params.rfm_bins)
-    context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns)
+    context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns,
+                              in_memory_lists=in_memory_lists)
     for name in SQL_FILES:
         if name.startswith("08_"):
             # Segments need to know which metric columns exist.

@@ -29,8 +29,18 @@ _SPARK_TITLE = (
 )
 
 
-def sql_macros(dialect: str) -> dict[str, Callable[..., str]]:
-    """Template functions rendering the dialect's spelling of each differing construct."""
+#: Up to this many orders DuckDB joins sorted values through in-memory lists (list_sort(list(...))),
+#: ~4x faster than an ordered string_agg; above it the ordered aggregate, which can spill to disk
+#: (DuckDB cannot spill list states: at 10M customers the lists ran out of its memory limit).
+IN_MEMORY_LISTS_UP_TO = 2_000_000
+
+
+def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Callable[..., str]]:
+    """Template functions rendering the dialect's spelling of each differing construct.
+
+    ``in_memory_lists``: DuckDB's sorted joins use lists (see :data:`IN_MEMORY_LISTS_UP_TO`);
+    the text is the same either way (tested).
+    """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
     spark = dialect == "spark"
@@ -65,8 +75,9 @@ def sql_macros(dialect: str) -> dict[str, Callable[..., str]]:
         if spark:
             collect = "collect_set" if distinct else "collect_list"
             return f"CASE WHEN count({x}) > 0 THEN array_join(array_sort({collect}({x})), ', ') END"
-        # An ordered string_agg, not list_sort(list(...)): faster at 100k orders, but DuckDB cannot
-        # spill list states, and at 10M customers that ran out of its memory limit.
+        if in_memory_lists:
+            return (f"CASE WHEN count({x}) > 0 THEN array_to_string(list_sort(list({'DISTINCT ' if distinct else ''}{x}) "
+                    f"FILTER (WHERE {x} IS NOT NULL)), ', ') END")
         return f"string_agg({'DISTINCT ' if distinct else ''}{x}, ', ' ORDER BY {x})"
 
     def arg_max(arg: str, *keys: str) -> str:

@@ -412,6 +412,13 @@ def plotly_js() -> str:
     return get_plotlyjs().replace("</script", "<\\/script")
 
 
+def warm_up() -> None:
+    """Load what every report needs (the template, compiled; Plotly's script) ahead of time:
+    ``custseg.api.run`` calls it on its background thread while the data is read."""
+    _environment().get_template("report.html.j2")
+    plotly_js()
+
+
 def _resource(name: str) -> str:
     from importlib import resources
 
