@@ -142,3 +142,46 @@ def test_populations_side_by_side_give_what_one_at_a_time_gives(olist_folder):
         assert titles(got.section) == titles(alone.section)
         assert [n.text for s in got.section.subsections for v in s.views for n in v.notes] == \
             [n.text for s in alone.section.subsections for v in s.views for n in v.notes]
+
+
+def test_tables_are_written_while_the_views_are_drawn(olist_folder, tmp_path, monkeypatch):
+    """Below WRITE_TABLES_DURING_VIEWS_UP_TO customers the customer and cluster tables start as
+    soon as every population has its clusters, before the views; the files are the same."""
+    import custseg.api as api
+
+    events = []
+    real_start = api.TableWriter.start
+
+    def recording_start(self, customers, populations):
+        events.append("tables started")
+        return real_start(self, customers, populations)
+
+    monkeypatch.setattr(api.TableWriter, "start", recording_start)
+    out = tmp_path / "out"
+    api.run(olist_folder, out=out, slides=False, progress=events.append)
+    first_views = events.index("All Customers: views")
+    assert events.index("All Customers: fitting kmeans with k = 5") < events.index("tables started") < first_views
+    assert first_views < events.index("writing report")
+
+    monkeypatch.setattr(api, "WRITE_TABLES_DURING_VIEWS_UP_TO", 10)  # above it: after the views, as before
+    events.clear()
+    after = tmp_path / "after"
+    api.run(olist_folder, out=after, slides=False, progress=events.append)
+    assert events.index("writing report") < events.index("tables started")
+    for name in ("customers.csv", "customers.parquet", "clusters.csv", "report.html", "summary.json"):
+        assert (out / name).read_bytes() == (after / name).read_bytes(), name
+
+
+def test_a_failing_table_writer_leaves_no_output(olist_folder, tmp_path, monkeypatch):
+    import custseg.api as api
+    import custseg.outputs as outputs
+
+    def full_disk(frame, folder, stem, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_table", full_disk)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space left"):
+        api.run(olist_folder, out=out, slides=False)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [], "no staging folder left behind"

@@ -6,7 +6,6 @@ import gc
 import importlib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -14,15 +13,20 @@ import pandas as pd
 
 from custseg.config import AnalysisConfig, load_config
 from custseg.errors import InputError
-from custseg.result import AnalysisResult
+from custseg.result import AnalysisResult, PopulationResult
 
 
 def customer_output(result: AnalysisResult) -> pd.DataFrame:
     """customers.csv: every customer's metrics and segments plus, per population, cluster and name."""
-    table = result.customers
+    return customer_table(result.customers, result.populations)
+
+
+def customer_table(customers: pd.DataFrame, populations: list[PopulationResult]) -> pd.DataFrame:
+    """:func:`customer_output` from the customer table and the populations' assignments."""
+    table = customers
     ids = table["customer_id"]
     added = {}
-    for pop in result.populations:  # looked up by id (once per population): no merge, no copy of the other columns
+    for pop in populations:  # looked up by id (once per population): no merge, no copy of the other columns
         a = pop.assignments
         row = pd.Index(a["customer_id"]).get_indexer(ids)  # -1: not in the population (missing)
         added[f"cluster_{pop.name}"] = pd.Series(a["cluster"].array.astype("Int64").take(row, allow_fill=True), index=table.index)
@@ -35,25 +39,76 @@ def customer_output(result: AnalysisResult) -> pd.DataFrame:
 
 def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:
     """clusters.csv: one row per (population, customer)."""
-    frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in result.populations]
+    return cluster_table(result.populations)
+
+
+def cluster_table(populations: list[PopulationResult]) -> pd.DataFrame:
+    """:func:`cluster_assignments` from the populations' assignments."""
+    frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in populations]
     if not frames:
         return pd.DataFrame(columns=["population", "customer_id", "cluster", "cluster_name"])
     return pd.concat(frames, ignore_index=True).sort_values(["population", "customer_id"], kind="stable").reset_index(drop=True)
 
 
-def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True) -> dict[str, Path]:
-    """Write every output file of an analysis into `folder` (a staging folder)."""
-    from custseg.outputs import write_table
+#: Up to this many customers the customer and cluster tables are written while the views are drawn
+#: (native writers beside Python charts); above it after them, so the copy with the cluster
+#: columns (~3 GB at 10M customers) is not held beside the views' frames.
+WRITE_TABLES_DURING_VIEWS_UP_TO = 2_000_000
 
+
+class TableWriter:
+    """Writes customers and clusters (Parquet + CSV) into a folder on a background thread.
+
+    ``start(customers, populations)`` begins; ``wait()`` re-raises the writer's failure;
+    ``settle()`` waits and drops the outcome (the analysis is failing anyway). Started by the
+    analysis' ``on_fitted`` hook, the tables are written while the views are drawn.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self, customers: pd.DataFrame, populations: list[PopulationResult]) -> None:
+        from custseg.outputs import write_table
+
+        def work() -> None:
+            try:
+                write_table(customer_table(customers, populations), self.folder, "customers")
+                write_table(cluster_table(populations), self.folder, "clusters")
+            except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="custseg-tables", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def settle(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
+                  tables: TableWriter | None = None) -> dict[str, Path]:
+    """Write every output file of an analysis into `folder` (a staging folder).
+
+    ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`).
+    """
     paths: dict[str, Path] = {}
-    customers, clusters = customer_output(result), cluster_assignments(result)
-
-    def write_tables() -> None:  # Parquet and DuckDB's CSV writer release the GIL: beside the report
-        write_table(customers, folder, "customers")
-        write_table(clusters, folder, "clusters")
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        tables = pool.submit(write_tables)
+    if tables is None or not tables.started:
+        # Parquet and DuckDB's CSV writer release the GIL: beside the report
+        tables = TableWriter(folder)
+        tables.start(result.customers, result.populations)
+    try:
         excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
         excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
         paths["customers"] = folder / "customers.parquet"
@@ -66,7 +121,9 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
             paths.update(write_report(result, folder, slides=slides))
         else:
             (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
-        tables.result()  # re-raises a failure of the table writer
+    finally:
+        tables.settle()
+    tables.wait()  # re-raises a failure of the table writer
     return paths
 
 
@@ -121,7 +178,7 @@ def run(
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
 
-    def analyse() -> AnalysisResult:
+    def analyse(tables: TableWriter | None = None) -> AnalysisResult:
         if engine == "spark":
             from custseg.engines.spark import require_pyspark
 
@@ -146,17 +203,24 @@ def run(
         # The libraries' ~250k objects are moved out of the collector's sight for the run: each
         # full collection would walk them all again (5 collections, ~0.5 s at 96k customers).
         gc.freeze()
+        early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
         try:
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
-                                     excluded_customers=excluded, progress=progress, timings=timings)
+                                     excluded_customers=excluded, progress=progress, timings=timings,
+                                     on_fitted=(lambda populations: tables.start(customers, populations)) if early else None)
         finally:
             gc.unfreeze()
 
     if out is None:
         return analyse()
     with staged_output(out) as staging:
-        result = analyse()
+        tables = TableWriter(staging)
+        try:
+            result = analyse(tables)
+        except BaseException:
+            tables.settle()  # nothing may still write into the staging folder when it is removed
+            raise
         if progress:
             progress("writing report" + (", slides and deck" if slides else ""))
-        write_outputs(result, staging, report=report, slides=slides)
+        write_outputs(result, staging, report=report, slides=slides, tables=tables)
     return result

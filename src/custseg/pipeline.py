@@ -11,7 +11,9 @@ import re
 import time
 import warnings as warnings_module
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -234,6 +236,30 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
     Raises PopulationSkipped (with the reason) when the population cannot be clustered;
     appends to `warnings` what the analysis went on without (e.g. a feature with no value).
     """
+    return population_views_of(fit_population(customers, population, config, progress, warnings, backend))
+
+
+@dataclass
+class FittedPopulation:
+    """A population clustered but not yet profiled: its result (assignments, model, evidence),
+    what its views need, and the dendrogram's tree (a future: it may still be growing)."""
+
+    result: PopulationResult
+    population: Population
+    config: AnalysisConfig
+    clustered: pd.DataFrame
+    metrics: list[str]
+    medians: pd.DataFrame
+    evidence: Any
+    ks: list[int]
+    tree: Future
+    say: Progress
+
+
+def fit_population(customers: pd.DataFrame, population: Population, config: AnalysisConfig,
+                   progress: Progress | None = None, warnings: list[str] | None = None,
+                   backend=None) -> FittedPopulation:
+    """The first half of :func:`cluster_population`: select, prepare, evidence for k, fit and name."""
     say = progress or (lambda _msg: None)
     cl = config.cluster
     backend = backend or LocalClustering()
@@ -274,12 +300,14 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
             f"lower k or use k = \"auto\""
         )
     ks = _k_range(population, n, distinct)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The dendrogram's tree (KMeans micro-clusters and scipy: native, GIL released) grows beside
-        # the evidence, the fit and the profile views; it is only needed for the evidence views.
-        # Ward's evidence grows the tree itself.
-        early_tree = pool.submit(backend.ward_tree, prepared, population, cl) if population.method != "ward" else None
-        say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
+    # The dendrogram's tree (KMeans micro-clusters and scipy: native, GIL released) grows beside
+    # the evidence, the fit and the profile views; it is only needed for the evidence views.
+    # Ward's evidence grows the tree itself.
+    tree: Future = Future()
+    if population.method != "ward":
+        _in_background(tree, backend.ward_tree, prepared, population, cl)
+    say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
+    try:
         with warnings_module.catch_warnings():
             # Resamples for stability repeat customers, so a resample can hold fewer distinct rows
             # than k; scikit-learn says so once per fit, which is expected here, not news.
@@ -299,12 +327,30 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         say(f"{population.title}: fitting {population.method} with k = {k}")
         result, clustered, metrics, medians = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence,
                                                             feature_warnings)
-        if warnings is not None:
-            warnings.extend(feature_warnings)
-        say(f"{population.title}: views")
-        profile_views = population_views(clustered, result, metrics, config, medians=medians)
-        tree = early_tree.result() if early_tree is not None else (evidence.ward_tree or backend.ward_tree(prepared, population, cl))
-        evidence_views = _evidence_views(population, evidence, tree, k)
+    except BaseException:
+        _settled(tree)  # nothing left running in the background
+        raise
+    if population.method == "ward":
+        if evidence.ward_tree is not None:
+            tree.set_running_or_notify_cancel()
+            tree.set_result(evidence.ward_tree)
+        else:  # a backend whose Ward evidence keeps no tree
+            _in_background(tree, backend.ward_tree, prepared, population, cl)
+    if warnings is not None:
+        warnings.extend(feature_warnings)
+    return FittedPopulation(result, population, config, clustered, metrics, medians, evidence, ks, tree, say)
+
+
+def population_views_of(fitted: FittedPopulation) -> PopulationResult:
+    """The second half of :func:`cluster_population`: the profile, comparison and evidence views."""
+    result, population, ks, k = fitted.result, fitted.population, fitted.ks, fitted.result.k
+    fitted.say(f"{population.title}: views")
+    try:
+        profile_views = population_views(fitted.clustered, result, fitted.metrics, fitted.config, medians=fitted.medians)
+    finally:
+        tree = fitted.tree.result()
+    evidence_views = _evidence_views(population, fitted.evidence, tree, k)
+    k_reason = result.k_reason
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
         subsections=[
@@ -318,6 +364,28 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
         ],
     )
     return result
+
+
+def _in_background(future: Future, func, *args) -> None:
+    """Run ``func(*args)`` on a daemon thread, its result or exception into ``future``."""
+    future.set_running_or_notify_cancel()
+
+    def work() -> None:
+        try:
+            future.set_result(func(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="custseg-background", daemon=True).start()
+
+
+def _settled(future: Future) -> None:
+    """Wait for a background future, if one was started, and drop its outcome."""
+    if future.running():
+        try:
+            future.result()
+        except BaseException:  # noqa: BLE001 - the caller is already failing for its own reason
+            pass
 
 
 def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: str, population: Population, cl: dict,
@@ -398,10 +466,12 @@ def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | 
 
 def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
                       excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
-                      timings: dict[str, float] | None = None) -> AnalysisResult:
+                      timings: dict[str, float] | None = None, on_fitted=None) -> AnalysisResult:
     """Every stage after the customer table (any engine): RFM views, each population, summary.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
+    ``on_fitted(populations)``: called once every population has its clusters, before the views
+    are drawn (``custseg.api.run`` starts writing the customer tables then).
     """
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
@@ -412,7 +482,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers) if customers["rfm_score"].notna().any() else None
         if rfm is not None:
             say("RFM views (beside the first population's evidence)")
-        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings)
+        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, on_fitted)
     if rfm is not None:
         sections.insert(0, rfm.result())
     summary = customer_summary(customers, excluded_rows)
@@ -437,8 +507,13 @@ def _timed(timings: dict[str, float], name: str, func, *args):
 
 
 def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: Progress, backend,
-                         timings: dict[str, float], warnings: list[str]) -> tuple[list[PopulationResult], list[Section]]:
-    """Check every population's features, then cluster each (skipped ones become warnings)."""
+                         timings: dict[str, float], warnings: list[str], on_fitted=None,
+                         ) -> tuple[list[PopulationResult], list[Section]]:
+    """Check every population's features, then cluster each (skipped ones become warnings).
+
+    ``on_fitted(populations)`` is called once every population is fitted and before their views
+    are drawn, with their results so far (assignments, models, evidence; no sections yet).
+    """
     populations, sections = [], []
     numeric = [c for c in customers.columns if customers[c].dtype.kind in "fiu"]
     for population in config.populations:  # every population's features, before any clustering
@@ -454,29 +529,47 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
         for dim in config.report.get("dimensions", []):
             if dim not in customers.columns:
                 warnings.append(f"{config.source} [report] dimensions: {dim!r} is not a customer column of this data; left out of the comparisons")
-    def one(population: Population, progress: Progress) -> tuple[PopulationResult | None, list[str], float]:
-        started, notes = time.perf_counter(), []
+    if not config.populations:
+        return populations, sections
+
+    def fit(population: Population, progress: Progress) -> tuple[FittedPopulation | None, list[str]]:
+        notes: list[str] = []
         try:
-            result = cluster_population(customers, population, config, progress=progress, warnings=notes, backend=backend)
+            return fit_population(customers, population, config, progress=progress, warnings=notes, backend=backend), notes
         except PopulationSkipped as exc:
             notes.append(str(exc))
             progress(f"warning: {exc}")
-            result = None
-        return result, notes, time.perf_counter() - started
+            return None, notes
 
-    if not config.populations:
-        return populations, sections
+    def beside_first(population: Population, fitted: Future) -> tuple[PopulationResult | None, float]:
+        started = time.perf_counter()
+        try:
+            outcome = fit(population, lambda message: say(f"{message} (beside {first.title})"))
+        except BaseException as exc:
+            fitted.set_exception(exc)
+            raise
+        fitted.set_result(outcome)
+        return (population_views_of(outcome[0]) if outcome[0] is not None else None), time.perf_counter() - started
+
     first, *others = config.populations
     # The first population is clustered here; the others, one after another, on a thread beside
     # it: each is mostly native work (KMeans, compiled kernels, DuckDB) that fills the cores the
     # other leaves idle. Results, warnings and timings are taken in the config's order, so the
     # analysis is the same as one population after another.
-    beside = lambda message: say(f"{message} (beside {first.title})")  # noqa: E731
     with single_threaded(), warnings_module.catch_warnings(), ThreadPoolExecutor(max_workers=1) as pool:
-        warnings_module.simplefilter("ignore", ConvergenceWarning)  # see cluster_population; set once for all threads
-        later = [pool.submit(one, population, beside) for population in others]
-        done = [one(first, say)] + [job.result() for job in later]
-    for population, (result, notes, seconds) in zip(config.populations, done):
+        warnings_module.simplefilter("ignore", ConvergenceWarning)  # see fit_population; set once for all threads
+        fitted_others = [Future() for _ in others]
+        later = [pool.submit(beside_first, population, f) for population, f in zip(others, fitted_others)]
+        started = time.perf_counter()
+        fitted_first = fit(first, say)
+        first_seconds = time.perf_counter() - started
+        fitted = [fitted_first] + [f.result() for f in fitted_others]
+        if on_fitted is not None:  # every population's clusters are known: e.g. start writing them
+            on_fitted([f.result for f, _ in fitted if f is not None])
+        started = time.perf_counter()
+        first_result = population_views_of(fitted_first[0]) if fitted_first[0] is not None else None
+        done = [(first_result, first_seconds + time.perf_counter() - started)] + [job.result() for job in later]
+    for population, (_, notes), (result, seconds) in zip(config.populations, fitted, done):
         warnings.extend(notes)
         if result is None:
             continue
