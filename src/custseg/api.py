@@ -7,13 +7,14 @@ import importlib
 import json
 import threading
 from pathlib import Path
-from typing import Callable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable
 
 from custseg.config import AnalysisConfig, load_config
 from custseg.errors import InputError
 from custseg.result import AnalysisResult, PopulationResult
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made: its ~0.25 s overlap reading the data
+    import pandas as pd
 
 
 def customer_output(result: AnalysisResult) -> pd.DataFrame:
@@ -23,6 +24,8 @@ def customer_output(result: AnalysisResult) -> pd.DataFrame:
 
 def customer_table(customers: pd.DataFrame, populations: list[PopulationResult]) -> pd.DataFrame:
     """:func:`customer_output` from the customer table and the populations' assignments."""
+    import pandas as pd
+
     table = customers
     ids = table["customer_id"]
     added = {}
@@ -44,6 +47,8 @@ def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:
 
 def cluster_table(populations: list[PopulationResult]) -> pd.DataFrame:
     """:func:`cluster_assignments` from the populations' assignments."""
+    import pandas as pd
+
     frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in populations]
     if not frames:
         return pd.DataFrame(columns=["population", "customer_id", "cluster", "cluster_name"])
@@ -103,6 +108,8 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
 
     ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`).
     """
+    import pandas as pd
+
     paths: dict[str, Path] = {}
     if tables is None or not tables.started:
         # Parquet and DuckDB's CSV writer release the GIL: beside the report
@@ -188,7 +195,7 @@ def run(
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        warm = _import_in_background("custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html", "pyarrow.parquet",
+        warm = _import_in_background("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html", "pyarrow.parquet",
                                      *(["custseg.report.deck"] if out is not None and report and slides else []))
         if progress:
             progress(f"load: reading and checking {data}")

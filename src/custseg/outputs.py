@@ -9,12 +9,14 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import duckdb
-import pandas as pd
 
 from custseg.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
+    import pandas as pd
 
 
 def _check_writable(out_dir: Path) -> Path:

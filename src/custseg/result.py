@@ -7,9 +7,11 @@ The report knows nothing of how a view was computed: a :class:`Section` is a tit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
+    import pandas as pd
+
 
 
 @dataclass

@@ -18,10 +18,10 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import duckdb
 import jinja2
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,6 +29,9 @@ from custseg._duck import arrow_to_pandas, fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
 from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
+    import pandas as pd
 
 NEVER_CONVERTED = "Never Converted"
 UNKNOWN = "Unknown"

@@ -131,7 +131,10 @@ def _read_csv_text(path: Path, names: list[str]):
                 _check_utf8(path)
             message = " ".join(str(exc).split())[:200]
             raise InputError(f"{path.name}: cannot be read as CSV ({message}); check the file's format and encoding (UTF-8)") from None
-    return table.append_column("_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    # from the buffer, not pa.array(rows): that would import pandas (0.25 s) on this thread, which
+    # custseg.api.run imports in the background while the files are read
+    return table.append_column("_row", pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)]))
 
 
 def _open_text(path: Path):

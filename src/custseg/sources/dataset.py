@@ -18,9 +18,12 @@ sellers, geography, country, categories), so the feature stage computes only wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
+    import pandas as pd
 
 
 @dataclass
