@@ -1,9 +1,12 @@
 """Assemble BENCHMARKS.md from the measured results in bench/results/*.md (each written by its
-benchmark script, with the command that reproduces it).
+benchmark script, with the command that reproduces it), and write the README's speed figures
+(between its ``speed figures`` markers) from bench/results/scale/*.json: no figure is typed in.
 
     .venv/bin/python bench/make_benchmarks_md.py
 """
 
+import json
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,6 +21,45 @@ Speed and memory are measured here, never by timed unit tests.
 """
 
 
+README_START = "<!-- speed figures: written by bench/make_benchmarks_md.py from bench/results/scale/*.json -->"
+README_END = "<!-- end of speed figures -->"
+
+
+def speed_paragraph(scale: Path) -> str:
+    """The README's figures: Olist scale beside the baseline, 1M and 10M customers."""
+    records = {int(p.stem): json.loads(p.read_text()) for p in scale.glob("*.json")}
+    olist, lines = records.get(96_000), []
+    if olist and "baseline" in olist:
+        walls = sorted(r["wall"] for r in olist["runs"])
+        base = olist["baseline"]
+        lines.append(
+            f"On Olist-size data (96,000 customers, {olist['orders']:,} orders) the whole reference analysis "
+            f"(`custseg run --no-slides`) takes **{olist['median']['wall']:.1f} s** (median of {len(walls)} runs, "
+            f"{walls[0]:.1f}–{walls[-1]:.1f} s); the same analysis done the notebook way (pandas group-bys, "
+            f"scikit-learn's `silhouette_score`, one figure at a time), its {len(base.get('runs', [base]))} runs alternating with "
+            f"custseg's in the same invocation, takes **{base['wall']:.1f} s**: "
+            f"**{base['wall'] / olist['median']['wall']:.1f}×** slower (measured {olist['date']}, "
+            "`bench/results/scale/96000.json`).")
+    more = []
+    if 1_000_000 in records:
+        more.append(f"1 million customers take **{records[1_000_000]['median']['wall']:.0f} s**")
+    if 10_000_000 in records:
+        r = records[10_000_000]["median"]
+        more.append(f"10 million **{r['wall'] / 60:.1f} min** with a peak of **{r['peak_mb'] / 1024:.1f} GiB** of memory")
+    if more:
+        sentence = "; ".join(more)
+        lines.append(sentence[0].upper() + sentence[1:] + ".")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, paragraph: str) -> None:
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme}: no speed-figure markers")
+    readme.write_text(pattern.sub(lambda _: f"{README_START}\n{paragraph}\n{README_END}", text))
+
+
 def main() -> None:
     parts = [HEADER]
     files = {p.stem: p for p in (REPO / "bench/results").glob("*.md")}
@@ -29,6 +71,8 @@ def main() -> None:
             parts.append(text)
     (REPO / "BENCHMARKS.md").write_text("\n\n".join(parts) + "\n")
     print(f"wrote BENCHMARKS.md from {len(files)} result files")
+    update_readme(REPO / "README.md", speed_paragraph(REPO / "bench/results/scale"))
+    print("wrote the README's speed figures")
 
 
 if __name__ == "__main__":
