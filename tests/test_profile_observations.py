@@ -120,6 +120,13 @@ def test_profile_observations_carry_their_figures(customers):
     assert "no metric's median differs" in standouts[3].text
 
 
+def test_profile_observations_with_the_callers_table_say_the_same(customers):
+    for agg in ("median", "mean"):
+        table = profile_table(customers, METRICS, agg=agg)
+        given = profile_observations(customers, METRICS, agg=agg, table=table)
+        assert [o.text for o in given] == [o.text for o in profile_observations(customers, METRICS, agg=agg)]
+
+
 def test_small_clusters_lower_the_confidence():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"customer_id": range(26), "cluster": [1] * 20 + [2] * 6,

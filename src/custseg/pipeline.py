@@ -127,7 +127,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     text, colours = styled.display()
     views = [
         View(key=_key(pop.name, "profile"), title=f"{pop.title}: cluster profile ({agg})", table=text, table_colors=colours,
-             notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names))),
+             notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names, table=table))),
         View(key=_key(pop.name, "polar"), title=f"{pop.title}: clusters by metric",
              figure=pf.segment_polar(medians, names=names, title=f"{pop.title}: clusters by metric"),
              notes=_notes(pf.polar_observations(medians, names=names, n_customers=len(frame)))),

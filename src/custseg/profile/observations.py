@@ -287,14 +287,18 @@ def profile_observations(
     labels: Mapping[str, str] | None = None,
     names: Mapping[Any, str] | None = None,
     ratio_threshold: float = RATIO_THRESHOLD,
+    table: pd.DataFrame | None = None,
 ) -> list[Observation]:
     """Sentences for the profile table: sizes, the highest and lowest cluster per metric,
     and per cluster its name and the metrics that stand out (by how much).
+
+    ``table``: ``profile_table(frame, metrics, cluster_col, id_col, agg)`` when the caller has it.
     """
     agg_word, _ = parse_agg(agg)
     data = _customers(frame, metrics, cluster_col, id_col)
     data = data[data[cluster_col].notna()]
-    table = profile_table(frame, metrics, cluster_col, id_col, agg)
+    if table is None:
+        table = profile_table(frame, metrics, cluster_col, id_col, agg)
     medians = table if agg_word == "median" else profile_table(frame, metrics, cluster_col, id_col, "median")
     overall = overall_values(frame, metrics, id_col, "median")
     names = dict(names) if names is not None else name_clusters(medians, overall, config, ratio_threshold)
