@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import FeatureParams, build_customer_table, run_feature_sql
+from custseg.features import FeatureParams, build_customer_table, run_feature_sql, sql_dependencies
 from custseg.sources import load
 
 from tests.olist_fixture import write_olist_fixture
@@ -275,6 +275,39 @@ def test_sorted_values_joined_alike_by_lists_and_by_ordered_aggregate(fixture_fo
     assert joined, "the data has customers with several values joined"
     reference = reference_customers("olist" if source == "olist fixture" else "online_retail", folder)
     assert_same_table(ordered, reference, OLIST_COLUMNS if source == "olist fixture" else FLAT_COLUMNS)
+
+
+def test_sql_files_wait_for_the_tables_they_read():
+    deps = sql_dependencies()
+    assert deps["01_clean_orders.sql"] == ({"clean_orders"}, set())
+    assert deps["03_clean_lines.sql"] == ({"clean_items", "clean_payments", "clean_reviews"}, {"clean_orders", "clean_products"})
+    assert deps["10_customers.sql"][1] == {"customer_metrics", "customer_dimensions", "customer_segments", "customer_rfm"}
+    assert deps["11_excluded.sql"][1] == {"customers"}
+    made = set().union(*(c for c, _ in deps.values()))
+    assert all(reads <= made for _, reads in deps.values())
+
+
+@pytest.mark.parametrize("source", ["olist fixture", "online retail"])
+def test_sql_files_side_by_side_make_the_same_tables(fixture_folder, source):
+    dataset = load(fixture_folder) if source == "olist fixture" else load(ONLINE_RETAIL, preset="online_retail")
+    tables = {}
+    for side_by_side in (True, False):  # side by side first: no table of an earlier run to read by mistake
+        run_feature_sql(dataset, side_by_side=side_by_side)
+        tables[side_by_side] = {t: dataset.con.table(t).df() for t in ("order_metrics", "customers", "excluded_customers")}
+    for name, frame in tables[True].items():
+        pd.testing.assert_frame_equal(frame.sort_values(list(frame.columns[:1])).reset_index(drop=True),
+                                      tables[False][name].sort_values(list(frame.columns[:1])).reset_index(drop=True))
+    pd.testing.assert_frame_equal(tables[True]["customers"], tables[False]["customers"])  # ordered by customer id
+
+
+def test_a_failing_sql_file_side_by_side_is_named(fixture_folder, monkeypatch):
+    import custseg.features as features
+
+    real = features.render_feature_sql
+    monkeypatch.setattr(features, "render_feature_sql",
+                        lambda name, context: "SELECT no_such_column FROM clean_orders" if name.startswith("09_") else real(name, context))
+    with pytest.raises(RuntimeError, match="feature SQL 09_rfm.sql failed"):
+        run_feature_sql(load(fixture_folder), side_by_side=True)
 
 
 # ----------------------------------------------------------------------------- (b) Online Retail
