@@ -200,7 +200,10 @@ def _partitions(X, ks, method, *, random_state, n_init, max_iter, memory_budget,
             out[k] = (codes, centres, within_ss(X, codes, centres))
         return out, tree
     if n_jobs > 1 and limit_threads:
-        fits = _map_in_threads(lambda k: _kmeans(X, k, random_state, n_init, max_iter, False), list(ks), n_jobs)
+        # largest k first: the longest fits start first and the short ones fill the end
+        descending = sorted(ks, reverse=True)
+        fitted = dict(zip(descending, _map_in_threads(lambda k: _kmeans(X, k, random_state, n_init, max_iter, False), descending, n_jobs)))
+        fits = [fitted[k] for k in ks]
     else:
         fits = [_kmeans(X, k, random_state, n_init, max_iter, limit_threads) for k in ks]
     for k, km in zip(ks, fits):
