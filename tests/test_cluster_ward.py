@@ -108,3 +108,25 @@ def test_distinct_rows_equal_numpy_unique(n, d, seed):
     np.testing.assert_array_equal(got[0], uniq)
     np.testing.assert_array_equal(got[1], inverse.reshape(-1))
     np.testing.assert_array_equal(got[2], counts)
+
+
+def test_micro_clusters_placed_on_a_sample_hold_every_row():
+    """fit_rows places the atoms on a random sample; every row still joins its nearest atom,
+    and weights and centres are over all rows (so Ward's cost on the atoms stays exact)."""
+    from custseg.cluster.ward import micro_clusters
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(c, 0.5, size=(4000, 3)) for c in (0.0, 4.0, 9.0)])
+    centers, weights, atom, exact = micro_clusters(X, 50, random_state=1, fit_rows=1500)
+    assert not exact and len(centers) <= 50
+    assert weights.sum() == len(X) and np.array_equal(np.bincount(atom, minlength=len(centers)), weights)
+    for j in range(len(centers)):
+        assert np.allclose(X[atom == j].mean(axis=0), centers[j])
+    again = micro_clusters(X, 50, random_state=1, fit_rows=1500)
+    assert np.array_equal(again[2], atom)  # seeded: the same atoms every time
+    # fitted on every row instead, the atoms differ, but the three well-separated groups are the
+    # same three splits at the top of the tree
+    full = ward_tree(X, memory_budget=0, n_micro_clusters=50, random_state=1)
+    sampled = ward_tree(X, memory_budget=0, n_micro_clusters=50, random_state=1, fit_rows=1500)
+    assert np.array_equal(np.sort(np.bincount(full.cut(3))), np.sort(np.bincount(sampled.cut(3))))
+    assert "1,500 customers drawn at random" in sampled.notes[0]

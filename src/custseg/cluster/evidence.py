@@ -62,6 +62,8 @@ DEFAULT_NULL_RESAMPLES = 3
 DEFAULT_NULL_SAMPLE_SIZE = 2000
 #: Mean bootstrap ARI from which a k counts as stable (Hennig's "stable" range starts near 0.75-0.85).
 DEFAULT_STABILITY_THRESHOLD = 0.8
+#: Customers per micro-cluster on which the dendrogram's micro-clusters are placed (ward_linkage).
+DRAWING_ROWS_PER_LEAF = 50
 #: Smallest margin by which the silhouette must beat the no-structure reference.
 NULL_MARGIN = 0.02
 
@@ -650,10 +652,14 @@ def ward_linkage(
     max_leaves: int = DEFAULT_MICRO_CLUSTERS,
     random_state: int = 42,
     index=None,
+    rows_per_leaf: int | None = DRAWING_ROWS_PER_LEAF,
 ) -> WardTree:
     """Ward tree for the dendrogram: scipy's on all rows when it fits ``memory_budget``, else on
     at most ``max_leaves`` weighted micro-clusters (``WardTree.method_label`` says which).
 
+    The micro-clusters are placed on ``rows_per_leaf`` x ``max_leaves`` customers drawn at random
+    (None: on all), and every customer joins its nearest one (see ``micro_clusters``): at 10M
+    customers the drawing's tree then costs one nearest-centre pass instead of a KMeans.
     Pass ``WardTree.linkage`` to ``scipy.cluster.hierarchy.dendrogram`` (truncate for display).
     ``X`` may be a :class:`~custseg.cluster.prepare.PreparedData`.
     """
@@ -662,4 +668,5 @@ def ward_linkage(
     if isinstance(X, PreparedData):
         X, index = X.X, X.index
     Xs, _, _ = canonical_rows(X, index)
-    return ward_tree(Xs, memory_budget=memory_budget, n_micro_clusters=max_leaves, random_state=random_state)
+    return ward_tree(Xs, memory_budget=memory_budget, n_micro_clusters=max_leaves, random_state=random_state,
+                     fit_rows=None if rows_per_leaf is None else rows_per_leaf * max_leaves)

@@ -193,27 +193,40 @@ def distinct_rows(X: np.ndarray):
     return X[order[new]], inverse, np.bincount(group).astype(np.float64)
 
 
-def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_iter: int = 10):
+def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_iter: int = 10,
+                   fit_rows: int | None = None):
     """Weighted atoms summarising ``X``: (centers, weights, atom of each row, exact?).
 
     The distinct rows when there are at most ``n_micro_clusters`` of them (exact), else a
     quick KMeans on the distinct rows weighted by their counts: plain k-means++ seeding (one
     trial per centre) and ``max_iter`` Lloyd iterations. The atoms only need to be small and
     compact, not converged; Ward then works on their member means.
+
+    ``fit_rows``: when X has more rows, the KMeans is fitted on that many rows drawn at random
+    (seeded) and every row then takes its nearest centre; weights and member means are still
+    over all rows. For a drawing (the dendrogram), where the atoms' exact placement does not
+    show: fitting 200 atoms on 10,000 of 93,000 customers takes a fifth of the time.
     """
+    from .fit import nearest_centroid, single_threaded  # fit imports this module
+
     uniq, inverse, counts = distinct_rows(X)
     if uniq.shape[0] <= n_micro_clusters:
         return uniq, counts, inverse, True
-    from .fit import single_threaded  # fit imports this module
-
+    sample = None
+    if fit_rows is not None and X.shape[0] > fit_rows >= n_micro_clusters:
+        rows = np.random.default_rng(random_state).choice(X.shape[0], size=fit_rows, replace=False)
+        sample = distinct_rows(X[np.sort(rows)])
+        if sample[0].shape[0] <= n_micro_clusters:
+            sample = None  # too few distinct rows in the sample: fit on all of them
+    fit_on, fit_counts = (uniq, counts) if sample is None else (sample[0], sample[2])
     with single_threaded():  # same atoms on every machine
         seeds, _ = kmeans_plusplus(
-            uniq, n_micro_clusters, sample_weight=counts, random_state=random_state, n_local_trials=1
+            fit_on, n_micro_clusters, sample_weight=fit_counts, random_state=random_state, n_local_trials=1
         )
         km = KMeans(n_clusters=n_micro_clusters, init=seeds, n_init=1, max_iter=max_iter).fit(
-            uniq, sample_weight=counts
+            fit_on, sample_weight=fit_counts
         )
-    lab = km.labels_
+    lab = km.labels_ if sample is None else nearest_centroid(uniq, km.cluster_centers_)
     used, lab = np.unique(lab, return_inverse=True)  # drop empty micro-clusters, if any
     weights = np.bincount(lab, weights=counts)
     centers = np.column_stack(
@@ -228,8 +241,12 @@ def ward_tree(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     n_micro_clusters: int = DEFAULT_MICRO_CLUSTERS,
     random_state: int = 42,
+    fit_rows: int | None = None,
 ) -> WardTree:
-    """Ward tree of the rows of ``X``, exact when it fits ``memory_budget`` bytes (see module doc)."""
+    """Ward tree of the rows of ``X``, exact when it fits ``memory_budget`` bytes (see module doc).
+
+    ``fit_rows``: see :func:`micro_clusters` (for drawings; the clustering fits on every row).
+    """
     X = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
     n = X.shape[0]
     if n < 2:
@@ -240,7 +257,8 @@ def ward_tree(
         return WardTree(Z, np.arange(n), np.ones(n), X, True, "ward")
     if n_micro_clusters < 2:
         raise ValueError("n_micro_clusters must be at least 2")
-    centers, weights, leaf_of_row, exact = micro_clusters(X, n_micro_clusters, random_state)
+    centers, weights, leaf_of_row, exact = micro_clusters(X, n_micro_clusters, random_state, fit_rows=fit_rows)
+    sampled = not exact and fit_rows is not None and n > fit_rows
     Z = weighted_ward_linkage(centers, weights)
     gb = need / 1024**3
     budget_gb = memory_budget / 1024**3
@@ -257,5 +275,6 @@ def ward_tree(
             f"Ward on {n:,} customers would need {gb:.1f} GB for distances (budget {budget_gb:.1f} GB); "
             f"it ran on {centers.shape[0]:,} KMeans micro-clusters weighted by their sizes, and each "
             "customer takes the cluster of its micro-cluster (its nearest micro-centroid)."
+            + (f" The micro-clusters were placed on {fit_rows:,} customers drawn at random." if sampled else "")
         )
     return WardTree(Z, leaf_of_row, weights, centers, exact, label, [note])
