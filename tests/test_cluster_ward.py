@@ -117,8 +117,8 @@ def test_micro_clusters_placed_on_a_sample_hold_every_row():
 
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(c, 0.5, size=(4000, 3)) for c in (0.0, 4.0, 9.0)])
-    centers, weights, atom, exact = micro_clusters(X, 50, random_state=1, fit_rows=1500)
-    assert not exact and len(centers) <= 50
+    centers, weights, atom, exact, placed_on = micro_clusters(X, 50, random_state=1, fit_rows=1500)
+    assert not exact and len(centers) <= 50 and placed_on == 1500
     assert weights.sum() == len(X) and np.array_equal(np.bincount(atom, minlength=len(centers)), weights)
     for j in range(len(centers)):
         assert np.allclose(X[atom == j].mean(axis=0), centers[j])

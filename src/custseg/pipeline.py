@@ -11,8 +11,7 @@ import re
 import time
 import warnings as warnings_module
 from collections.abc import Callable
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,9 +302,7 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
     # The dendrogram's tree (KMeans micro-clusters and scipy: native, GIL released) grows beside
     # the evidence, the fit and the profile views; it is only needed for the evidence views.
     # Ward's evidence grows the tree itself.
-    tree: Future = Future()
-    if population.method != "ward":
-        _in_background(tree, backend.ward_tree, prepared, population, cl)
+    tree = _in_background(backend.ward_tree, prepared, population, cl) if population.method != "ward" else None
     say(f"{population.title}: evidence for k = {ks[0] if ks else '-'}..{ks[-1] if ks else '-'} on {n:,} customers")
     try:
         with warnings_module.catch_warnings():
@@ -328,14 +325,14 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
         result, clustered, metrics, medians = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence,
                                                             feature_warnings)
     except BaseException:
-        _settled(tree)  # nothing left running in the background
+        if tree is not None:
+            wait([tree])  # nothing left running in the background
         raise
-    if population.method == "ward":
-        if evidence.ward_tree is not None:
-            tree.set_running_or_notify_cancel()
-            tree.set_result(evidence.ward_tree)
-        else:  # a backend whose Ward evidence keeps no tree
-            _in_background(tree, backend.ward_tree, prepared, population, cl)
+    if tree is None and evidence.ward_tree is not None:
+        tree = Future()
+        tree.set_result(evidence.ward_tree)
+    elif tree is None:  # a backend whose Ward evidence keeps no tree
+        tree = _in_background(backend.ward_tree, prepared, population, cl)
     if warnings is not None:
         warnings.extend(feature_warnings)
     return FittedPopulation(result, population, config, clustered, metrics, medians, evidence, ks, tree, say)
@@ -366,26 +363,13 @@ def population_views_of(fitted: FittedPopulation) -> PopulationResult:
     return result
 
 
-def _in_background(future: Future, func, *args) -> None:
-    """Run ``func(*args)`` on a daemon thread, its result or exception into ``future``."""
-    future.set_running_or_notify_cancel()
-
-    def work() -> None:
-        try:
-            future.set_result(func(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="custseg-background", daemon=True).start()
-
-
-def _settled(future: Future) -> None:
-    """Wait for a background future, if one was started, and drop its outcome."""
-    if future.running():
-        try:
-            future.result()
-        except BaseException:  # noqa: BLE001 - the caller is already failing for its own reason
-            pass
+def _in_background(func, *args) -> Future:
+    """``func(*args)`` on a thread of its own; the future holds its result or exception."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custseg-background")
+    try:
+        return pool.submit(func, *args)
+    finally:
+        pool.shutdown(wait=False)  # the call still runs; its thread ends with it
 
 
 def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: str, population: Population, cl: dict,
@@ -556,6 +540,8 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
     # it: each is mostly native work (KMeans, compiled kernels, DuckDB) that fills the cores the
     # other leaves idle. Results, warnings and timings are taken in the config's order, so the
     # analysis is the same as one population after another.
+    # single_threaded for the whole section: BLAS's limit is process-wide, so it stays at one thread
+    # while the populations run side by side rather than follow whichever thread is fitting.
     with single_threaded(), warnings_module.catch_warnings(), ThreadPoolExecutor(max_workers=1) as pool:
         warnings_module.simplefilter("ignore", ConvergenceWarning)  # see fit_population; set once for all threads
         fitted_others = [Future() for _ in others]

@@ -13,7 +13,6 @@ if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
     import pandas as pd
 
 
-
 @dataclass
 class Note:
     """One written observation: the sentence, the numbers it rests on, and how sure it is."""

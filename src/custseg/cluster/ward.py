@@ -195,7 +195,8 @@ def distinct_rows(X: np.ndarray):
 
 def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_iter: int = 10,
                    fit_rows: int | None = None):
-    """Weighted atoms summarising ``X``: (centers, weights, atom of each row, exact?).
+    """Weighted atoms summarising ``X``: (centers, weights, atom of each row, exact?, rows the
+    atoms were placed on: ``fit_rows`` when they were placed on a sample, else None).
 
     The distinct rows when there are at most ``n_micro_clusters`` of them (exact), else a
     quick KMeans on the distinct rows weighted by their counts: plain k-means++ seeding (one
@@ -205,13 +206,13 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     ``fit_rows``: when X has more rows, the KMeans is fitted on that many rows drawn at random
     (seeded) and every row then takes its nearest centre; weights and member means are still
     over all rows. For a drawing (the dendrogram), where the atoms' exact placement does not
-    show: fitting 200 atoms on 10,000 of 93,000 customers takes a fifth of the time.
+    show: 200 atoms placed on 10,000 of 93,000 customers take 0.10 s instead of 0.35 s.
     """
     from .fit import nearest_centroid, single_threaded  # fit imports this module
 
     uniq, inverse, counts = distinct_rows(X)
     if uniq.shape[0] <= n_micro_clusters:
-        return uniq, counts, inverse, True
+        return uniq, counts, inverse, True, None
     sample = None
     if fit_rows is not None and X.shape[0] > fit_rows >= n_micro_clusters:
         rows = np.random.default_rng(random_state).choice(X.shape[0], size=fit_rows, replace=False)
@@ -232,7 +233,7 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     centers = np.column_stack(
         [np.bincount(lab, weights=counts * uniq[:, j]) for j in range(uniq.shape[1])]
     ) / weights[:, None]  # member means, so Ward's cost on atoms is exact for the atoms
-    return centers, weights, lab[inverse], False
+    return centers, weights, lab[inverse], False, None if sample is None else fit_rows
 
 
 def ward_tree(
@@ -257,8 +258,7 @@ def ward_tree(
         return WardTree(Z, np.arange(n), np.ones(n), X, True, "ward")
     if n_micro_clusters < 2:
         raise ValueError("n_micro_clusters must be at least 2")
-    centers, weights, leaf_of_row, exact = micro_clusters(X, n_micro_clusters, random_state, fit_rows=fit_rows)
-    sampled = not exact and fit_rows is not None and n > fit_rows
+    centers, weights, leaf_of_row, exact, placed_on = micro_clusters(X, n_micro_clusters, random_state, fit_rows=fit_rows)
     Z = weighted_ward_linkage(centers, weights)
     gb = need / 1024**3
     budget_gb = memory_budget / 1024**3
@@ -275,6 +275,6 @@ def ward_tree(
             f"Ward on {n:,} customers would need {gb:.1f} GB for distances (budget {budget_gb:.1f} GB); "
             f"it ran on {centers.shape[0]:,} KMeans micro-clusters weighted by their sizes, and each "
             "customer takes the cluster of its micro-cluster (its nearest micro-centroid)."
-            + (f" The micro-clusters were placed on {fit_rows:,} customers drawn at random." if sampled else "")
+            + (f" The micro-clusters were placed on {placed_on:,} customers drawn at random." if placed_on else "")
         )
     return WardTree(Z, leaf_of_row, weights, centers, exact, label, [note])

@@ -264,7 +264,7 @@ def _run_side_by_side(con, dependencies: dict, render, execute) -> None:
     """Run each SQL file once the tables it reads exist, up to three at a time, in file order
     among those ready; each on a cursor of its own (a DuckDB connection serves one thread)."""
     done: set[str] = set()
-    pending = [name for name in SQL_FILES]
+    pending = list(SQL_FILES)
     with ThreadPoolExecutor(max_workers=3) as pool:
         running: dict = {}
         while pending or running:
