@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORDER = ["scale", "cluster", "features", "generate", "demo", "spark"]
+ORDER = ["scale", "gil", "cluster", "features", "generate", "demo", "spark"]
 
 HEADER = """# Benchmarks
 

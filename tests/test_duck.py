@@ -164,3 +164,65 @@ def test_categorical_text_rule():
         assert _categorical_columns(got) == categorical
         pd.testing.assert_frame_equal(as_plain_text(got), con.table(name).df())
     assert list(to_pandas(con.table("small"), categorical_text=True)["few_with_nulls"].cat.categories) == ["a", "b"]
+
+
+# --- short_gil_turns: the GIL switch interval while an analysis runs ---------------------------
+
+
+def test_short_gil_turns_sets_and_restores_the_interval():
+    import sys
+
+    from custseg._duck import GIL_TURN_SECONDS, short_gil_turns
+
+    before = sys.getswitchinterval()
+    with short_gil_turns():
+        assert sys.getswitchinterval() == pytest.approx(GIL_TURN_SECONDS)
+        with short_gil_turns():  # nested: still short, and the inner exit does not restore
+            pass
+        assert sys.getswitchinterval() == pytest.approx(GIL_TURN_SECONDS)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ZeroDivisionError), short_gil_turns():
+        1 / 0
+    assert sys.getswitchinterval() == before
+
+
+def test_short_gil_turns_never_lengthens_a_shorter_interval():
+    import sys
+
+    from custseg._duck import short_gil_turns
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.00002)
+    try:
+        with short_gil_turns(0.0001):
+            assert sys.getswitchinterval() == pytest.approx(0.00002)
+        assert sys.getswitchinterval() == pytest.approx(0.00002)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def test_short_gil_turns_holders_on_two_threads_restore_once_the_last_leaves():
+    """The first holder to leave (on another thread) must not lengthen the turns under the other."""
+    import sys
+    import threading
+
+    from custseg._duck import short_gil_turns
+
+    before = sys.getswitchinterval()
+    entered, leave = threading.Event(), threading.Event()
+    seen = []
+
+    def other():
+        with short_gil_turns(0.0003):
+            entered.set()
+            leave.wait(10)
+        seen.append(sys.getswitchinterval())
+
+    with short_gil_turns(0.0003):
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert entered.wait(10)
+    assert sys.getswitchinterval() == pytest.approx(0.0003), "the other thread still holds it"
+    leave.set()
+    thread.join()
+    assert seen == [before] and sys.getswitchinterval() == before

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 
 import duckdb
 
@@ -32,6 +35,43 @@ def connect() -> duckdb.DuckDBPyConnection:
     if limit:
         config["memory_limit"] = limit
     return duckdb.connect(config=config)
+
+
+#: How often (seconds) a thread running Python hands the GIL to one that waits for it, while an
+#: analysis runs (:func:`short_gil_turns`); Python's default is 0.005.
+GIL_TURN_SECONDS = 0.0001
+_turns_lock = threading.Lock()
+_turns_held = 0
+_turns_saved = 0.005
+
+
+@contextmanager
+def short_gil_turns(seconds: float = GIL_TURN_SECONDS):
+    """Let a waiting thread have the GIL after ``seconds`` instead of Python's 5 ms, inside the block.
+
+    DuckDB's Python client takes the GIL after every task of a query (to notice Ctrl-C). While
+    another thread runs Python (the background imports, the second population, the views), each
+    of those waits for that thread's turn to end: the feature SQL at 96k customers took 1.4 s
+    alone, 10.9 s beside a thread running Python with 5 ms turns and 2.2 s with 0.1 ms turns
+    (``bench/bench_gil.py``, BENCHMARKS.md). NumPy and scikit-learn calls that release the GIL get it back
+    sooner the same way. Pure Python threads lose nothing measurable.
+
+    The interval is process-wide: the first holder sets it, the last restores the one before
+    (holders may be on different threads and may nest).
+    """
+    global _turns_held, _turns_saved
+    with _turns_lock:
+        if _turns_held == 0:
+            _turns_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(seconds, _turns_saved))
+        _turns_held += 1
+    try:
+        yield
+    finally:
+        with _turns_lock:
+            _turns_held -= 1
+            if _turns_held == 0:
+                sys.setswitchinterval(_turns_saved)
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:

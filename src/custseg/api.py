@@ -177,6 +177,7 @@ def run(
     master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
     existing SparkSession to use (see docs/spark.md).
     """
+    from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
     from custseg.sources import load
 
@@ -195,39 +196,51 @@ def run(
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        warm = _import_in_background("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html", "pyarrow.parquet",
-                                     *(["custseg.report.deck"] if out is not None and report and slides else []))
-        if progress:
-            progress(f"load: reading and checking {data}")
-        dataset = load(data, preset=preset, mapping=mapping)
-        from custseg.features import compute_customer_tables
-
-        # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
-        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
-        warm.join()
-        from custseg.pipeline import analyse_customers
-
-        # The libraries' ~250k objects are moved out of the collector's sight for the run: each
-        # full collection would walk them all again (5 collections, ~0.5 s at 96k customers).
-        gc.freeze()
-        early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
+        # The collector waits until they are in: the imports' ~250k new objects would set off
+        # full collections that walk them all (4 of them, 0.2 s of the imports' 1.3 s).
+        collecting, frozen = gc.isenabled(), False
+        gc.disable()
         try:
+            warm = _import_in_background("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html",
+                                         "pyarrow.parquet", *(["custseg.report.deck"] if out is not None and report and slides else []))
+            if progress:
+                progress(f"load: reading and checking {data}")
+            dataset = load(data, preset=preset, mapping=mapping)
+            from custseg.features import compute_customer_tables
+
+            # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
+            customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
+            warm.join()
+            from custseg.pipeline import analyse_customers
+
+            # The libraries' objects are moved out of the collector's sight for the run: each
+            # full collection would walk them all again (5 collections, ~0.5 s at 96k customers).
+            gc.freeze()
+            frozen = True
+            if collecting:
+                gc.enable()
+            early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
                                      excluded_customers=excluded, progress=progress, timings=timings,
                                      on_fitted=(lambda populations: tables.start(customers, populations)) if early else None)
         finally:
-            gc.unfreeze()
+            if frozen:
+                gc.unfreeze()
+            if collecting:
+                gc.enable()
 
-    if out is None:
-        return analyse()
-    with staged_output(out) as staging:
-        tables = TableWriter(staging)
-        try:
-            result = analyse(tables)
-        except BaseException:
-            tables.settle()  # nothing may still write into the staging folder when it is removed
-            raise
-        if progress:
-            progress("writing report" + (", slides and deck" if slides else ""))
-        write_outputs(result, staging, report=report, slides=slides, tables=tables)
-    return result
+    # DuckDB runs beside Python threads throughout (imports, populations, views, writers)
+    with short_gil_turns():
+        if out is None:
+            return analyse()
+        with staged_output(out) as staging:
+            tables = TableWriter(staging)
+            try:
+                result = analyse(tables)
+            except BaseException:
+                tables.settle()  # nothing may still write into the staging folder when it is removed
+                raise
+            if progress:
+                progress("writing report" + (", slides and deck" if slides else ""))
+            write_outputs(result, staging, report=report, slides=slides, tables=tables)
+        return result

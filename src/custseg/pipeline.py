@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
+from custseg._duck import short_gil_turns
 from custseg.cluster import (
     evaluate_k,
     fit_clusters,
@@ -460,7 +461,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
     warnings: list[str] = []
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
         rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers) if customers["rfm_score"].notna().any() else None
