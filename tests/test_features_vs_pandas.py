@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import FeatureParams, build_customer_table, run_feature_sql, sql_dependencies
+from custseg.features import FeatureParams, build_customer_table, run_feature_sql
 from custseg.sources import load
 
 from tests.olist_fixture import write_olist_fixture
@@ -277,37 +277,45 @@ def test_sorted_values_joined_alike_by_lists_and_by_ordered_aggregate(fixture_fo
     assert_same_table(ordered, reference, OLIST_COLUMNS if source == "olist fixture" else FLAT_COLUMNS)
 
 
-def test_sql_files_wait_for_the_tables_they_read():
-    deps = sql_dependencies()
-    assert deps["01_clean_orders.sql"] == ({"clean_orders"}, set())
-    assert deps["03_clean_lines.sql"] == ({"clean_items", "clean_payments", "clean_reviews"}, {"clean_orders", "clean_products"})
-    assert deps["10_customers.sql"][1] == {"customer_metrics", "customer_dimensions", "customer_segments", "customer_rfm"}
-    assert deps["11_excluded.sql"][1] == {"customers"}
-    made = set().union(*(c for c, _ in deps.values()))
-    assert all(reads <= made for _, reads in deps.values())
+@pytest.mark.parametrize("source", ["generated olist", "online retail"])
+def test_split_scans_make_the_same_tables(tmp_path, source, monkeypatch):
+    """Small tables scanned on every core in 2,048-row pieces (custseg._duck.split_small_scans)
+    give the tables DuckDB's usual plan gives, when reading and in every feature table. The data
+    spans many pieces: 6,000 generated customers, the 541,909-line log."""
+    import custseg.sources.olist as olist_source
 
+    if source == "generated olist":
+        from custseg.generate.olist import generate_olist
 
-@pytest.mark.parametrize("source", ["olist fixture", "online retail"])
-def test_sql_files_side_by_side_make_the_same_tables(fixture_folder, source):
-    dataset = load(fixture_folder) if source == "olist fixture" else load(ONLINE_RETAIL, preset="online_retail")
+        folder = tmp_path / "olist"
+        generate_olist(6000, 3, folder)
     tables = {}
-    for side_by_side in (True, False):  # side by side first: no table of an earlier run to read by mistake
-        run_feature_sql(dataset, side_by_side=side_by_side)
-        tables[side_by_side] = {t: dataset.con.table(t).df() for t in ("order_metrics", "customers", "excluded_customers")}
+    for split in (True, False):
+        monkeypatch.setattr(olist_source, "SPLIT_SCANS_UP_TO", 10**12 if split else -1)
+        dataset = load(folder) if source == "generated olist" else load(ONLINE_RETAIL, preset="online_retail")
+        run_feature_sql(dataset, split_scans=split)
+        names = [r[0] for r in dataset.con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        tables[split] = {t: dataset.con.table(t).df() for t in names}
+        dataset.con.close()
+    assert {"orders", "order_metrics", "customers", "excluded_customers"} <= set(tables[True])
+    assert tables[True].keys() == tables[False].keys()
+    assert len(tables[True]["orders"]) > 3 * 2048
     for name, frame in tables[True].items():
-        pd.testing.assert_frame_equal(frame.sort_values(list(frame.columns[:1])).reset_index(drop=True),
-                                      tables[False][name].sort_values(list(frame.columns[:1])).reset_index(drop=True))
-    pd.testing.assert_frame_equal(tables[True]["customers"], tables[False]["customers"])  # ordered by customer id
+        other = tables[False][name]
+        if name not in ("orders", "customers", "excluded_customers"):  # the tables whose rows are ordered
+            frame, other = (f.sort_values(list(f.columns)).reset_index(drop=True) for f in (frame, other))
+        pd.testing.assert_frame_equal(frame, other, obj=name)
 
 
-def test_a_failing_sql_file_side_by_side_is_named(fixture_folder, monkeypatch):
+def test_a_failing_sql_file_is_named(fixture_folder, monkeypatch):
     import custseg.features as features
 
     real = features.render_feature_sql
     monkeypatch.setattr(features, "render_feature_sql",
                         lambda name, context: "SELECT no_such_column FROM clean_orders" if name.startswith("09_") else real(name, context))
+    dataset = load(fixture_folder)
     with pytest.raises(RuntimeError, match="feature SQL 09_rfm.sql failed"):
-        run_feature_sql(load(fixture_folder), side_by_side=True)
+        run_feature_sql(dataset)
 
 
 # ----------------------------------------------------------------------------- (b) Online Retail

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import shutil
 import tempfile
 import time
 import tomllib
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -27,7 +25,7 @@ import jinja2
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg._duck import arrow_to_pandas, fetch_one, run_sql, to_pandas
+from custseg._duck import SPLIT_SCANS_UP_TO, arrow_to_pandas, fetch_one, run_sql, split_small_scans, to_pandas
 from custseg.errors import InputError
 from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
@@ -194,29 +192,14 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
-def sql_dependencies(files=None) -> dict[str, tuple[set[str], set[str]]]:
-    """Per SQL file: (tables it creates, tables of the other files it reads), from its text.
-
-    A file reads a table when the table's name appears in it as a word (comments aside): a name
-    mentioned without being read only makes the file wait longer, never too little.
-    """
-    texts = {name: re.sub(r"--[^\n]*", "", _data_text(f"sql/{name}")) for name in (files or SQL_FILES)}
-    creates = {name: set(re.findall(r"CREATE OR REPLACE TABLE (\w+)", text)) for name, text in texts.items()}
-    made = set().union(*creates.values())
-    return {name: (creates[name], {t for t in made - creates[name] if re.search(rf"\b{t}\b", text)})
-            for name, text in texts.items()}
-
-
 def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None,
-                    side_by_side: bool | None = None) -> None:
+                    split_scans: bool | None = None) -> None:
     """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
-    are joined (see :mod:`custseg.features.dialect`); both give the same tables.
-    ``side_by_side`` (default: the same) runs files that do not read each other's tables at the
-    same time, each on its own DuckDB cursor: below a row group (122,880 rows) a DuckDB query
-    runs on one core, so two independent ones fill both. Above, each query uses every core and
-    one at a time keeps DuckDB's memory to one query's. The tables are the same (tested).
+    are joined (see :mod:`custseg.features.dialect`); ``split_scans`` (default: up to
+    SPLIT_SCANS_UP_TO orders) whether small tables are scanned on every core (see
+    :func:`custseg._duck.split_small_scans`). Either way the tables are the same (tested).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -225,8 +208,7 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
         raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
     if in_memory_lists is None:
         in_memory_lists = n_orders <= IN_MEMORY_LISTS_UP_TO
-    if side_by_side is None:
-        side_by_side = n_orders <= IN_MEMORY_LISTS_UP_TO
+    split_small_scans(con, n_orders <= SPLIT_SCANS_UP_TO if split_scans is None else split_scans)
     try:
         types = getattr(duckdb, "sqltypes", None) or duckdb.typing
         con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
@@ -236,50 +218,22 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
     context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns,
                               in_memory_lists=in_memory_lists)
 
-    def render(name: str) -> str:  # on this thread: the templates read created tables' columns through `con`
-        if name.startswith("08_"):
-            # Segments need to know which metric columns exist.
-            context["segments"] = segments_for(con.table("customer_metrics").columns, params)
-        return render_feature_sql(name, context)
-
-    def execute(name: str, sql: str, connection) -> None:
-        try:
-            run_sql(connection, sql)
-        except duckdb.Error as exc:  # a bug in a template, not the user's input
-            raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
-
-    if not side_by_side:
+    try:
         for name in SQL_FILES:
-            execute(name, render(name), con)
-    else:
-        _run_side_by_side(con, sql_dependencies(), render, execute)
+            if name.startswith("08_"):
+                # Segments need to know which metric columns exist.
+                context["segments"] = segments_for(con.table("customer_metrics").columns, params)
+            try:
+                run_sql(con, render_feature_sql(name, context))
+            except duckdb.Error as exc:  # a bug in a template, not the user's input
+                raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
+    finally:
+        split_small_scans(con, False)  # the connection's later queries (the caller's) as DuckDB plans them
     if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
         raise InputError(
             f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
             "widen the window in the config"
         )
-
-
-def _run_side_by_side(con, dependencies: dict, render, execute) -> None:
-    """Run each SQL file once the tables it reads exist, up to three at a time, in file order
-    among those ready; each on a cursor of its own (a DuckDB connection serves one thread)."""
-    done: set[str] = set()
-    pending = list(SQL_FILES)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        running: dict = {}
-        while pending or running:
-            for name in [n for n in pending if dependencies[n][1] <= done]:
-                pending.remove(name)
-                cursor = con.cursor()
-                running[pool.submit(execute, name, render(name), cursor)] = (name, cursor)
-            if not running:
-                raise RuntimeError(f"feature SQL files wait for tables no file creates: {', '.join(pending)}")
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for job in finished:
-                name, cursor = running.pop(job)
-                cursor.close()
-                job.result()  # a failure stops the scheduling; the running ones finish with the pool
-                done |= dependencies[name][0]
 
 
 #: Above this many customers, ``release=True`` hands the tables over through Parquet files.
