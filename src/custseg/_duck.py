@@ -51,10 +51,10 @@ def short_gil_turns(seconds: float = GIL_TURN_SECONDS):
 
     DuckDB's Python client takes the GIL after every task of a query (to notice Ctrl-C). While
     another thread runs Python (the background imports, the second population, the views), each
-    of those waits for that thread's turn to end: the feature SQL at 96k customers took 1.4 s
-    alone, 10.9 s beside a thread running Python with 5 ms turns and 2.2 s with 0.1 ms turns
-    (``bench/bench_gil.py``, BENCHMARKS.md). NumPy and scikit-learn calls that release the GIL get it back
-    sooner the same way. Pure Python threads lose nothing measurable.
+    of those waits for that thread's turn to end: the feature SQL at 96k customers took 1.2 s
+    alone, 9.4 s beside a thread running Python with 5 ms turns and 2.2 s with 0.1 ms turns
+    (``bench/bench_gil.py``, BENCHMARKS.md). NumPy and scikit-learn calls that release the GIL
+    get it back sooner the same way. Pure Python threads lose nothing measurable.
 
     The interval is process-wide: the first holder sets it, the last restores the one before
     (holders may be on different threads and may nest).
@@ -84,11 +84,13 @@ def split_small_scans(con: duckdb.DuckDBPyConnection, on: bool) -> None:
 
     DuckDB hands a scan to its threads a row group at a time, so at the reference size (~100k
     orders) every query ran on one core. ``PRAGMA verify_parallelism`` (made for DuckDB's own
-    tests; it changes nothing but the size of a scan's pieces) splits scans into 2,048-row
-    pieces: at 96k customers reading the files took 0.51 s instead of 0.63 s and the feature SQL
-    1.19 s instead of 1.36 s (the files side by side) or 1.50 s (one after another); at 1M
-    orders it was slower (16.0 s instead of 13.9 s), hence :data:`SPLIT_SCANS_UP_TO`. The
-    tables are the same (tested). A DuckDB without the pragma just scans as before.
+    tests) splits scans into 2,048-row pieces: at 96k customers reading the files took 0.51 s
+    instead of 0.63 s and the feature SQL 1.19 s instead of 1.36 s (the files side by side) or
+    1.50 s (one after another); at 1M orders it was slower (16.0 s instead of 13.9 s), hence
+    :data:`SPLIT_SCANS_UP_TO`. Every table holds the same rows, and the ordered ones (orders,
+    customers, excluded customers) in the same order; an intermediate table without ORDER BY
+    may list its rows in another order, which no later step depends on (tested). A DuckDB
+    without the pragma just scans as before.
     """
     try:
         con.execute("PRAGMA verify_parallelism" if on else "PRAGMA disable_verify_parallelism")
