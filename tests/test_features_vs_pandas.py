@@ -294,7 +294,8 @@ def test_split_scans_make_the_same_tables(tmp_path, source, monkeypatch):
         monkeypatch.setattr(olist_source, "SPLIT_SCANS_UP_TO", 10**12 if split else -1)
         dataset = load(folder) if source == "generated olist" else load(ONLINE_RETAIL, preset="online_retail")
         run_feature_sql(dataset, split_scans=split)
-        names = [r[0] for r in dataset.con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        names = [r[0] for r in dataset.con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                                   "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()]
         tables[split] = {t: dataset.con.table(t).df() for t in names}
         dataset.con.close()
     assert {"orders", "order_metrics", "customers", "excluded_customers"} <= set(tables[True])

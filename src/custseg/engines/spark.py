@@ -93,7 +93,7 @@ logger.context.level = error
 logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
 logger.gateway.level = error
 """
-_CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
+_CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(?:TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
 
 
 def require_pyspark() -> None:
@@ -229,7 +229,7 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
     """Create every derived table as a cached view, from the feature SQL rendered for Spark SQL.
 
     The files are the DuckDB engine's (``custseg/features/sql``): each statement
-    ``CREATE OR REPLACE TABLE t AS <query>`` runs as ``spark.sql(<query>)``, cached and
+    ``CREATE OR REPLACE TABLE t AS <query>`` (or ``VIEW``) runs as ``spark.sql(<query>)``, cached and
     registered as the temporary view ``t`` (materialised before the next file reads it).
     """
     params = params or FeatureParams.for_dataset(ds)
@@ -246,7 +246,7 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
             body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
             match = _CREATE.match(body)
             if match is None:
-                raise RuntimeError(f"feature SQL {name}: only 'CREATE OR REPLACE TABLE t AS query' statements run on Spark")
+                raise RuntimeError(f"feature SQL {name}: only 'CREATE OR REPLACE TABLE t AS query' (or VIEW) statements run on Spark")
             table, query = match.groups()
             t0 = time.perf_counter()
             try:

@@ -259,7 +259,7 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
         progress("features: orders, customers, segments, RFM")
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
     run_feature_sql(dataset, params)
-    if not release or fetch_one(dataset.con, "SELECT count(*) FROM customers")[0] <= parquet_above:
+    if not release or fetch_one(dataset.con, "SELECT count(*) FROM customer_metrics")[0] <= parquet_above:
         customers = to_pandas(dataset.con.table("customers"), categorical_text=True)
         excluded = to_pandas(dataset.con.table("excluded_customers"))
         if release:

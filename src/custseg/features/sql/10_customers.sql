@@ -1,6 +1,8 @@
 -- The customer table: metrics, dimensions, segments and RFM, one row per customer.
 -- star_except lists a table's columns but some (DuckDB's * EXCLUDE, which Spark 3.5 lacks).
-CREATE OR REPLACE TABLE customers AS
+-- A view (as a dbt model can be): DuckDB runs the joins once, straight into the frame or file
+-- that reads it, instead of storing ~50 columns first (0.1 s at 96k customers); Spark caches it.
+CREATE OR REPLACE VIEW customers AS
 SELECT {{ [star_except("m", "customer_metrics", ["total_customer_payment_exact"]),
            star_except("d", "customer_dimensions", ["customer_id"]),
            star_except("s", "customer_segments", ["customer_id"]),

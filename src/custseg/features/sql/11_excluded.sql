@@ -8,5 +8,6 @@ SELECT i.customer_id,
             ELSE 'no order in the orders file' END AS reason
 FROM input_customers i
 LEFT JOIN (SELECT DISTINCT customer_id FROM orders) o ON o.customer_id = i.customer_id
-WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = i.customer_id)
+-- customer_metrics: the customers of the customer table (every other part joins to its rows)
+WHERE NOT EXISTS (SELECT 1 FROM customer_metrics c WHERE c.customer_id = i.customer_id)
 ORDER BY i.customer_id;
