@@ -217,7 +217,6 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
     _register_rule_tables(con, params.rfm_bins)
     context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns,
                               in_memory_lists=in_memory_lists)
-
     try:
         for name in SQL_FILES:
             if name.startswith("08_"):

@@ -397,8 +397,8 @@ def profile_observations(
     for c in table.columns:
         rows = st[(st["cluster"] == c) & (st["side"] != "typical")].sort_values("strength", ascending=False)
         in_c = (data[cluster_col] == c).to_numpy()
-        n_rest = len(data) - int(in_c.sum())
         n_c = int(sizes[c])
+        n_rest = len(data) - n_c
         if rows.empty:
             out.append(Observation(
                 text=(f"{_cap(_cl(c, names))}, {share[c]:.2f}% of customers: no metric's median differs "
