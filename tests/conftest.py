@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
-ONLINE_RETAIL = Path(str(resources.files("custseg").joinpath("data/online_retail/online_retail.csv.gz")))
+from custseg.data import online_retail_file
+
+ONLINE_RETAIL = online_retail_file()
 
 
 @dataclass

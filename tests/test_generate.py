@@ -30,7 +30,7 @@ OLIST_CUSTOMERS = 96_096
 
 def bundled_real_bytes(name: str) -> bytes:
     """The real file as shipped in the package, read independently of the generator."""
-    path = resources.files("custseg") / "data" / "olist_catalog" / (name + ".gz")
+    path = resources.files("custseg") / "data" / "olist" / (name + ".gz")
     return gzip.decompress(path.read_bytes())
 
 

@@ -139,18 +139,29 @@ DEMO_SEED = 42
 
 @app.command()
 def demo(
-    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the demo data and report go."),
+    out_dir: Path = typer.Option(Path("demo-output"), "--out", help="Where the report (and any generated data) go."),
+    synthetic: Optional[int] = typer.Option(None, "--synthetic", metavar="N",
+                                            help="Instead of the real Olist data: N generated Olist-schema customers (e.g. 1000000, for scale)."),
+    seed: int = typer.Option(DEMO_SEED, "--seed", help="With --synthetic: the generator's seed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
     slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
 ) -> None:
-    """Run the reference analysis on synthetic Olist-scale data built around the real Olist catalogue."""
-    from custseg.generate.olist import generate_olist
-
-    data_dir = out_dir / "data" / f"olist-{DEMO_CUSTOMERS}-seed{DEMO_SEED}"
+    """Run the reference analysis on the bundled real Olist data (or, with --synthetic N, on generated data)."""
     progress = _Progress(quiet)
-    if not (data_dir / "olist_orders_dataset.csv").is_file():
-        progress(f"generating demo data: {DEMO_CUSTOMERS:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
-        generate_olist(DEMO_CUSTOMERS, DEMO_SEED, data_dir)
+    if synthetic is None:
+        from custseg.data import olist_folder
+
+        data_dir = olist_folder()
+        progress(f"demo: the reference analysis on the real Olist data bundled with custseg ({data_dir})")
+    else:
+        from custseg.generate.olist import generate_olist
+
+        if synthetic < 1:
+            raise InputError(f"--synthetic {synthetic}: give a number of customers, at least 1")
+        data_dir = out_dir / "data" / f"olist-{synthetic}-seed{seed}"
+        if not (data_dir / "olist_orders_dataset.csv").is_file():
+            progress(f"generating demo data: {synthetic:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
+            generate_olist(synthetic, seed, data_dir)
     _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides)
 
 

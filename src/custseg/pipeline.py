@@ -395,6 +395,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         name=population.name, title=population.title, description=population.description,
         n_customers=len(clustered), method_label=model.method_label, k=k, k_reason=k_reason,
         silhouette=None if sil is None else float(sil.value), silhouette_label="" if sil is None else sil.label(),
+        silhouette_method="" if sil is None else sil.method,
         features_used=list(prepared.features),
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,

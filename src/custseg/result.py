@@ -73,6 +73,7 @@ class PopulationResult:
     cluster_names: dict[int, str]
     section: Section | None = None
     model: Any = None  # the fitted cluster model (saved with the output)
+    silhouette_method: str = ""  # "exact" (every customer) or "sampled" (silhouette_label gives the interval)
 
 
 @dataclass

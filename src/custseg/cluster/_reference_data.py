@@ -17,23 +17,22 @@ stand-ins so the cluster stage can be checked against scikit-learn on real data 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
+
+from custseg.data import online_retail_file
 
 FEATURES = ["avg_unique_products_cnt", "recency", "frequency", "monetary"]
 
 
 @lru_cache(maxsize=1)
 def _online_retail_rfm_cached() -> pd.DataFrame:
-    path = resources.files("custseg") / "data" / "online_retail" / "online_retail.csv.gz"
-    with resources.as_file(path) as p:
-        log = pd.read_csv(
-            p,
-            dtype={"InvoiceNo": str, "StockCode": str},
-            usecols=["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"],
-        )
+    log = pd.read_csv(
+        online_retail_file(),
+        dtype={"InvoiceNo": str, "StockCode": str},
+        usecols=["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"],
+    )
     log = log[log["CustomerID"].notna() & ~log["InvoiceNo"].str.startswith("C")].copy()
     log["InvoiceDate"] = pd.to_datetime(log["InvoiceDate"])
     log["amount"] = log["Quantity"] * log["UnitPrice"]

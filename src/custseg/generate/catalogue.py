@@ -1,8 +1,8 @@
 """The real Olist catalogue bundled with custseg, and the calibration targets.
 
-Four of the nine Kaggle files are real and ship gzip-compressed in `custseg/data/olist_catalog/`
-(products, sellers, category translation, payments; see its README for source and licence). They are
-read through `importlib.resources`, so the generator works from an installed package.
+The real Olist tables ship gzip-compressed in `custseg/data/olist/` (see its README for source and
+licence); the generator draws its catalogue (products, sellers, category translation) and its payment
+patterns from them, so generated orders reference real products and sellers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from importlib import resources
 
 import pandas as pd
 
+from custseg.data import olist_folder
+
 PRODUCTS_FILE = "olist_products_dataset.csv"
 SELLERS_FILE = "olist_sellers_dataset.csv"
 TRANSLATION_FILE = "product_category_name_translation.csv"
@@ -26,8 +28,7 @@ REAL_FILES = (PRODUCTS_FILE, SELLERS_FILE, TRANSLATION_FILE)
 
 def real_file_bytes(name: str) -> bytes:
     """The original bytes of a bundled real Olist CSV (decompressed)."""
-    blob = (resources.files("custseg") / "data" / "olist_catalog" / (name + ".gz")).read_bytes()
-    return gzip.decompress(blob)
+    return gzip.decompress((olist_folder() / (name + ".gz")).read_bytes())
 
 
 @lru_cache(maxsize=None)

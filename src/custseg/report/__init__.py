@@ -69,6 +69,7 @@ def summary_data(result: AnalysisResult) -> dict:
             "method": _plain(p.method_label),
             "silhouette": _plain(p.silhouette),
             "silhouette_label": _plain(p.silhouette_label),
+            "silhouette_method": _plain(p.silhouette_method or None),
             "features": _plain(list(p.features_used or [])),
         }
         for p in result.populations
