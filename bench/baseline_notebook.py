@@ -89,7 +89,9 @@ def main(data: str, out_dir: str) -> None:
     t = time.perf_counter()
     views(frame_b.reset_index().merge(customers, on=["customer_id", *METRICS]), labels_b, out, "repeat")
     timings["population B: views"] = time.perf_counter() - t
-    print(json.dumps({"timings": timings, "silhouette_a": score_a, "silhouette_b": score_b, "n_a": len(x_a), "n_b": len(x_b)}))
+    text = json.dumps({"timings": timings, "silhouette_a": score_a, "silhouette_b": score_b, "n_a": len(x_a), "n_b": len(x_b)})
+    (out / "result.json").write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,18 @@ resident memory reached by the end of each stage. At Olist scale the notebook ba
     .venv/bin/python bench/bench_scale.py --sizes 96000 --baseline 96000 --repeats 5 --baseline-repeats 3
     .venv/bin/python bench/bench_scale.py --sizes 1000000 10000000 --baseline   # long
     .venv/bin/python bench/bench_scale.py --sizes                               # table + plot only
+    .venv/bin/python bench/bench_scale.py --sizes --real --repeats 7 --baseline-repeats 4  # the real Olist data
 
 Each size's result is kept in bench/results/scale/<size>.json; the table and the plot
-(bench/results/scale.md, scale.png) combine every size measured so far.
+(bench/results/scale.md, scale.png) combine every size measured so far. ``--real`` measures the
+bundled real Olist data (the demo's input) the same way, custseg alternating with the baseline:
+bench/results/real_olist.json and real_olist.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -104,23 +108,37 @@ RESULTS = REPO / "bench" / "results"
 RAW = RESULTS / "scale"  # one JSON per size, so sizes measured by separate invocations combine
 
 
+def count_orders(folder: Path) -> int:
+    path = folder / "olist_orders_dataset.csv"
+    with (open(path, "rb") if path.is_file() else gzip.open(f"{path}.gz", "rb")) as lines:
+        return sum(1 for _ in lines) - 1
+
+
 def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: int, command: str) -> dict:
+    """``repeats`` runs of custseg on generated data of ``size`` customers (and the baseline's)."""
+    record = run_folder(generated(size, work), f"{size}", work, slides, repeats, baseline, command)
+    RAW.mkdir(parents=True, exist_ok=True)
+    (RAW / f"{size}.json").write_text(json.dumps({"size": size, **record}, indent=1) + "\n")
+    return record
+
+
+def run_folder(folder: Path, tag: str, work: Path, slides: bool, repeats: int, baseline: int, command: str) -> dict:
     """``repeats`` runs of custseg and, after each of the first ``baseline`` of them, one of the
     notebook baseline: interleaved, so a drift of the machine's speed hits both alike."""
-    folder = generated(size, work)
     runs, base_runs = [], []
     for i in range(repeats):
         load_before = os.getloadavg()[0]
-        data, wall, peak = run_stages(folder, work / f"out-{size}", slides)
+        data, wall, peak = run_stages(folder, work / f"out-{tag}", slides)
         runs.append({"wall": wall, "cpu": data.get("cpu"), "peak_mb": peak, "stages": data["stages"], "load_before": load_before})
         if i < baseline:
             load_before = os.getloadavg()[0]
-            b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(work / f"baseline-{size}")], quiet=True)
-            base_runs.append({"wall": b.seconds, "cpu": b.cpu_seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before})
+            b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(work / f"baseline-{tag}")], quiet=True)
+            said = json.loads((work / f"baseline-{tag}" / "result.json").read_text())
+            base_runs.append({"wall": b.seconds, "cpu": b.cpu_seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before,
+                              "silhouettes": [said["silhouette_a"], said["silhouette_b"]]})
     best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]  # the median run
     record = {
-        "size": size, "customers": data["customers"], "populations": data["populations"],
-        "orders": sum(1 for _ in open(folder / "olist_orders_dataset.csv", encoding="utf-8")) - 1,
+        "customers": data["customers"], "populations": data["populations"], "orders": count_orders(folder),
         "runs": [{"wall": r["wall"], "cpu": r["cpu"], "peak_mb": r["peak_mb"], "load_before": r["load_before"]} for r in runs],
         "median": best, "machine": machine_line(), "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M"), "slides": slides,
@@ -128,8 +146,6 @@ def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: int, c
     if base_runs:
         median = sorted(base_runs, key=lambda r: r["wall"])[len(base_runs) // 2]
         record["baseline"] = {**median, "runs": base_runs}
-    RAW.mkdir(parents=True, exist_ok=True)
-    (RAW / f"{size}.json").write_text(json.dumps(record, indent=1) + "\n")
     return record
 
 
@@ -208,6 +224,48 @@ def write_report(out: Path) -> str:
     return text
 
 
+REAL = RESULTS / "real_olist.json"
+
+
+def write_real_report(out: Path) -> str:
+    """The real Olist data (the demo's input): custseg's runs beside the baseline's, stage by stage."""
+    if not REAL.is_file():
+        return ""
+    r = json.loads(REAL.read_text())
+    b = r["baseline"]
+    walls = ", ".join(f"{x['wall']:.2f}" for x in r["runs"])
+    base_walls = ", ".join(f"{x['wall']:.1f}" for x in b["runs"])
+    lines = [
+        "## The real Olist data: custseg beside the notebook way",
+        "",
+        f"Data: the real Olist tables bundled with custseg (`custseg/data/olist`, gzip CSVs; {r['customers']:,} customers,",
+        f"{r['orders']:,} orders), the input of `custseg demo`. Each custseg run is a fresh process doing what",
+        "`custseg run --no-slides` does (`custseg.api.run`), its silhouettes exact; each baseline run",
+        "(`bench/baseline_notebook.py`: pandas group-bys, scikit-learn's `silhouette_score`, KMeans and",
+        "Ward, one Plotly figure at a time) follows one of custseg's first runs in the same invocation, so",
+        "a drift of the machine's speed hits both alike.",
+        "",
+        f"Measured {r['date']}; `{r['command']}`; {r['machine']}.",
+        "",
+        "| | runs (wall s) | median wall s | CPU s (median run, all threads) | peak RSS MB | silhouettes (All Customers, Multiple Purchases) |",
+        "|---|---|---:|---:|---:|---|",
+        f"| custseg | {walls} | **{r['median']['wall']:.2f}** | {r['median']['cpu']:.1f} | {r['median']['peak_mb']:,.0f} | "
+        + ", ".join(v["silhouette"] for v in r["populations"].values()) + " |",
+        f"| notebook way | {base_walls} | **{b['wall']:.1f}** | {b['cpu']:.1f} | {b['peak_mb']:,.0f} | "
+        + ", ".join(f"{s:.3f} (exact)" for s in b["silhouettes"]) + " |",
+        "",
+        f"Speed-up: **{b['wall'] / r['median']['wall']:.1f}×** (median over median); per pair (a custseg run and the",
+        "baseline run right after it): " + ", ".join(f"{x['wall'] / c['wall']:.1f}×" for c, x in zip(r["runs"], b["runs"])) + ".",
+        "",
+        "| stage (median custseg run) | s | peak RSS MB |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {st['stage']} | {st['seconds']:.2f} | {st['peak_rss_mb']:,.0f} |" for st in r["median"]["stages"]]
+    text = "\n".join(lines) + "\n"
+    out.write_text(text)
+    return text
+
+
 def plot(records: list[dict], path: Path) -> None:
     """Seconds per stage and peak memory against customers (log-log), one line per stage."""
     import plotly.graph_objects as go
@@ -243,13 +301,21 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/custseg-scale")
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
     parser.add_argument("--out", default=str(RESULTS / "scale.md"))
+    parser.add_argument("--real", action="store_true", help="measure the bundled real Olist data, with the baseline")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     command = "bench/bench_scale.py " + " ".join(sys.argv[1:])
+    if args.real:
+        from custseg.data import olist_folder
+
+        record = run_folder(olist_folder(), "real", work, args.slides, args.repeats, max(1, args.baseline_repeats), command)
+        REAL.write_text(json.dumps(record, indent=1) + "\n")
+        print(write_real_report(RESULTS / "real_olist.md"))
     for size in args.sizes:
         run_size(size, work, args.slides, args.repeats, args.baseline_repeats if size in args.baseline else 0, command)
-    print(write_report(Path(args.out)))
+    if args.sizes:
+        print(write_report(Path(args.out)))
 
 
 if __name__ == "__main__":

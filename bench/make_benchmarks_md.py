@@ -1,6 +1,7 @@
 """Assemble BENCHMARKS.md from the measured results in bench/results/*.md (each written by its
 benchmark script, with the command that reproduces it), and write the README's speed figures
-(between its ``speed figures`` markers) from bench/results/scale/*.json: no figure is typed in.
+(between its ``speed figures`` markers) from bench/results/real_olist.json and scale/*.json: no
+figure is typed in.
 
     .venv/bin/python bench/make_benchmarks_md.py
 """
@@ -10,7 +11,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORDER = ["scale", "gil", "cluster", "features", "generate", "demo", "spark"]
+ORDER = ["real_olist", "scale", "gil", "cluster", "features", "generate", "demo", "spark"]
 
 HEADER = """# Benchmarks
 
@@ -21,28 +22,28 @@ Speed and memory are measured here, never by timed unit tests.
 """
 
 
-README_START = "<!-- speed figures: written by bench/make_benchmarks_md.py from bench/results/scale/*.json -->"
+README_START = "<!-- speed figures: written by bench/make_benchmarks_md.py from bench/results/real_olist.json and scale/*.json -->"
 README_END = "<!-- end of speed figures -->"
 
 
 def speed_paragraph(scale: Path) -> str:
-    """The README's figures: Olist scale beside the baseline, 1M and 10M customers."""
+    """The README's figures: the real Olist data beside the baseline; 1M and 10M generated customers."""
     records = {int(p.stem): json.loads(p.read_text()) for p in scale.glob("*.json")}
-    olist, lines = records.get(96_000), []
-    if olist and "baseline" in olist:
-        walls = sorted(r["wall"] for r in olist["runs"])
-        base = olist["baseline"]
+    real_path, lines = scale.parent / "real_olist.json", []
+    if real_path.is_file():
+        real = json.loads(real_path.read_text())
+        walls = sorted(r["wall"] for r in real["runs"])
+        base = real["baseline"]
         lines.append(
-            f"On Olist-size data (96,000 customers, {olist['orders']:,} orders) the whole reference analysis "
-            f"(`custseg run --no-slides`) takes **{olist['median']['wall']:.1f} s** (median of {len(walls)} runs, "
-            f"{walls[0]:.1f}–{walls[-1]:.1f} s); the same analysis done the notebook way (pandas group-bys, "
-            f"scikit-learn's `silhouette_score`, one figure at a time), its {len(base.get('runs', [base]))} runs alternating with "
-            f"custseg's in the same invocation, takes **{base['wall']:.1f} s**: "
-            f"**{base['wall'] / olist['median']['wall']:.1f}×** slower (measured {olist['date']}, "
-            "`bench/results/scale/96000.json`).")
+            f"On the real Olist data ({real['customers']:,} customers, {real['orders']:,} orders) the whole reference analysis "
+            f"(`custseg run --no-slides`, exact silhouettes) takes **{real['median']['wall']:.1f} s** (median of {len(walls)} runs, "
+            f"{walls[0]:.1f}–{walls[-1]:.1f} s, peak {real['median']['peak_mb']:,.0f} MB); the same analysis done the notebook way "
+            f"(pandas group-bys, scikit-learn's `silhouette_score`, one figure at a time), its {len(base['runs'])} runs alternating with "
+            f"custseg's in the same invocation, takes **{base['wall']:.1f} s** (peak {base['peak_mb']:,.0f} MB): "
+            f"**{base['wall'] / real['median']['wall']:.1f}×** slower (measured {real['date']}, `bench/results/real_olist.json`).")
     more = []
     if 1_000_000 in records:
-        more.append(f"1 million customers take **{records[1_000_000]['median']['wall']:.0f} s**")
+        more.append(f"1 million generated customers take **{records[1_000_000]['median']['wall']:.0f} s**")
     if 10_000_000 in records:
         r = records[10_000_000]["median"]
         more.append(f"10 million **{r['wall'] / 60:.1f} min** with a peak of **{r['peak_mb'] / 1024:.1f} GiB** of memory")

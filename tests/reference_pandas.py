@@ -114,7 +114,7 @@ def _olist_frames(folder_or_frames) -> dict:
     if isinstance(folder_or_frames, dict):
         return {k: v.copy() for k, v in folder_or_frames.items()}
     folder = Path(folder_or_frames)
-    return {key: read_text_csv(folder / name) for key, name in OLIST_FILES.items()}
+    return {key: read_text_csv(folder / name if (folder / name).is_file() else folder / f"{name}.gz") for key, name in OLIST_FILES.items()}
 
 
 def _clean_products(products: pd.DataFrame, translation: pd.DataFrame) -> pd.DataFrame:

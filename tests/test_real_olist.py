@@ -2,9 +2,9 @@
 
 Expected values are the notebook's printed outputs (`shared/spec/seed_customer_clustering.txt`:
 "Silhouette Score", and the `segment_table` of each population: "% of Total Count" and the
-median of every clustering metric), an independent computation on the same Kaggle release.
-The notebook numbers its clusters arbitrarily (KMeans / Ward labels + 1), so clusters are
-matched by their share, which differs between every two clusters of a population.
+median of every clustering metric), an independent computation on the same Kaggle release,
+copied into `custseg/data/olist/notebook_published.toml`. The notebook numbers its clusters
+arbitrarily (KMeans / Ward labels + 1), so clusters are matched by their share.
 """
 
 from __future__ import annotations
@@ -20,34 +20,9 @@ import pandas as pd
 import pytest
 
 from custseg.data import olist_folder
+from custseg.data.published import published, side_by_side
 
-METRICS = ["avg_unique_products_cnt", "recency", "frequency", "monetary"]
-
-# Published: share %, then the medians of avg_unique_products_cnt, recency, frequency, monetary.
-PUBLISHED = {
-    "all": {
-        "silhouette": 0.492,
-        "clusters": [
-            (2.42, 1.00, 218.50, 1.00, 966.53),
-            (3.03, 2.00, 221.00, 1.00, 187.81),
-            (2.95, 1.00, 197.50, 2.00, 223.66),
-            (38.95, 1.00, 372.00, 1.00, 99.43),
-            (52.66, 1.00, 128.00, 1.00, 101.75),
-        ],
-    },
-    "repeat_champions": {
-        "silhouette": 0.410,
-        "clusters": [
-            (3.97, 1.00, 67.00, 2.00, 1308.12),
-            (0.13, 1.00, 8.00, 15.00, 879.27),
-            (2.91, 2.00, 83.50, 2.00, 432.62),
-            (8.33, 1.00, 107.00, 3.00, 480.52),
-            (8.47, 1.50, 80.00, 2.00, 311.05),
-            (42.72, 1.00, 103.00, 2.00, 266.76),
-            (33.47, 1.00, 28.00, 2.00, 291.46),
-        ],
-    },
-}
+POPULATIONS = list(published()["populations"])
 
 # shared/data/olist/SOURCES.md: sha256 of the uncompressed originals (7 byte-identical tables).
 ORIGINAL_SHA256 = {
@@ -88,27 +63,22 @@ def test_demo_prints_where_the_report_is(demo_run):
     assert (report / "report.html").stat().st_size > 100_000
 
 
-@pytest.mark.parametrize("population", PUBLISHED)
+@pytest.mark.parametrize("population", POPULATIONS)
 def test_silhouette_is_exact_and_equals_the_notebooks(demo_run, population):
     summary = json.loads((demo_run[0] / "summary.json").read_text())
     pop = summary["populations"][population]
     assert pop["silhouette_method"] == "exact"
-    assert round(pop["silhouette"], 3) == PUBLISHED[population]["silhouette"]
+    assert round(pop["silhouette"], 3) == published()["populations"][population]["silhouette"]
 
 
-@pytest.mark.parametrize("population", PUBLISHED)
+@pytest.mark.parametrize("population", POPULATIONS)
 def test_cluster_shares_and_medians_equal_the_notebooks(demo_run, population):
     report = demo_run[0]
     clusters = pd.read_parquet(report / "clusters.parquet")
-    customers = pd.read_parquet(report / "customers.parquet", columns=["customer_id", *METRICS])
-    members = clusters[clusters["population"] == population].merge(customers, on="customer_id", validate="one_to_one")
-    by_cluster = members.groupby("cluster")
-    ours = pd.concat([(100 * by_cluster.size() / len(members)).rename("share"), by_cluster[METRICS].median()], axis=1)
-    ours = ours.sort_values("share").reset_index(drop=True)
-    published = pd.DataFrame(PUBLISHED[population]["clusters"], columns=["share", *METRICS]).sort_values("share").reset_index(drop=True)
+    customers = pd.read_parquet(report / "customers.parquet")
+    table = side_by_side(clusters, customers, population)
 
-    assert len(ours) == len(published)
-    assert ours["share"].round(2).tolist() == published["share"].tolist()
-    for metric in METRICS:  # printed to 2 decimals; a median halfway between two cents may print one cent apart
-        diff = (ours[metric] - published[metric]).abs()
-        assert (diff <= 0.01 + 1e-9).all(), (metric, ours[metric].tolist(), published[metric].tolist())
+    assert table["share_custseg"].round(2).tolist() == table["share"].tolist()
+    for metric in published()["metrics"]:  # printed to 2 decimals; a median halfway between two cents may print one cent apart
+        diff = (table[f"{metric}_custseg"] - table[metric]).abs()
+        assert (diff <= 0.01 + 1e-9).all(), table[[metric, f"{metric}_custseg"]]
