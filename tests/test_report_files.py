@@ -76,7 +76,7 @@ def test_summary_json_content():
     assert data["customers"] == 99_441 and data["excluded_input_rows"]["canceled orders"] == 625
     assert data["populations"]["all"] == {
         "title": "All Customers", "customers": 93_358, "k": 5, "k_reason": "the elbow of the inertia curve",
-        "method": "KMeans (k-means++, random_state 42)", "silhouette": 0.492, "silhouette_label": "exact",
+        "method": "KMeans (k-means++, random_state 42)", "silhouette": 0.492, "silhouette_label": "0.492 (exact)", "silhouette_method": "exact",
         "features": ["avg_unique_products_cnt", "recency", "frequency", "monetary"],
     }
     assert data["populations"]["repeat_champions"]["k"] == 7

@@ -114,7 +114,9 @@ def test_table_of_contents_links_every_section_and_view(normal):
         assert view.title in text
     # one section per population, with how its clusters were chosen
     for pop in result.populations:
-        assert pop.title in text and pop.method_label in text and pop.k_reason in text and pop.silhouette_label in text
+        assert pop.title in text and pop.method_label in text and pop.k_reason in text
+        # how the silhouette was measured: all customers, or the sample and its interval
+        assert (f"exact: every one of the {pop.n_customers:,} customers" if pop.silhouette_method == "exact" else pop.silhouette_label) in text
 
 
 def test_headline_numbers_reconciliation_notes_and_colours(normal):

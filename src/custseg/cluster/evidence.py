@@ -350,8 +350,8 @@ def evaluate_k(
     notes = list(tree.notes) if tree is not None else []
     if sil_list and sil_list[0].method == "sampled":
         notes.append(
-            f"Silhouettes are sampled ({sil_list[0].n_evaluated:,} of {n:,} customers, 95% CI shown) "
-            f"because the population exceeds the exact limit of {exact_limit:,}."
+            f"The evidence's silhouette for each k is sampled ({sil_list[0].n_evaluated:,} of {n:,} customers, 95% CI shown): "
+            f"the population exceeds the evidence's exact limit of {exact_limit:,}."
         )
     return Evidence(
         table=table,

@@ -328,7 +328,9 @@ def population_model(pop: PopulationResult) -> PopulationModel:
     return PopulationModel(
         name=str(pop.name), title=str(pop.title), description=str(pop.description or ""),
         n_customers=format_value(pop.n_customers)[0], method=str(pop.method_label or ""), k=pop.k,
-        k_reason=str(pop.k_reason or ""), silhouette=silhouette, silhouette_label=str(pop.silhouette_label or ""),
+        k_reason=str(pop.k_reason or ""), silhouette=silhouette,
+        # under the value: how it was measured (an exact value needs no repeating)
+        silhouette_label=f"exact: every one of the {pop.n_customers:,} customers" if pop.silhouette_method == "exact" else str(pop.silhouette_label or ""),
         features=[str(f) for f in pop.features_used or []], preparation=[str(p) for p in pop.preparation_notes or []],
         evidence=evidence,
     )
