@@ -221,7 +221,13 @@ def test_payments_add_up_to_price_plus_freight(olist_scale):
     paid = cents(pays["payment_value"]).groupby(pays["order_id"]).sum()
     both = basket.index.intersection(paid.index)
     assert len(both) > 0.99 * len(basket)
-    assert (basket[both] == paid[both]).all()
+    # As in the real data (0.31% of orders: card interest, a few discounts), a few orders pay more or
+    # less than price + freight, by their donor's ratio; every other order pays it to the cent.
+    differs = (basket[both] - paid[both]).abs() > 1
+    assert 0.001 < differs.mean() < 0.006
+    ratio = paid[both][differs] / basket[both][differs]
+    assert ratio.between(0.7, 1.42).all()
+    assert (basket[both][~differs] == paid[both][~differs]).mean() > 0.99
 
 
 def test_status_dependent_dates(olist_scale):

@@ -4,7 +4,8 @@
 E-Commerce Public Dataset by Olist" with their exact names, headers, column order, quoting and quirks.
 Products, sellers and the category translation are the real files; orders, customers, items,
 payments, reviews and geolocation are synthetic, drawn so that the published statistics of the real
-data (targets.toml, from STATS.md) come out at Olist scale (96,096 customers). Customers are generated
+data (targets.toml, from STATS.md) come out at Olist scale (96,096 customers); `compare.py` checks the
+result against the real tables themselves (docs/generator.md). Customers are generated
 in chunks with one random stream per chunk, so memory stays bounded at any size, and the same seed
 (and chunk size) always gives byte-identical files.
 
