@@ -257,9 +257,10 @@ def _flat_order_metrics(path_or_frame):
         "order_purchase_timestamp": g["ts"].min(),
         "country": g["Country"].first().str.strip(),      # first line (in file order)
         "money_units": g["amount"].sum(),
-        "products_cnt": g.size(),
-        "unique_products_cnt": g["StockCode"].nunique(),
     }).rename_axis("order_id").reset_index()
+    if "StockCode" in df:  # a log without products has no product metrics
+        om["products_cnt"] = g.size().to_numpy()
+        om["unique_products_cnt"] = g["StockCode"].nunique().to_numpy()
     om["money_scale"] = 10 ** places
     om["total_payment"] = om["money_units"] / 10 ** places
     om["cancelled"] = om["order_id"].str.startswith("C")
@@ -298,8 +299,9 @@ def _customer_metrics(om: pd.DataFrame, olist: bool) -> pd.DataFrame:
     c["avg_total_order_payment"] = g["total_payment"].mean()
     if olist:
         c["installment_orders_share"] = g["order_has_installment"].mean()
-    c["avg_products_cnt"] = g["products_cnt"].mean()
-    c["avg_unique_products_cnt"] = g["unique_products_cnt"].mean()
+    if "products_cnt" in om:
+        c["avg_products_cnt"] = g["products_cnt"].mean()
+        c["avg_unique_products_cnt"] = g["unique_products_cnt"].mean()
     if olist:
         c["avg_sellers_cnt"] = g["sellers_cnt"].mean()
         c["avg_order_total_weight_kg"] = g["total_weight_kg"].mean()

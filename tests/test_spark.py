@@ -138,6 +138,18 @@ def test_customer_table_equals_duckdb_on_online_retail(spark):
 
 
 @requires_spark
+def test_customer_table_equals_duckdb_on_a_log_with_places_attributes_and_no_products(spark, tmp_path):
+    from tests.test_own_log import BASE_MAP, write_log
+
+    path = tmp_path / "shop.csv"
+    write_log(path, customers=120)
+    duck, sp, _, _ = both_engines(spark, path, mapping=BASE_MAP + ",state=State", dimensions={"segment": "Segment", "channel": "Channel"})
+    assert {"segment", "channel", "customer_state", "customer_country"} <= set(duck.columns)
+    assert "avg_unique_products_cnt" not in duck.columns
+    assert_same_table(duck, sp)
+
+
+@requires_spark
 def test_title_label_in_spark_sql_matches_arrow(spark):
     """The one function re-written in Spark SQL (no Python on the executors) against custseg's own."""
     import pyarrow as pa

@@ -166,6 +166,7 @@ def run(
     engine: str | None = None,
     spark_master: str | None = None,
     spark=None,
+    dimensions: dict[str, str] | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -175,7 +176,8 @@ def run(
 
     `engine` ("duckdb" or "spark") overrides the config's; with "spark", `spark_master` is the
     master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
-    existing SparkSession to use (see docs/spark.md).
+    existing SparkSession to use (see docs/spark.md). `dimensions`: a log's own customer
+    attributes, name -> column (e.g. ``{"segment": "Segment"}``), compared with every cluster.
     """
     from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
@@ -193,7 +195,8 @@ def run(
             require_pyspark()
             from custseg.engines.spark import run_analysis_spark
 
-            return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress)
+            return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress,
+                                      dimensions=dimensions)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
         # The collector waits until they are in: the imports' ~250k new objects would set off
@@ -205,7 +208,7 @@ def run(
                                          "pyarrow.parquet", *(["custseg.report.deck"] if out is not None and report and slides else []))
             if progress:
                 progress(f"load: reading and checking {data}")
-            dataset = load(data, preset=preset, mapping=mapping)
+            dataset = load(data, preset=preset, mapping=mapping, dimensions=dimensions)
             from custseg.features import compute_customer_tables
 
             # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
@@ -221,7 +224,7 @@ def run(
                 gc.enable()
             early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
-                                     excluded_customers=excluded, progress=progress, timings=timings,
+                                     excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
                                      on_fitted=(lambda populations: tables.start(customers, populations)) if early else None)
         finally:
             if frozen:

@@ -27,10 +27,28 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _load(data: Path, preset: Optional[str], mapping: Optional[str]):
+def _load(data: Path, preset: Optional[str], mapping: Optional[str], dimensions: Optional[dict] = None):
     from custseg.sources import load
 
-    return load(data, preset=preset, mapping=mapping)
+    return load(data, preset=preset, mapping=mapping, dimensions=dimensions)
+
+
+DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
+
+
+def _dimensions(given: Optional[list[str]]) -> Optional[dict]:
+    """``--dimension segment=Segment --dimension channel=Channel`` -> {"segment": "Segment", ...}."""
+    if not given:
+        return None
+    parsed = {}
+    for text in given:
+        name, sep, column = (part.strip() for part in text.partition("="))
+        if not sep or not name or not column:
+            raise InputError(f"--dimension {text!r}: give NAME=COLUMN, e.g. --dimension segment=Segment")
+        if name in parsed:
+            raise InputError(f"--dimension {name}: given twice; give each attribute once")
+        parsed[name] = column
+    return parsed
 
 
 def _print_summary(summary: dict) -> None:
@@ -54,10 +72,11 @@ def features(
     data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for customers.parquet and customers.csv."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
-    mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,product=..,category=..,status=..,country=..]"),
+    mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,product=..,category=..,status=..,city=..,state=..,region=..,country=..]"),
     rfm_bins: int = typer.Option(3, "--rfm-bins", help="3 or 5 score bins."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark (docs/spark.md)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
+    dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """Per-customer metrics, segments and RFM scores."""
     from custseg.features import FeatureParams, build_customer_table
@@ -72,9 +91,10 @@ def features(
         if engine == "spark":
             from custseg.engines.spark import customer_table_spark
 
-            customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins)
+            customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins,
+                                                            dimensions=_dimensions(dimension))
         else:
-            dataset = _load(data, preset, mapping)
+            dataset = _load(data, preset, mapping, _dimensions(dimension))
             customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
             excluded_rows = dataset.excluded
         write_table(customers, staging, "customers")
@@ -101,13 +121,13 @@ def _check_engine(engine: Optional[str]) -> None:
 
 
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
-                  engine: Optional[str] = None, spark_master: Optional[str] = None) -> None:
+                  engine: Optional[str] = None, spark_master: Optional[str] = None, dimensions: Optional[dict] = None) -> None:
     from custseg.api import run as run_api
 
     _check_engine(engine)
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     engine=engine, spark_master=spark_master)
+                     engine=engine, spark_master=spark_master, dimensions=dimensions)
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -128,9 +148,10 @@ def run(
     slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
     engine: Optional[str] = typer.Option(None, "--engine", help="duckdb (one machine) or spark (docs/spark.md); default: the config's engine."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
+    dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master)
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _dimensions(dimension))
 
 
 DEMO_CUSTOMERS = 96_000
@@ -172,6 +193,7 @@ def assign(
     out_dir: Path = typer.Option(..., "--out", help="Folder for assignments.csv/.parquet."),
     preset: Optional[str] = typer.Option(None, "--preset"),
     mapping: Optional[str] = typer.Option(None, "--map"),
+    dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """Put the customers of new data into a saved model's clusters (nearest cluster centre)."""
     from custseg.cluster import ClusterModel
@@ -182,7 +204,7 @@ def assign(
         raise InputError(f"{model}: no model.json here; give a folder OUT/models/POPULATION written by 'custseg run'")
     fitted = ClusterModel.load(model)
     with staged_output(out_dir) as staging:
-        customers = build_customer_table(_load(data, preset, mapping)).set_index("customer_id")
+        customers = build_customer_table(_load(data, preset, mapping, _dimensions(dimension))).set_index("customer_id")
         missing = [f for f in fitted.features if f not in customers.columns]
         if missing:
             raise InputError(f"{data}: the model needs customer column {missing[0]!r}, which this data does not give")

@@ -12,7 +12,7 @@ import time
 import warnings as warnings_module
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -136,7 +136,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     top_n = int(config.report.get("top_n", 5))
     one_row_each = bool(frame["customer_id"].is_unique)
     for dim in config.report.get("dimensions", []):
-        if dim not in frame.columns:
+        if dim not in frame.columns or frame[dim].nunique() <= 1:  # one value in this population: nothing to compare
             continue
         ct = pf.cross_tab(frame, "cluster", dim, top_n=top_n if dim in top_dims else None, one_row_per_customer=one_row_each)
         title = f"{pop.title}: clusters by {pf.label(dim)}"
@@ -450,18 +450,72 @@ def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | 
     )
 
 
+def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attributes=()) -> tuple[AnalysisConfig, list[str]]:
+    """The config as this data can run it, and one line for each thing it goes on without.
+
+    A clustering feature or report dimension the source cannot give (requirements.toml: a log
+    without products has no avg_unique_products_cnt) is left out, said once; any other unknown
+    feature is an error (a typo must not pass). Dimensions with a single value for every customer
+    compare nothing and are left out; the user's own attributes are compared as dimensions.
+    """
+    from custseg.features import missing_because
+
+    warnings: list[str] = []
+    numeric = [c for c in customers.columns if customers[c].dtype.kind in "fiu"]
+    left_out: dict[str, list[str]] = {}
+    populations = []
+    for population in config.populations:  # every population's features, before any clustering
+        kept = []
+        for feature in population.features:
+            if feature not in customers.columns:
+                if missing_because(feature) is None:
+                    raise InputError(f"population {population.name!r}: feature {feature!r} is not a customer column (this data has: {', '.join(numeric)})")
+                left_out.setdefault(feature, []).append(population.title)
+                continue
+            if feature not in numeric:
+                raise InputError(
+                    f"population {population.name!r}: feature {feature!r} is not numeric (it is text or a date); "
+                    f"cluster on numeric customer columns: {', '.join(numeric)}"
+                )
+            kept.append(feature)
+        populations.append(replace(population, features=tuple(kept)))
+    for feature, titles in left_out.items():
+        warnings.append(f"feature {feature!r} left out of the clustering ({', '.join(titles)}): it needs {missing_because(feature)}, which this data does not have")
+    dimensions = []
+    for dim in [*config.report.get("dimensions", []), *attributes]:
+        if dim in dimensions:
+            continue
+        if dim not in customers.columns:
+            if config.source != "reference config" and missing_because(dim) is None:  # a typo in the user's list
+                warnings.append(f"{config.source} [report] dimensions: {dim!r} is not a customer column of this data; left out of the comparisons")
+            elif config.source != "reference config":
+                warnings.append(f"dimension {dim!r} left out of the comparisons: it needs {missing_because(dim)}, which this data does not have")
+            continue
+        buyers = customers[dim] if "buys_cnt" not in customers else customers.loc[customers["buys_cnt"].notna(), dim]
+        values = buyers.dropna().unique()  # the populations are buyers: "Never Converted" is no value of theirs
+        if len(values) <= 1:
+            shown = f"{values[0]!r}" if len(values) else "no value"
+            warnings.append(f"dimension {pf.label(dim)!r} left out of the comparisons: every customer has {shown}")
+            continue
+        dimensions.append(dim)
+    report = {**config.report, "dimensions": dimensions,
+              "top_n_dimensions": [*config.report.get("top_n_dimensions", []), *attributes]}  # an attribute may have many values
+    return replace(config, populations=tuple(populations), report=report), warnings
+
+
 def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
                       excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
-                      timings: dict[str, float] | None = None, on_fitted=None) -> AnalysisResult:
+                      timings: dict[str, float] | None = None, on_fitted=None, attributes=()) -> AnalysisResult:
     """Every stage after the customer table (any engine): RFM views, each population, summary.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
     ``on_fitted(populations)``: called once every population has its clusters, before the views
-    are drawn (``custseg.api.run`` starts writing the customer tables then).
+    are drawn (``custseg.api.run`` starts writing the customer tables then). ``attributes``: the
+    user's own customer attributes (compared with the clusters like the config's dimensions).
     """
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
-    warnings: list[str] = []
+    config, warnings = fit_config_to_data(config, customers, attributes)
     with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
@@ -501,20 +555,6 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
     are drawn, with their results so far (assignments, models, evidence; no sections yet).
     """
     populations, sections = [], []
-    numeric = [c for c in customers.columns if customers[c].dtype.kind in "fiu"]
-    for population in config.populations:  # every population's features, before any clustering
-        for feature in population.features:
-            if feature not in customers.columns:
-                raise InputError(f"population {population.name!r}: feature {feature!r} is not a customer column (this data has: {', '.join(numeric)})")
-            if feature not in numeric:
-                raise InputError(
-                    f"population {population.name!r}: feature {feature!r} is not numeric (it is text or a date); "
-                    f"cluster on numeric customer columns: {', '.join(numeric)}"
-                )
-    if config.source != "reference config":  # the reference lists Olist's dimensions; a user's list is checked
-        for dim in config.report.get("dimensions", []):
-            if dim not in customers.columns:
-                warnings.append(f"{config.source} [report] dimensions: {dim!r} is not a customer column of this data; left out of the comparisons")
     if not config.populations:
         return populations, sections
 

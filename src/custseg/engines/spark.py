@@ -42,6 +42,7 @@ from custseg.errors import InputError
 from custseg.features import (
     SQL_FILES,
     FeatureParams,
+    check_attribute_names,
     feature_context,
     render_feature_sql,
     rule_tables,
@@ -259,6 +260,7 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
                 f"{ds.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
                 "widen the window in the config"
             )
+    check_attribute_names(ds, [spark.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
 
 
 def build_customer_table_spark(ds: SparkDataset, params: FeatureParams | None = None, progress=None) -> pd.DataFrame:
@@ -268,10 +270,10 @@ def build_customer_table_spark(ds: SparkDataset, params: FeatureParams | None = 
 
 
 def customer_table_spark(data, *, preset=None, mapping=None, master=None, spark=None, rfm_bins: int = 3,
-                         progress=None) -> tuple[pd.DataFrame, dict[str, int]]:
+                         progress=None, dimensions=None) -> tuple[pd.DataFrame, dict[str, int]]:
     """``custseg features --engine spark``: the customer table and the input rows left out."""
     session = spark or spark_session(master)
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping)
+    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, dimensions=dimensions)
     try:
         customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins), progress=progress)
         return customers, dict(ds.excluded)
@@ -296,6 +298,7 @@ def run_analysis_spark(
     master: str | None = None,
     spark: Any = None,
     progress: Callable[[str], None] | None = None,
+    dimensions: dict[str, str] | None = None,
 ):
     """The whole analysis with Spark: load, features and RFM on Spark, clustering with Spark
     MLlib, then the views and report stages on the collected customer table."""
@@ -309,7 +312,7 @@ def run_analysis_spark(
     timings["spark_start"] = time.perf_counter() - t0
     say(f"spark: {session.sparkContext.master} (Spark {session.version})")
     t0 = time.perf_counter()
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping)
+    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, dimensions=dimensions)
     backend = SparkClustering(session)
     try:
         timings["load"] = time.perf_counter() - t0
@@ -322,7 +325,7 @@ def run_analysis_spark(
         timings["features"] = time.perf_counter() - t0
         return analyse_customers(
             customers, config, source=ds.source, excluded_rows=ds.excluded, excluded_customers=excluded,
-            progress=say, backend=backend, timings=timings,
+            progress=say, backend=backend, timings=timings, attributes=ds.attributes,
         )
     finally:
         backend.release()

@@ -35,7 +35,7 @@ from custseg.errors import InputError
 from custseg.features.dialect import sql_macros
 from custseg.sources import no_such_path_error
 from custseg.sources._read import SQL_TYPES, duplicate_key_error, missing_column_error, value_checks, value_error
-from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_clash_error
+from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_attributes_sql, order_clash_error
 from custseg.sources.olist import (
     CANONICAL_TABLES,
     CAPABILITIES as OLIST_CAPABILITIES,
@@ -123,6 +123,7 @@ class SparkDataset:
     excluded: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     frames: dict[str, Any] = field(default_factory=dict)  # view name -> cached DataFrame
+    attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -386,7 +387,7 @@ def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths
     columns, rename = mapping.source_columns()
     load_table(ds, path, "src_log", columns, paths=paths, rename=rename)
     log = ds.frames["src_log"]
-    for role, col in mapping.columns.items():
+    for role, col in mapping.roles_and_attributes():
         if rename.get(col) != role:
             log = log.withColumn(role, log[rename[col]].cast("string"))
     no_customer_rows = log.where(no_customer(q)).count()
@@ -406,12 +407,15 @@ def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths
                min(ts) AS purchase_ts,
                CAST(NULL AS TIMESTAMP) AS approved_ts, CAST(NULL AS TIMESTAMP) AS carrier_ts,
                CAST(NULL AS TIMESTAMP) AS delivered_ts, CAST(NULL AS TIMESTAMP) AS estimated_ts,
-               CAST(NULL AS STRING) AS customer_city, CAST(NULL AS STRING) AS customer_state,
+               min_by(city, CASE WHEN city IS NOT NULL THEN _row END) AS customer_city,
+               min_by(state, CASE WHEN state IS NOT NULL THEN _row END) AS customer_state,
+               min_by(region, CASE WHEN region IS NOT NULL THEN _row END) AS customer_region,
                min_by(country, CASE WHEN country IS NOT NULL THEN _row END) AS customer_country, min(_row) AS _row
         FROM log_lines GROUP BY order_id
         """
     )
     ds.materialise("orders", orders)
+    ds.materialise("order_attributes", spark.sql(order_attributes_sql(mapping.attributes, lambda name: f"`{name}`")))
     ds.materialise("input_customers", spark.sql("SELECT DISTINCT customer_id FROM orders"))
     items = ds.materialise("_items_with_category", spark.sql(
         """
@@ -436,6 +440,7 @@ def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths
     ds.materialise("category_translation", spark.createDataFrame([], "category STRING, category_english STRING"))
     ds.drop("_items_with_category", "log_lines", "src_log")
     ds.kind, ds.capabilities, ds.purchase_rule = "flat", mapping.capabilities(), "not_canceled"
+    ds.attributes = tuple(mapping.attributes)
     ds.excluded = {"no customer id": int(no_customer_rows)} if no_customer_rows else {}
     return ds
 
@@ -462,8 +467,10 @@ def _validate_lines(ds: SparkDataset, name: str, mapping: ColumnMapping) -> None
 # ----------------------------------------------------------------------------- entry point
 
 
-def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnMapping | None = None) -> SparkDataset:
-    """Load an Olist folder, or a flat log with a preset or a column mapping, into `spark`."""
+def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnMapping | None = None,
+               dimensions: dict[str, str] | None = None) -> SparkDataset:
+    """Load an Olist folder, or a flat log with a preset or a column mapping (and the user's
+    attributes, ``dimensions``), into `spark`."""
     path = str(path)
     paths = _Paths(spark)
     if not paths.exists(path):
@@ -471,19 +478,19 @@ def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnM
     ds = SparkDataset(spark=spark, kind="", source=path)
     try:
         with input_errors(_base_name(path), "check the files' format and encoding (UTF-8)"):
-            return _load(ds, path, paths, preset, mapping)
+            return _load(ds, path, paths, preset, mapping, dimensions)
     except BaseException:
         ds.release()
         raise
 
 
-def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping) -> SparkDataset:
+def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping, dimensions=None) -> SparkDataset:
     """Which source `path` is, and its loader."""
     olist_folder = paths.is_dir(path) and find_file(paths, path, SCHEMA["orders"]["file"]) is not None
     if olist_folder:
-        if preset or mapping:
-            raise InputError(f"{path}: is an Olist folder; --preset and --map describe a single transaction-log file")
+        if preset or mapping or dimensions:
+            raise InputError(f"{path}: is an Olist folder; --preset, --map and --dimension describe a single transaction-log file")
         return load_olist(ds, path, paths)
     if paths.is_dir(path) and not _is_parquet(paths, path) and not preset and not mapping:
         raise not_olist_error(path)
-    return load_flat(ds, path, ColumnMapping.resolve(_base_name(path), preset, mapping), paths)
+    return load_flat(ds, path, ColumnMapping.resolve(_base_name(path), preset, mapping).with_attributes(dimensions), paths)

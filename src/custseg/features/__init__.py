@@ -63,6 +63,14 @@ def _data_text(name: str) -> str:
     return resources.files("custseg.features").joinpath(name).read_text(encoding="utf-8")
 
 
+def missing_because(column: str) -> str | None:
+    """Why a source may lack the customer column (what the data must give for it), or None when
+    every source has it, or it is no column of custseg's (requirements.toml)."""
+    rules = tomllib.loads(_data_text("requirements.toml"))
+    needs = rules["columns"].get(column)
+    return None if needs is None else rules["needs"][needs]
+
+
 def segment_rules(overrides: dict | None = None) -> dict:
     rules = tomllib.loads(_data_text("segments.toml"))
     for name, spec in (overrides or {}).items():
@@ -110,7 +118,13 @@ def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
         con.unregister(f"_{table}_arrow")
 
 
+#: The places a source may give (capability = role): customer_<place> is the value on the latest purchase.
+PLACES = ("city", "state", "region", "country")
+
+
 def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
+    """The "top values" dimensions the source supports, then the user's attributes (top 1: the
+    customer's most frequent value), each with the SQL of its (customer, order, value) rows."""
     dims = []
     if dataset.has("payments"):
         dims.append({"name": "customer_payment_types", "top_n": 10**9,
@@ -118,12 +132,27 @@ def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
     if dataset.has("categories"):
         dims.append({"name": "customer_top_product_categories", "top_n": params.top_n,
                      "source_sql": "SELECT b.customer_id, b.order_id, i.category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.category IS NOT NULL"})
-        if params.use_category_groups:
+        if _uses_category_groups(dataset, params):
             dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
                          "source_sql": "SELECT b.customer_id, b.order_id, i.general_category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.general_category IS NOT NULL"})
     dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n,
                  "source_sql": "SELECT customer_id, order_id, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
+    taken = {d["name"] for d in dims} | {f"customer_{p}" for p in PLACES}
+    for name in getattr(dataset, "attributes", ()):
+        if name in taken:
+            raise attribute_name_error(name)
+        dims.append({"name": name, "top_n": 1,
+                     "source_sql": f"SELECT b.customer_id, b.order_id, a.value FROM bought b JOIN order_attributes a USING (order_id) WHERE a.name = {_literal(name)}"})
     return dims
+
+
+def _uses_category_groups(dataset: Dataset, params: FeatureParams) -> bool:
+    """Olist's general category groups (category_groups.csv) name Olist's categories only."""
+    return params.use_category_groups and dataset.kind == "olist"
+
+
+def attribute_name_error(name: str) -> InputError:
+    return InputError(f"--dimension {name}=...: custseg already has a customer column {name!r}; give the attribute another name")
 
 
 SQL_FILES = sorted(p.name for p in resources.files("custseg.features").joinpath("sql").iterdir() if p.name.endswith(".sql"))
@@ -168,7 +197,8 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
         "grace_days": int(params.grace_days),
         "bins": int(params.rfm_bins),
         "purchase_rule": dataset.purchase_rule,
-        "use_category_groups": params.use_category_groups and dataset.kind == "olist",
+        "use_category_groups": _uses_category_groups(dataset, params),
+        "places": [p for p in PLACES if dataset.has(p)],
         "missing_category": MISSING_CATEGORY,
         "never_converted": NEVER_CONVERTED,
         "unknown": UNKNOWN,
@@ -228,11 +258,21 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
                 raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
     finally:
         split_small_scans(con, False)  # the connection's later queries (the caller's) as DuckDB plans them
+    check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
     if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
         raise InputError(
             f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
             "widen the window in the config"
         )
+
+
+def check_attribute_names(dataset, column_lists) -> None:
+    """An InputError when a user's attribute has the name of one of custseg's customer columns
+    (the customer table would hold two columns of one name)."""
+    taken = {c for columns in column_lists for c in columns} - {"customer_id"}
+    for name in getattr(dataset, "attributes", ()):
+        if name in taken or name == "customer_id":
+            raise attribute_name_error(name)
 
 
 #: Above this many customers, ``release=True`` hands the tables over through Parquet files.

@@ -40,6 +40,7 @@ LABELS: dict[str, str] = {
     "customer_top_general_product_categories": "Top General Product Categories",
     "customer_city": "City",
     "customer_state": "State",
+    "customer_region": "Region",
     "customer_country": "Country",
     # clustering evidence
     "k": "Number of clusters (k)",

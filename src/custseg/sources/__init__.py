@@ -16,18 +16,22 @@ from custseg.sources.olist import is_olist_folder, load_olist, not_olist_error
 __all__ = ["ColumnMapping", "Dataset", "load", "load_flat", "load_olist"]
 
 
-def load(path: str | Path, *, preset: str | None = None, mapping: str | ColumnMapping | None = None) -> Dataset:
-    """Load an Olist folder, or a flat log with a preset or a column mapping."""
+def load(path: str | Path, *, preset: str | None = None, mapping: str | ColumnMapping | None = None,
+         dimensions: dict[str, str] | None = None) -> Dataset:
+    """Load an Olist folder, or a flat log with a preset or a column mapping.
+
+    ``dimensions``: the user's own customer attributes of a log, name -> column (``--dimension``).
+    """
     path = Path(path)
     if not path.exists():
         raise no_such_path_error(path)
     if path.is_dir():
-        if preset or mapping:
-            raise InputError(f"{path}: is a folder; --preset and --map describe a single transaction-log file")
+        if preset or mapping or dimensions:
+            raise InputError(f"{path}: is a folder; --preset, --map and --dimension describe a single transaction-log file")
         if not is_olist_folder(path):
             raise not_olist_error(path)
         return load_olist(path)
-    return load_flat(path, ColumnMapping.resolve(path.name, preset, mapping))
+    return load_flat(path, ColumnMapping.resolve(path.name, preset, mapping).with_attributes(dimensions))
 
 
 def no_such_path_error(path) -> InputError:

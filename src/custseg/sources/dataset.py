@@ -4,15 +4,18 @@ A :class:`Dataset` owns a DuckDB connection holding these tables (names fixed):
 
 - ``orders``: order_id, customer_id (the person), order_status (raw text), is_canceled,
   purchase_ts, approved_ts, carrier_ts, delivered_ts, estimated_ts, customer_city,
-  customer_state, customer_country
+  customer_state, customer_region, customer_country
 - ``order_items``: order_id, item_no, product_id, seller_id, price, freight_value (exact decimals)
 - ``payments``: order_id, payment_sequential, payment_type, payment_installments, payment_value
 - ``reviews``: review_id, order_id, review_score, review_created_ts
 - ``products``: product_id, category (raw), weight_g, length_cm, height_cm, width_cm
 - ``category_translation``: category (raw), category_english
+- ``order_attributes``: order_id, name, value — the user's own customer attributes (``attributes``
+  names them), one row per order and attribute
 
-`capabilities` says which facts the source carries (payments, reviews, delivery, weight,
-sellers, geography, country, categories), so the feature stage computes only what the data supports.
+`capabilities` says which facts the source carries (payments, reviews, delivery, weight, sellers,
+products, categories, freight, status, and the places city, state, region, country), so the
+feature stage computes only what the data supports: a metric the data cannot support is absent.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Dataset:
     purchase_rule: str  # "olist" (status + estimated date, spec section 3) or "not_canceled"
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> input rows left out
     warnings: list[str] = field(default_factory=list)
+    attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

@@ -1,15 +1,18 @@
 """The flat transaction-log adapter: one row per order line, CSV or Parquet, with a column mapping.
 
 Roles: customer, order, timestamp, amount (or quantity + unit_price), and optionally
-product, category, status, country. Rows without a customer are excluded and counted.
-An order is cancelled when its status is a cancellation status or its id starts with the
-configured prefix; every other order is a purchase.
+product, category, status and the customer's place (city, state, region, country). Customer
+attributes of the user's own (a segment, a channel, a loyalty tier) are mapped by name
+(``attributes``: name -> column); each customer gets their most frequent value. Rows without a
+customer are excluded and counted. An order is cancelled when its status is a cancellation
+status or its id starts with the configured prefix; every other order is a purchase.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -20,13 +23,18 @@ from custseg.errors import InputError
 from custseg.sources._read import load_table, quote_ident, read_header
 from custseg.sources.dataset import Dataset
 
-ROLES = ("customer", "order", "timestamp", "amount", "quantity", "unit_price", "product", "category", "status", "country")
+ROLES = ("customer", "order", "timestamp", "amount", "quantity", "unit_price", "product", "category", "status",
+         "city", "state", "region", "country")
+# The place roles: the customer's value on their latest purchase (customer_<role> in the customer table).
+PLACE_ROLES = ("city", "state", "region", "country")
 REQUIRED = ("customer", "timestamp")
 CANCELED_STATUSES = ("canceled", "cancelled", "cancel", "void", "refunded", "returned")
 # The type each role's column is read as (see custseg.sources._read.SQL_TYPES).
 ROLE_KINDS = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
               "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
-              "status": "text", "country": "text"}
+              "status": "text", "city": "text", "state": "text", "region": "text", "country": "text"}
+# An attribute's name becomes a customer column: a plain lower-case identifier.
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 # Shared with the Spark engine (custseg.engines.spark_sources): the SQL below runs on DuckDB and
 # Spark SQL alike (identifiers and literals through custseg.features.dialect), and both engines
@@ -54,6 +62,7 @@ class ColumnMapping:
     cancel_prefix: str | None = None
     canceled_statuses: tuple[str, ...] = CANCELED_STATUSES
     description: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)  # customer attribute name -> column
 
     def __post_init__(self):
         unknown = [r for r in self.columns if r not in ROLES]
@@ -66,6 +75,13 @@ class ColumnMapping:
         has_qp = "quantity" in self.columns and "unit_price" in self.columns
         if not (has_amount or has_qp):
             raise InputError("--map: give amount=COLUMN, or both quantity=COLUMN and unit_price=COLUMN")
+        for name in self.attributes:
+            if not ATTRIBUTE_NAME.fullmatch(name):
+                raise InputError(f"--dimension {name}=...: name the attribute with lower-case letters, digits and _ (e.g. segment=Segment)")
+
+    def with_attributes(self, attributes: dict[str, str] | None) -> "ColumnMapping":
+        """This mapping plus customer attributes (name -> column), e.g. from ``--dimension``."""
+        return replace(self, attributes={**self.attributes, **(attributes or {})}) if attributes else self
 
     @classmethod
     def parse(cls, text: str, cancel_prefix: str | None = None) -> "ColumnMapping":
@@ -109,22 +125,30 @@ class ColumnMapping:
         for role, col in self.columns.items():
             if col not in header:
                 raise InputError(f"{file}: column {col!r} (mapped to {role}) not found; columns are: {', '.join(header[:15])}")
+        for name, col in self.attributes.items():
+            if col not in header:
+                raise InputError(f"{file}: column {col!r} (--dimension {name}) not found; columns are: {', '.join(header[:15])}")
+
+    def roles_and_attributes(self) -> list[tuple[str, str]]:
+        """(role, column) of every role, then (attribute_<name>, column) of every attribute."""
+        return [*self.columns.items(), *((attribute_column(name), col) for name, col in self.attributes.items())]
 
     def source_columns(self) -> tuple[dict[str, str], dict[str, str]]:
         """The input columns to read (each once) with their types, and the role each is renamed
         to (a column in two roles, e.g. order=customer, is read once under its first role)."""
         columns: dict[str, str] = {}
         rename: dict[str, str] = {}
-        for role, col in self.columns.items():
+        for role, col in self.roles_and_attributes():
             if col not in columns:
-                columns[col] = ROLE_KINDS[role]
+                columns[col] = ROLE_KINDS.get(role, "text")
                 rename[col] = role
         return columns, rename
 
     def capabilities(self) -> frozenset[str]:
         """What a log with these roles can tell (see custseg.sources.dataset)."""
         has = set(self.columns)
-        caps = {name for role, name in (("status", "status"), ("category", "categories"), ("country", "country")) if role in has}
+        caps = {name for role, name in (("status", "status"), ("category", "categories"), ("product", "products")) if role in has}
+        caps |= {role for role in PLACE_ROLES if role in has}
         if self.cancel_prefix or "status" in has:
             caps.add("cancellations")
         return frozenset(caps)
@@ -157,7 +181,8 @@ class ColumnMapping:
                    {q('timestamp')} AS ts, CAST({amount} AS DECIMAL(18,4)) AS amount,
                    coalesce({' OR '.join(cancel) or 'false'}, false) AS is_canceled,
                    {role('product')} AS product_id, {role('category')} AS category,
-                   {role('status')} AS status, {role('country')} AS country
+                   {role('status')} AS status, {', '.join(f"{role(p)} AS {p}" for p in PLACE_ROLES)}
+                   {''.join(f", {q(attribute_column(name))}" for name in self.attributes)}
             FROM {source}
             WHERE NOT ({no_customer(q)})
             """
@@ -176,6 +201,22 @@ class ColumnMapping:
         if check == "no order":
             return InputError(f"{file}, row {row}, column {self.columns.get('order')!r}: order id is missing; every line needs one")
         raise ValueError(f"unknown check {check!r}")
+
+
+def attribute_column(name: str) -> str:
+    """The log_lines column holding the customer attribute `name` (apart from the roles' names)."""
+    return f"attribute_{name}"
+
+
+def order_attributes_sql(attributes, quote) -> str:
+    """order_attributes (order_id, name, value): each order's value of every customer attribute,
+    from its first line that has one; long form, so the feature SQL needs no column per attribute."""
+    parts = [
+        f"SELECT order_id, '{name}' AS name, trim(min_by({quote(attribute_column(name))}, _row)) AS value FROM log_lines "
+        f"WHERE nullif(trim({quote(attribute_column(name))}), '') IS NOT NULL GROUP BY order_id"
+        for name in attributes
+    ]
+    return " UNION ALL ".join(parts) or "SELECT CAST(NULL AS STRING) AS order_id, CAST(NULL AS STRING) AS name, CAST(NULL AS STRING) AS value WHERE false"
 
 
 def no_customer(quote) -> str:
@@ -200,7 +241,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
     columns, rename = mapping.source_columns()
     # Rows without a customer are counted and left out before anything else is checked.
     load_table(con, path, "src_log", columns, rename=rename)
-    for role, col in mapping.columns.items():
+    for role, col in mapping.roles_and_attributes():
         if rename.get(col) != role:
             run_sql(con, f"ALTER TABLE src_log ADD COLUMN {quote_ident(role)} VARCHAR")
             run_sql(con, f"UPDATE src_log SET {quote_ident(role)} = {quote_ident(rename[col])}")
@@ -220,11 +261,12 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
                min(ts) AS purchase_ts,
                CAST(NULL AS TIMESTAMP) AS approved_ts, CAST(NULL AS TIMESTAMP) AS carrier_ts,
                CAST(NULL AS TIMESTAMP) AS delivered_ts, CAST(NULL AS TIMESTAMP) AS estimated_ts,
-               CAST(NULL AS VARCHAR) AS customer_city, CAST(NULL AS VARCHAR) AS customer_state,
-               arg_min(country, _row) AS customer_country, min(_row) AS _row
+               arg_min(city, _row) AS customer_city, arg_min(state, _row) AS customer_state,
+               arg_min(region, _row) AS customer_region, arg_min(country, _row) AS customer_country, min(_row) AS _row
         FROM log_lines GROUP BY order_id ORDER BY min(_row)
         """
     )
+    run_sql(con, f"CREATE OR REPLACE TABLE order_attributes AS {order_attributes_sql(mapping.attributes, quote_ident)}")
     run_sql(con, 
         """
         CREATE OR REPLACE TABLE order_items AS
@@ -257,6 +299,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
         capabilities=mapping.capabilities(),
         purchase_rule="not_canceled",
         excluded={"no customer id": int(no_customer_rows)} if no_customer_rows else {},
+        attributes=tuple(mapping.attributes),
     )
 
 

@@ -38,7 +38,7 @@ RENAMES = {
 
 
 # What an Olist folder tells: every feature of the reference analysis.
-CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "geography", "categories", "status", "freight"})
+CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "products", "city", "state", "categories", "status", "freight"})
 FILE_SUFFIXES = (".csv", ".csv.gz")
 
 # Every order needs its customer; every item, payment and review its order; every item its
@@ -58,7 +58,8 @@ CANONICAL_TABLES = {
         SELECT o.order_id, c.customer_unique_id AS customer_id, o.order_status,
                lower(o.order_status) IN ('canceled', 'cancelled') AS is_canceled,
                o.purchase_ts, o.approved_ts, o.carrier_ts, o.delivered_ts, o.estimated_ts,
-               c.customer_city, c.customer_state, CAST(NULL AS STRING) AS customer_country,
+               c.customer_city, upper(trim(c.customer_state)) AS customer_state,
+               CAST(NULL AS STRING) AS customer_region, CAST(NULL AS STRING) AS customer_country,
                o._row
         FROM src_orders o JOIN src_customers c USING (customer_id)""",
     "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
@@ -68,6 +69,7 @@ CANONICAL_TABLES = {
     "category_translation": "SELECT category, category_english FROM src_category_translation",
     # Every person of the input, so none can go missing unnoticed (see excluded.csv).
     "input_customers": "SELECT DISTINCT customer_unique_id AS customer_id FROM src_customers",
+    "order_attributes": "SELECT order_id, CAST(NULL AS STRING) AS name, CAST(NULL AS STRING) AS value FROM src_orders WHERE false",
 }
 
 

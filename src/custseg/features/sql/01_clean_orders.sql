@@ -21,7 +21,8 @@ normalised AS (
            {{ title_label("order_status") }} AS order_status,
            is_canceled, purchase_ts, approved_ts, carrier_ts, delivered_ts, estimated_ts,
            {{ title_label("customer_city") }} AS customer_city,
-           upper(trim(customer_state)) AS customer_state,
+           trim(customer_state) AS customer_state,
+           trim(customer_region) AS customer_region,
            trim(customer_country) AS customer_country,
            _row
     FROM windowed
@@ -35,7 +36,7 @@ carrier_filled AS (
            CASE WHEN n.carrier_ts IS NULL AND n.order_status = 'Delivered' AND n.approved_ts IS NOT NULL
                 THEN {{ from_epoch_us("CAST(" ~ epoch_us("n.approved_ts") ~ " + round(m.approval_to_carrier_us) AS BIGINT)") }}
                 ELSE n.carrier_ts END AS carrier_ts,
-           n.delivered_ts, n.estimated_ts, n.customer_city, n.customer_state, n.customer_country, n._row
+           n.delivered_ts, n.estimated_ts, n.customer_city, n.customer_state, n.customer_region, n.customer_country, n._row
     FROM normalised n, stage_medians m
 ),
 filled AS (
@@ -43,7 +44,7 @@ filled AS (
            CASE WHEN c.delivered_ts IS NULL AND c.order_status = 'Delivered' AND c.carrier_ts IS NOT NULL
                 THEN {{ from_epoch_us("CAST(" ~ epoch_us("c.carrier_ts") ~ " + round(m.carrier_to_delivery_us) AS BIGINT)") }}
                 ELSE c.delivered_ts END AS delivered_ts,
-           c.estimated_ts, c.customer_city, c.customer_state, c.customer_country, c._row
+           c.estimated_ts, c.customer_city, c.customer_state, c.customer_region, c.customer_country, c._row
     FROM carrier_filled c, stage_medians m
 )
 {% else %}

@@ -30,7 +30,7 @@ review_agg AS (
     FROM clean_reviews GROUP BY order_id
 )
 SELECT o.order_id, o.customer_id, o.order_status, o.is_canceled, p.is_purchase, o.purchase_ts,
-       o.customer_city, o.customer_state, o.customer_country,
+       o.customer_city, o.customer_state, o.customer_region, o.customer_country,
 {% if has("payments") %}
        coalesce(pa.payments_cnt, 0) AS payments_cnt,
        pa.total_payment,
@@ -42,8 +42,10 @@ SELECT o.order_id, o.customer_id, o.order_status, o.is_canceled, p.is_purchase, 
        -- A flat log's order value is the sum of its lines.
        ia.total_products_price AS total_payment,
 {% endif %}
+{% if has("products") %}
        coalesce(ia.products_cnt, 0) AS products_cnt,
        coalesce(ia.unique_products_cnt, 0) AS unique_products_cnt,
+{% endif %}
 {% if has("sellers") %}       coalesce(ia.sellers_cnt, 0) AS sellers_cnt,
 {% endif %}
 {% if has("categories") %}       coalesce(ia.product_categories_cnt, 0) AS product_categories_cnt,

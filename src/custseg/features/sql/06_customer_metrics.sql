@@ -18,9 +18,11 @@
 {% if has("payments") %}
 {% set purchase_aggregates = purchase_aggregates + [("installment_orders_share", "avg(CAST(order_has_installment AS DOUBLE))")] %}
 {% endif %}
+{% if has("products") %}
 {% set purchase_aggregates = purchase_aggregates + [
     ("avg_products_cnt", "avg(products_cnt)"),
     ("avg_unique_products_cnt", "avg(unique_products_cnt)")] %}
+{% endif %}
 {% if has("sellers") %}
 {% set purchase_aggregates = purchase_aggregates + [("avg_sellers_cnt", "avg(sellers_cnt)")] %}
 {% endif %}

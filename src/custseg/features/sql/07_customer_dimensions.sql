@@ -1,8 +1,10 @@
 -- Text dimensions of each customer, from their purchases (spec section 5).
 -- "Top" values: the most frequent (top_n in the config), each counted once per order, ties by name;
 -- joined in alphabetical order. Customers with no purchase get "Never Converted".
--- "Latest" value: the one on the purchase with the largest (purchase time, order id), a NULL
--- time counting as the latest; purchases without the value are skipped.
+-- "Latest" value (the customer's place: city, state, region, country, where the source has it):
+-- the one on the purchase with the largest (purchase time, order id), a NULL time counting as the
+-- latest; purchases without the value are skipped. The user's own attributes are "top" values with
+-- top_n 1: the customer's most frequent value.
 CREATE OR REPLACE TABLE customer_dimensions AS
 WITH bought AS (SELECT * FROM order_metrics WHERE is_purchase),
 {% for dim in top_dimensions %}
@@ -21,23 +23,19 @@ WITH bought AS (SELECT * FROM order_metrics WHERE is_purchase),
 ),
 {% endfor %}
 latest AS (
-    SELECT customer_id,
-           {{ arg_max("customer_city", "purchase_ts", "order_id") }} AS customer_city,
-           {{ arg_max("customer_state", "purchase_ts", "order_id") }} AS customer_state,
-           {{ arg_max("customer_country", "purchase_ts", "order_id") }} AS customer_country
+    SELECT customer_id
+{% for place in places %}
+         , {{ arg_max("customer_" ~ place, "purchase_ts", "order_id") }} AS customer_{{ place }}
+{% endfor %}
     FROM bought GROUP BY customer_id
 )
 SELECT c.customer_id
 {% for dim in top_dimensions %}
      , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(t_{{ loop.index }}.{{ dim.name }}, '{{ unknown }}') END AS {{ dim.name }}
 {% endfor %}
-{% if has("geography") %}
-     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_city, '{{ unknown }}') END AS customer_city
-     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_state, '{{ unknown }}') END AS customer_state
-{% endif %}
-{% if has("country") %}
-     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_country, '{{ unknown }}') END AS customer_country
-{% endif %}
+{% for place in places %}
+     , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}' ELSE coalesce(l.customer_{{ place }}, '{{ unknown }}') END AS customer_{{ place }}
+{% endfor %}
 FROM customer_metrics c
 {% for dim in top_dimensions %}
 LEFT JOIN {{ dim.name }}_top t_{{ loop.index }} ON t_{{ loop.index }}.customer_id = c.customer_id
