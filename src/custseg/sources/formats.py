@@ -52,6 +52,7 @@ class TimestampReading:
     pattern: str | None = None  # a value must match it in full (keeps 20161108 from being seconds)
     option: str | None = None  # the --date-format that reads the example
     example: str = ""
+    separators: tuple[str, ...] = ()  # formats are listed once per separator, the first's first
 
     def sql(self, v: str, strict: bool) -> str:
         """A TIMESTAMP (UTC when the text carries a zone); strict raises on a value it cannot read,
@@ -65,7 +66,11 @@ class TimestampReading:
                     f"ELSE {cast}({v} AS TIMESTAMP) END")
         if self.kind == "strptime":
             fn = "strptime" if strict else "try_strptime"
-            value = f"{fn}({v}, [{', '.join(_lit(f) for f in self.formats)}])"
+            text, formats = v, self.formats
+            if self.separators:  # 11-28-2016 and 11.28.2016 as 11/28/2016: a third of the formats to try
+                text = f"translate({v}, {_lit(''.join(self.separators[1:]))}, {_lit(self.separators[0] * (len(self.separators) - 1))})"
+                formats = self.formats[: len(self.formats) // len(self.separators)]
+            value = f"{fn}({text}, [{', '.join(_lit(f) for f in formats)}])"
             if any("%z" in f for f in self.formats):  # a TIMESTAMPTZ: its instant, as UTC
                 value = f"make_timestamp(epoch_us({value}))"
         elif self.kind == "unix_s":
@@ -99,7 +104,8 @@ def _load_readings() -> tuple[TimestampReading, ...]:
         for sep in row.get("separators", ())[1:]:
             formats += [f.replace("/", sep, 2) for f in row["formats"]]
         readings.append(TimestampReading(name=row["name"], kind=row["kind"], formats=tuple(formats),
-                                         pattern=row.get("pattern"), option=row.get("option"), example=row["example"]))
+                                         pattern=row.get("pattern"), option=row.get("option"), example=row["example"],
+                                         separators=tuple(row.get("separators", ()))))
     return tuple(readings)
 
 
