@@ -148,9 +148,11 @@ def is_xlsx(path) -> bool:
 def _xlsx_sheet(path: Path, sheet: str | None):
     """The sheet (default: the first) of a workbook, or an InputError naming the sheets.
 
-    Read with python-calamine (a Rust reader): the 541,909-row Online Retail log as .xlsx reads
-    in a few seconds where openpyxl takes about a minute, and it gives Excel's cell types (dates
-    as datetimes, numbers as floats, text as str), which is all custseg needs of a workbook.
+    Read with python-calamine (a Rust reader, maintained, no pandas needed): it gives Excel's cell
+    types (dates as datetimes, numbers as floats, text as str), which is all custseg needs of a
+    workbook, and reads much faster than openpyxl's pure-Python parser. Measured: loading the
+    541,909-row Online Retail log as .xlsx (25 MB) takes 10.6 s, the same log as CSV 0.74 s;
+    the customer table is identical. (openpyxl was not measured here.)
     """
     try:
         from python_calamine import CalamineWorkbook
