@@ -65,7 +65,7 @@ def test_good_log_is_accepted(run_cli, tmp_path):
         ("unparseable date", "536368,1,X,1,2010-13-45 10:00:00,1.0,17850,UK", ("log.csv", "row 4", "'InvoiceDate'", "not a timestamp")),
         ("date out of range", "536368,1,X,1,0201-01-01 10:00:00,1.0,17850,UK", ("row 4", "'InvoiceDate'", "outside")),
         ("non-numeric quantity", "536368,1,X,six,2010-12-04 10:00:00,1.0,17850,UK", ("row 4", "'Quantity'", "not a number")),
-        ("non-numeric price", "536368,1,X,1,2010-12-04 10:00:00,£1,17850,UK", ("row 4", "'UnitPrice'", "not a number")),
+        ("non-numeric price", "536368,1,X,1,2010-12-04 10:00:00,£1.2.3,17850,UK", ("row 4", "'UnitPrice'", "not a number")),
         ("negative amount on a purchase", "536368,1,X,-3,2010-12-04 10:00:00,1.0,17850,UK", ("row 4", "negative amount", "cancelled")),
         ("order of two customers", "536365,1,X,1,2010-12-01 08:26:00,1.0,99999,UK", ("rows 1-4", "'536365'", "more than one customer")),
         ("missing timestamp", "536368,1,X,1,,1.0,17850,UK", ("row 4", "timestamp is missing")),

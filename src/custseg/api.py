@@ -160,13 +160,16 @@ def run(
     out: str | Path | None = None,
     preset: str | None = None,
     mapping: str | None = None,
+    date_format: str | None = None,
+    decimal: str | None = None,
+    sheet: str | None = None,
+    dimensions: dict[str, str] | None = None,
     report: bool = True,
     slides: bool = True,
     progress: Callable[[str], None] | None = None,
     engine: str | None = None,
     spark_master: str | None = None,
     spark=None,
-    dimensions: dict[str, str] | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -174,16 +177,21 @@ def run(
     clusters.csv, models/ and summary.json there (all or nothing). The result's frames,
     figures and notes display in Jupyter.
 
+    For a transaction log: `date_format` (strptime, e.g. "%d/%m/%Y"; default detected), `decimal`
+    ("." or ","), `sheet` of an .xlsx workbook, and `dimensions`, the log's own customer
+    attributes, name -> column (e.g. ``{"segment": "Segment"}``), compared with every cluster
+    (docs/your_log.md).
+
     `engine` ("duckdb" or "spark") overrides the config's; with "spark", `spark_master` is the
     master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
-    existing SparkSession to use (see docs/spark.md). `dimensions`: a log's own customer
-    attributes, name -> column (e.g. ``{"segment": "Segment"}``), compared with every cluster.
+    existing SparkSession to use (see docs/spark.md).
     """
     from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
     from custseg.sources import load
 
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    formats = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
     engine = engine or cfg.engine
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
@@ -196,7 +204,7 @@ def run(
             from custseg.engines.spark import run_analysis_spark
 
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress,
-                                      dimensions=dimensions)
+                                      **formats)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
         # The collector waits until they are in: the imports' ~250k new objects would set off
@@ -208,7 +216,7 @@ def run(
                                          "pyarrow.parquet", *(["custseg.report.deck"] if out is not None and report and slides else []))
             if progress:
                 progress(f"load: reading and checking {data}")
-            dataset = load(data, preset=preset, mapping=mapping, dimensions=dimensions)
+            dataset = load(data, preset=preset, mapping=mapping, **formats)
             from custseg.features import compute_customer_tables
 
             # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over

@@ -27,13 +27,23 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _load(data: Path, preset: Optional[str], mapping: Optional[str], dimensions: Optional[dict] = None):
+def _load(data: Path, preset: Optional[str], mapping: Optional[str], formats: Optional[dict] = None):
     from custseg.sources import load
 
-    return load(data, preset=preset, mapping=mapping, dimensions=dimensions)
+    return load(data, preset=preset, mapping=mapping, **(formats or {}))
 
 
+# A log's formats (docs/your_log.md); the same keys as custseg.run / custseg.sources.load.
+DATE_FORMAT_HELP = "Format of the log's timestamps (strptime, e.g. '%d/%m/%Y %H:%M'); default: detected."
+DECIMAL_HELP = "Decimal mark of the log's amounts: . (1,234.56, default) or , (1.234,56)."
+SHEET_HELP = "Sheet of an .xlsx log (default: the first)."
 DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
+
+
+def _formats(date_format: Optional[str], decimal: Optional[str], sheet: Optional[str], dimension: Optional[list[str]] = None) -> dict:
+    """How to read a log: the keyword arguments of custseg.sources.load and custseg.run."""
+    given = {"date_format": date_format, "decimal": decimal, "sheet": sheet, "dimensions": _dimensions(dimension)}
+    return {k: v for k, v in given.items() if v}
 
 
 def _dimensions(given: Optional[list[str]]) -> Optional[dict]:
@@ -69,11 +79,14 @@ def _print_summary(summary: dict) -> None:
 
 @app.command()
 def features(
-    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet); with --engine spark any path Spark reads."),
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for customers.parquet and customers.csv."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,product=..,category=..,status=..,city=..,state=..,region=..,country=..]"),
     rfm_bins: int = typer.Option(3, "--rfm-bins", help="3 or 5 score bins."),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
+    decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark (docs/spark.md)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
@@ -92,9 +105,9 @@ def features(
             from custseg.engines.spark import customer_table_spark
 
             customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins,
-                                                            dimensions=_dimensions(dimension))
+                                                            **_formats(date_format, decimal, sheet, dimension))
         else:
-            dataset = _load(data, preset, mapping, _dimensions(dimension))
+            dataset = _load(data, preset, mapping, _formats(date_format, decimal, sheet, dimension))
             customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
             excluded_rows = dataset.excluded
         write_table(customers, staging, "customers")
@@ -121,13 +134,13 @@ def _check_engine(engine: Optional[str]) -> None:
 
 
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
-                  engine: Optional[str] = None, spark_master: Optional[str] = None, dimensions: Optional[dict] = None) -> None:
+                  engine: Optional[str] = None, spark_master: Optional[str] = None, formats: Optional[dict] = None) -> None:
     from custseg.api import run as run_api
 
     _check_engine(engine)
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     engine=engine, spark_master=spark_master, dimensions=dimensions)
+                     engine=engine, spark_master=spark_master, **(formats or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -139,11 +152,14 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
 
 @app.command()
 def run(
-    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV/Parquet); with --engine spark any path Spark reads."),
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, slides/, deck.pptx, customers.parquet/.csv, summary.json."),
     config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
+    decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
     slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
     engine: Optional[str] = typer.Option(None, "--engine", help="duckdb (one machine) or spark (docs/spark.md); default: the config's engine."),
@@ -151,7 +167,7 @@ def run(
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _dimensions(dimension))
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _formats(date_format, decimal, sheet, dimension))
 
 
 DEMO_CUSTOMERS = 96_000
@@ -193,6 +209,9 @@ def assign(
     out_dir: Path = typer.Option(..., "--out", help="Folder for assignments.csv/.parquet."),
     preset: Optional[str] = typer.Option(None, "--preset"),
     mapping: Optional[str] = typer.Option(None, "--map"),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
+    decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """Put the customers of new data into a saved model's clusters (nearest cluster centre)."""
@@ -204,7 +223,7 @@ def assign(
         raise InputError(f"{model}: no model.json here; give a folder OUT/models/POPULATION written by 'custseg run'")
     fitted = ClusterModel.load(model)
     with staged_output(out_dir) as staging:
-        customers = build_customer_table(_load(data, preset, mapping, _dimensions(dimension))).set_index("customer_id")
+        customers = build_customer_table(_load(data, preset, mapping, _formats(date_format, decimal, sheet, dimension))).set_index("customer_id")
         missing = [f for f in fitted.features if f not in customers.columns]
         if missing:
             raise InputError(f"{data}: the model needs customer column {missing[0]!r}, which this data does not give")

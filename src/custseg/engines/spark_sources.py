@@ -34,7 +34,7 @@ import pandas as pd
 from custseg.errors import InputError
 from custseg.features.dialect import sql_macros
 from custseg.sources import no_such_path_error
-from custseg.sources._read import SQL_TYPES, duplicate_key_error, missing_column_error, value_checks, value_error
+from custseg.sources._read import SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, value_checks, value_error
 from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_attributes_sql, order_clash_error
 from custseg.sources.olist import (
     CANONICAL_TABLES,
@@ -256,11 +256,37 @@ def _row_number(frame, row_id: int) -> int:
 # ----------------------------------------------------------------------------- one table
 
 
-def _typed_expr(col: str, kind: str) -> str:
+# strptime codes -> Spark datetime pattern letters (a --date-format on the Spark engine)
+_SPARK_PATTERN = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%I": "h", "%M": "mm", "%S": "ss",
+                  "%p": "a", "%f": "SSSSSS", "%z": "XXX", "%b": "MMM", "%B": "MMMM", "%j": "D", "%%": "%"}
+
+
+def spark_pattern(date_format: str) -> str:
+    """A strptime format as a Spark datetime pattern (letters other than codes are quoted);
+    1-digit days and months parse under M and d, as under strptime's %m and %d."""
+    out, i = [], 0
+    while i < len(date_format):
+        code = date_format[i:i + 2]
+        if code in _SPARK_PATTERN:
+            out.append(_SPARK_PATTERN[code])
+            i += 2
+            continue
+        if code.startswith("%"):
+            raise InputError(f"--date-format {date_format!r}: {code} is not supported by the Spark engine; "
+                             f"use {', '.join(sorted(_SPARK_PATTERN))} (or --engine duckdb)")
+        ch = date_format[i]
+        out.append(f"'{ch}'" if ch.isalpha() else ("''" if ch == "'" else ch))
+        i += 1
+    return "".join(out)
+
+
+def _typed_expr(col: str, kind: str, date_format: str | None = None) -> str:
     text = f"CAST({q(col)} AS STRING)"
     if kind == "text":
         return text
     value = f"nullif(trim({text}), '')"
+    if kind == "timestamp" and date_format:
+        return f"try_to_timestamp({value}, {lit(spark_pattern(date_format))})"
     if kind == "int":  # DuckDB's cast also takes '1.0' or '1e3', rounding half away from zero
         return f"coalesce(try_cast({value} AS BIGINT), CAST(round(try_cast({value} AS DECIMAL(38,10))) AS BIGINT))"
     return f"try_cast({value} AS {SPARK_TYPES[kind]})"
@@ -277,9 +303,12 @@ def load_table(
     not_null: list[str] = (),
     key: list[str] = (),
     non_negative: list[str] = (),
+    date_format: str | None = None,
+    cast_hint: str = "",
 ) -> int:
     """Spark's :func:`custseg.sources._read.load_table`: the view `table` with typed columns,
-    the same checks (:func:`~custseg.sources._read.value_checks`) and the same messages."""
+    the same checks (:func:`~custseg.sources._read.value_checks`) and the same messages.
+    `date_format` (strptime) reads the timestamp columns; `cast_hint` ends a cast failure's line."""
     rename = rename or {}
     name = _base_name(path)
     raw = _read_raw(ds.spark, paths, path)
@@ -289,10 +318,10 @@ def load_table(
         raise missing_column_error(name, missing[0], header)
     typed_cols = [(c, k) for c, k in columns.items() if k != "text"]
     bad_flag = " ".join(
-        f"WHEN nullif(trim(CAST({q(c)} AS STRING)), '') IS NOT NULL AND {_typed_expr(c, k)} IS NULL THEN {i}"
+        f"WHEN nullif(trim(CAST({q(c)} AS STRING)), '') IS NOT NULL AND {_typed_expr(c, k, date_format)} IS NULL THEN {i}"
         for i, (c, k) in enumerate(typed_cols)
     )
-    select = [f"{_typed_expr(c, k)} AS {q(rename.get(c, c))}" for c, k in columns.items()]
+    select = [f"{_typed_expr(c, k, date_format)} AS {q(rename.get(c, c))}" for c, k in columns.items()]
     select.append(f"CASE {bad_flag} END AS _cast_bad" if typed_cols else "CAST(NULL AS INT) AS _cast_bad")
     hint = "check the file's format and encoding (UTF-8)"
     with input_errors(name, hint):
@@ -319,7 +348,10 @@ def load_table(
                     f"{name}, row {_row_number(typed, bad)}, column {col!r}: {value[:60]!r} holds bytes that are not UTF-8 text "
                     f"(shown as {_REPLACEMENT}); save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
                 )
-            raise value_error(name, _row_number(typed, bad), col, what, value, columns[col])
+            error = value_error(name, _row_number(typed, bad), col, what, value, columns[col])
+            if what == "cast" and cast_hint:
+                raise InputError(f"{error}; {cast_hint}")
+            raise error
         if key:
             key_cols = [rename.get(k, k) for k in key]
             dup = ds.spark.sql(
@@ -377,15 +409,25 @@ def _check_references(ds: SparkDataset, files: dict[str, str]) -> None:
 # ----------------------------------------------------------------------------- flat log
 
 
+# What the Spark engine reads of a log's formats (docs/your_log.md): ISO timestamps or a given
+# --date-format, plain numbers (1234.56), CSV and Parquet. It does not detect date formats, nor
+# read thousands separators, decimal commas, currency signs or .xlsx: those stop with one line
+# that says so. (To do: run custseg.sources.formats' candidate counts in Spark SQL.)
+SPARK_FORMATS_HINT = ("the Spark engine reads ISO timestamps (or a given --date-format) and plain numbers like 1234.56; "
+                      "for other formats use --engine duckdb")
+
+
 def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths) -> SparkDataset:
     """Spark's :func:`custseg.sources.flat.load_flat`: orders and order lines from a flat log,
     with the mapping's columns, checks and log_lines query."""
     spark = ds.spark
     name = _base_name(path)
+    if mapping.decimal != ".":
+        raise InputError(f"--decimal {mapping.decimal}: the Spark engine reads amounts with a decimal point only; use --engine duckdb")
     raw = _read_raw(spark, paths, path)
     mapping.check_header(name, [c for c in raw.columns if c != "_row"])
     columns, rename = mapping.source_columns()
-    load_table(ds, path, "src_log", columns, paths=paths, rename=rename)
+    load_table(ds, path, "src_log", columns, paths=paths, rename=rename, date_format=mapping.date_format, cast_hint=SPARK_FORMATS_HINT)
     log = ds.frames["src_log"]
     for role, col in mapping.roles_and_attributes():
         if rename.get(col) != role:
@@ -468,29 +510,34 @@ def _validate_lines(ds: SparkDataset, name: str, mapping: ColumnMapping) -> None
 
 
 def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnMapping | None = None,
+               date_format: str | None = None, decimal: str | None = None, sheet: str | None = None,
                dimensions: dict[str, str] | None = None) -> SparkDataset:
     """Load an Olist folder, or a flat log with a preset or a column mapping (and the user's
-    attributes, ``dimensions``), into `spark`."""
+    attributes, ``dimensions``), into `spark` (`date_format`, `decimal`: see SPARK_FORMATS_HINT;
+    .xlsx is not read on Spark)."""
     path = str(path)
+    if is_xlsx(path) or sheet is not None:
+        raise InputError(f"{_base_name(path)}: the Spark engine does not read Excel workbooks; save the sheet as CSV or Parquet, or use --engine duckdb")
     paths = _Paths(spark)
     if not paths.exists(path):
         raise no_such_path_error(path)
     ds = SparkDataset(spark=spark, kind="", source=path)
     try:
         with input_errors(_base_name(path), "check the files' format and encoding (UTF-8)"):
-            return _load(ds, path, paths, preset, mapping, dimensions)
+            return _load(ds, path, paths, preset, mapping, date_format, decimal, dimensions)
     except BaseException:
         ds.release()
         raise
 
 
-def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping, dimensions=None) -> SparkDataset:
+def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping, date_format=None, decimal=None, dimensions=None) -> SparkDataset:
     """Which source `path` is, and its loader."""
     olist_folder = paths.is_dir(path) and find_file(paths, path, SCHEMA["orders"]["file"]) is not None
     if olist_folder:
-        if preset or mapping or dimensions:
-            raise InputError(f"{path}: is an Olist folder; --preset, --map and --dimension describe a single transaction-log file")
+        if preset or mapping or date_format or decimal or dimensions:
+            raise InputError(f"{path}: is an Olist folder; --preset, --map, --date-format, --decimal and --dimension describe a single transaction-log file")
         return load_olist(ds, path, paths)
     if paths.is_dir(path) and not _is_parquet(paths, path) and not preset and not mapping:
         raise not_olist_error(path)
-    return load_flat(ds, path, ColumnMapping.resolve(_base_name(path), preset, mapping).with_attributes(dimensions), paths)
+    mapping = ColumnMapping.resolve(_base_name(path), preset, mapping, date_format, decimal).with_attributes(dimensions)
+    return load_flat(ds, path, mapping, paths)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import gzip
 from pathlib import Path
 
@@ -137,6 +138,98 @@ def _read_csv_text(path: Path, names: list[str]):
     return table.append_column("_row", pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)]))
 
 
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def is_xlsx(path) -> bool:
+    return str(path).lower().endswith(XLSX_SUFFIXES)
+
+
+def _xlsx_sheet(path: Path, sheet: str | None):
+    """The sheet (default: the first) of a workbook, or an InputError naming the sheets.
+
+    Read with python-calamine (a Rust reader, maintained, no pandas needed): it gives Excel's cell
+    types (dates as datetimes, numbers as floats, text as str), which is all custseg needs of a
+    workbook, and reads much faster than openpyxl's pure-Python parser. Measured: loading the
+    541,909-row Online Retail log as .xlsx (25 MB) takes 10.6 s, the same log as CSV 0.74 s;
+    the customer table is identical. (openpyxl was not measured here.)
+    """
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - a dependency of custseg
+        raise InputError(f"{path.name}: reading .xlsx needs python-calamine (pip install python-calamine)") from None
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for a bad file
+        message = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"{path.name}: cannot be read as an Excel workbook ({message}); save it as .xlsx, or as CSV") from None
+    names = list(book.sheet_names)
+    if sheet is None:
+        if not names:
+            raise InputError(f"{path.name}: the workbook has no sheet")
+        sheet = names[0]
+    elif sheet not in names:
+        raise InputError(f"{path.name}: no sheet {sheet!r}; sheets are: {', '.join(names)} (give --sheet NAME)")
+    return book.get_sheet_by_name(sheet)
+
+
+def _xlsx_header(path: Path, sheet: str | None) -> list[str]:
+    first = next(iter(_xlsx_sheet(path, sheet).iter_rows()), None)
+    header = [_cell_text(v) or "" for v in first or ()]
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        raise InputError(f"{path.name}: no header row; the first row of the sheet must name the columns")
+    return header
+
+
+def _cell_text(v) -> str | None:
+    """A cell as text: whole numbers without '.0' (an id typed as a number), dates in ISO."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 2**63 else repr(v)
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (datetime.date, datetime.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _xlsx_column(values: list):
+    """One column as Arrow: typed when every cell has one type (dates stay dates: DuckDB casts
+    them to ISO text), else each cell as text."""
+    import pyarrow as pa
+
+    values = [None if v == "" else v for v in values]
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_cell_text(v) for v in values], pa.string())
+    if pa.types.is_floating(array.type) and all(v is None or v.is_integer() for v in values):
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    if pa.types.is_null(array.type):
+        return pa.array(values, pa.string())
+    return array  # a float column: DuckDB's text of a double is its short form (2.55)
+
+
+def _read_xlsx(path: Path, sheet: str | None, names: list[str]):
+    """The named columns of a sheet (header = first row), plus `_row` (data row number from 1)."""
+    import pyarrow as pa
+
+    rows = _xlsx_sheet(path, sheet).to_python()
+    header = [_cell_text(v) or "" for v in rows[0]] if rows else []
+    data = rows[1:]
+    while data and all(v in ("", None) for v in data[-1]):
+        data.pop()
+    arrays = {}
+    for name in names:
+        i = header.index(name)
+        arrays[name] = _xlsx_column([r[i] if i < len(r) else None for r in data])
+    arrays["_row"] = pa.array(range(1, len(data) + 1), pa.int64())
+    return pa.table(arrays)
+
+
 def _open_text(path: Path):
     """A CSV file (plain or .gz) as UTF-8 text (a leading byte-order mark is skipped)."""
     if path.name.lower().endswith(".gz"):
@@ -162,12 +255,14 @@ def _check_utf8(path: Path) -> None:
         return
 
 
-def read_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Column names of a CSV or Parquet file, or an InputError naming the file.
+def read_header(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None = None) -> list[str]:
+    """Column names of a CSV, Parquet or .xlsx file, or an InputError naming the file.
 
     A CSV header is read as the first record of the text, so a long value further down (a
     10 MB category name) or a wrongly encoded byte on a later line does not hide the columns.
     """
+    if is_xlsx(path):
+        return _xlsx_header(path, sheet)
     if not path.name.lower().endswith((".parquet", ".pq")):
         try:
             with _open_text(path) as f:
@@ -205,13 +300,20 @@ def load_table(
     not_null: list[str] = (),
     key: list[str] = (),
     non_negative: list[str] = (),
+    readers: dict | None = None,
+    sheet: str | None = None,
 ) -> int:
     """Create `table` in `con` from `path` with typed `columns`; return its row count.
 
     `columns` maps source column name -> type; `rename` maps source name -> table name.
+    `readers` maps a source column to how its text is read (a
+    :class:`custseg.sources.formats.TimestampColumn` or ``AmountColumn``: a date format, a
+    decimal comma), resolved from the values when the first reading does not parse them all.
+    `sheet` names the sheet of an .xlsx workbook (default: the first).
     """
     rename = rename or {}
-    header = read_header(con, path)
+    readers = dict(readers or {})
+    header = read_header(con, path, sheet)
     missing = [c for c in columns if c not in header]
     if missing:
         raise missing_column_error(path.name, missing[0], header)
@@ -219,6 +321,13 @@ def load_table(
     if is_parquet:
         scan = f"read_parquet({quote_literal(str(path))}, file_row_number=true)"
         row_expr = "file_row_number + 1"
+        text_of = lambda c: f"CAST({quote_ident(c)} AS VARCHAR)"  # noqa: E731
+    elif is_xlsx(path):
+        # cells keep their types (dates, numbers); each is read through its text as CSV values are
+        arrow_table = _read_xlsx(path, sheet, list(columns))
+        scan = f"_scan_{table}"
+        con.register(scan, arrow_table)
+        row_expr = "_row"
         text_of = lambda c: f"CAST({quote_ident(c)} AS VARCHAR)"  # noqa: E731
     else:
         # pyarrow parses CSV on all cores (DuckDB's reader is slower on gzip here); every
@@ -230,20 +339,36 @@ def load_table(
         row_expr = "_row"
         text_of = quote_ident
 
-    def cast(col: str, kind: str, strict: bool) -> str:
-        text = text_of(col)
-        if kind == "text":
-            return text
-        fn = "CAST" if strict else "TRY_CAST"
-        return f"{fn}(NULLIF(trim({text}), '') AS {SQL_TYPES[kind]})"
+    def value(col: str) -> str:
+        return f"NULLIF(trim({text_of(col)}), '')"
 
-    # Fast path: one pass with strict casts. Only when a value does not cast do we pay for
-    # a second, diagnostic pass that finds the first offending row and column.
-    select = ", ".join(f"{cast(c, k, True)} AS {quote_ident(rename.get(c, c))}" for c, k in columns.items())
-    try:
+    def cast(col: str, kind: str, strict: bool) -> str:
+        if kind == "text":
+            return text_of(col)
+        if col in readers:
+            return readers[col].sql(value(col), strict)
+        fn = "CAST" if strict else "TRY_CAST"
+        return f"{fn}({value(col)} AS {SQL_TYPES[kind]})"
+
+    def create() -> None:
+        select = ", ".join(f"{cast(c, k, True)} AS {quote_ident(rename.get(c, c))}" for c, k in columns.items())
         run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT {row_expr} AS _row, {select} FROM {scan}")
-    except duckdb.ConversionException:
-        _report_cast_failure(con, path, scan, row_expr, columns, text_of)
+
+    # Fast path: one pass with strict casts (a column with a reader: its first reading). Only
+    # when a value does not cast do we pay for more: each reader finds the reading that parses
+    # its column (one counting pass) or says why none does; then a pass finds the first
+    # offending row and column of the others.
+    try:
+        try:
+            create()
+        except (duckdb.ConversionException, duckdb.InvalidInputException):
+            resolved = {c: r.resolve(con, scan, value(c), row_expr, path.name, c) for c, r in readers.items()}
+            if resolved == readers:
+                raise
+            readers = resolved
+            create()
+    except (duckdb.ConversionException, duckdb.InvalidInputException):
+        _report_cast_failure(con, path, scan, row_expr, {c: k for c, k in columns.items() if c not in readers}, text_of)
         raise
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read ({_first_line(exc)}); check the file's format and encoding (UTF-8)") from None

@@ -20,8 +20,9 @@ import duckdb
 
 from custseg._duck import connect, fetch_one, run_sql
 from custseg.errors import InputError
-from custseg.sources._read import load_table, quote_ident, read_header
+from custseg.sources._read import is_xlsx, load_table, quote_ident, read_header
 from custseg.sources.dataset import Dataset
+from custseg.sources.formats import AmountColumn, TimestampColumn, check_decimal
 
 ROLES = ("customer", "order", "timestamp", "amount", "quantity", "unit_price", "product", "category", "status",
          "city", "state", "region", "country")
@@ -63,6 +64,8 @@ class ColumnMapping:
     canceled_statuses: tuple[str, ...] = CANCELED_STATUSES
     description: str = ""
     attributes: dict[str, str] = field(default_factory=dict)  # customer attribute name -> column
+    date_format: str | None = None  # strptime format of the timestamp column; None: detected
+    decimal: str = "."  # the amounts' decimal mark: "." (1,234.56) or "," (1.234,56)
 
     def __post_init__(self):
         unknown = [r for r in self.columns if r not in ROLES]
@@ -78,6 +81,7 @@ class ColumnMapping:
         for name in self.attributes:
             if not ATTRIBUTE_NAME.fullmatch(name):
                 raise InputError(f"--dimension {name}=...: name the attribute with lower-case letters, digits and _ (e.g. segment=Segment)")
+        check_decimal(self.decimal)
 
     def with_attributes(self, attributes: dict[str, str] | None) -> "ColumnMapping":
         """This mapping plus customer attributes (name -> column), e.g. from ``--dimension``."""
@@ -107,18 +111,34 @@ class ColumnMapping:
             cancel_prefix=cancel.get("order_prefix"),
             canceled_statuses=tuple(cancel.get("statuses", CANCELED_STATUSES)),
             description=spec.get("description", ""),
+            date_format=spec.get("date_format"),
+            decimal=spec.get("decimal", "."),
         )
 
     @classmethod
-    def resolve(cls, file: str, preset: str | None, mapping: "str | ColumnMapping | None") -> "ColumnMapping":
-        """The mapping of a transaction log given as ``--preset`` or ``--map`` (exactly one)."""
+    def resolve(cls, file: str, preset: str | None, mapping: "str | ColumnMapping | None",
+                date_format: str | None = None, decimal: str | None = None) -> "ColumnMapping":
+        """The mapping of a transaction log given as ``--preset`` or ``--map`` (exactly one);
+        `date_format` and `decimal`, when given, override the preset's or mapping's."""
         if preset and mapping:
             raise InputError("give either --preset or --map, not both")
         if preset:
-            return cls.preset(preset)
-        if mapping is None:
+            found = cls.preset(preset)
+        elif mapping is None:
             raise InputError(f"{file}: a transaction log needs --preset NAME or --map customer=COL,order=COL,timestamp=COL,amount=COL")
-        return cls.parse(mapping) if isinstance(mapping, str) else mapping
+        else:
+            found = cls.parse(mapping) if isinstance(mapping, str) else mapping
+        if date_format is not None or decimal is not None:
+            found = replace(found, date_format=date_format or found.date_format, decimal=decimal or found.decimal)
+        return found
+
+    def readers(self) -> dict:
+        """How each typed input column's text is read (custseg.sources.formats): the timestamp
+        with the date format, amounts with the decimal mark; keyed by source column."""
+        columns, _ = self.source_columns()
+        timestamp = TimestampColumn.of(self.date_format)
+        amount = AmountColumn.of(self.decimal)
+        return {col: timestamp if kind == "timestamp" else amount for col, kind in columns.items() if kind in ("timestamp", "money")}
 
     def check_header(self, file: str, header: list[str]) -> None:
         """An InputError naming the first mapped column the file does not have."""
@@ -231,16 +251,20 @@ def order_clash_error(file: str, order_id, first_row: int, last_row: int) -> Inp
     )
 
 
-def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
-    """Read and validate a flat log; build canonical orders and order lines."""
+def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConnection | None = None,
+              sheet: str | None = None) -> Dataset:
+    """Read and validate a flat log (CSV, Parquet or .xlsx: `sheet`, default the first);
+    build canonical orders and order lines."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file; point --data at a CSV or Parquet transaction log")
+        raise InputError(f"{path}: no such file; point --data at a CSV, Parquet or .xlsx transaction log")
+    if sheet is not None and not is_xlsx(path):
+        raise InputError(f"--sheet {sheet}: {path.name} is not an Excel workbook (.xlsx); leave --sheet out")
     con = con or connect()
-    mapping.check_header(path.name, read_header(con, path))
+    mapping.check_header(path.name, read_header(con, path, sheet))
     columns, rename = mapping.source_columns()
     # Rows without a customer are counted and left out before anything else is checked.
-    load_table(con, path, "src_log", columns, rename=rename)
+    load_table(con, path, "src_log", columns, rename=rename, readers=mapping.readers(), sheet=sheet)
     for role, col in mapping.roles_and_attributes():
         if rename.get(col) != role:
             run_sql(con, f"ALTER TABLE src_log ADD COLUMN {quote_ident(role)} VARCHAR")
