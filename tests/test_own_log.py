@@ -146,3 +146,24 @@ def test_run_with_state_and_attributes_compares_them(runs):
         assert f"All Customers: clusters by {label}" in text, label
     # a dimension of one value compares nothing: Olist's general categories are not made up for a log
     assert "General Product Categories" not in text
+
+
+@pytest.mark.parametrize("source", ["online_retail", "log without products", "olist fixture"])
+def test_requirements_name_exactly_the_columns_a_source_lacks(source, log, tmp_path):
+    """requirements.toml is data the analysis trusts: a column it lists is in the customer table
+    exactly when the source has the capability it names."""
+    import tomllib
+
+    from custseg.data import online_retail_file
+    from tests.olist_fixture import write_olist_fixture
+
+    if source == "online_retail":
+        dataset = load(online_retail_file(), preset="online_retail")
+    elif source == "log without products":
+        dataset = load(log[0], mapping=BASE_MAP)
+    else:
+        dataset = load(write_olist_fixture(tmp_path))
+    columns = set(build_customer_table(dataset).columns)
+    needs = tomllib.loads((Path(__file__).resolve().parents[1] / "src/custseg/features/requirements.toml").read_text())["columns"]
+    wrong = {c: cap for c, cap in needs.items() if (c in columns) != dataset.has(cap)}
+    assert not wrong, wrong
