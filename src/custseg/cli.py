@@ -72,8 +72,9 @@ def _print_summary(summary: dict) -> None:
         table.add_column("segment")
         table.add_column("customers", justify="right")
         table.add_column("share", justify="right")
+        table.add_column("revenue", justify="right")
         for name, row in summary["rfm_segments"].items():
-            table.add_row(name, f"{row['customers']:,}", f"{row['share']:.2%}")
+            table.add_row(name, f"{row['customers']:,}", f"{row['share']:.2%}", f"{row['revenue_share']:.2%}" if "revenue_share" in row else "–")
         out.print(table)
 
 

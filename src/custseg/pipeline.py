@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
+from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
 from custseg._duck import short_gil_turns
 from custseg.cluster import (
     evaluate_k,
@@ -265,7 +266,7 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
     backend = backend or LocalClustering()
     # Only the columns this population's clustering and views read: at 10M customers a copy of
     # every column would cost ~6 GB per population.
-    wanted = ["customer_id", *population.features,
+    wanted = ["customer_id", *population.features, *(m for m in SUMMARY_METRICS if m in customers.columns),
               *(d for d in config.report.get("dimensions", []) if d in customers.columns)]
     members = customers.loc[population_mask(customers, population), list(dict.fromkeys(wanted))]
     if len(members) == 0:
@@ -390,6 +391,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     medians = pf.profile_table(clustered, metrics, agg="median")
     names = pf.name_clusters(medians, pf.overall_values(clustered, metrics))
     assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
+    overview = cluster_overview(clustered, names)
 
     result = PopulationResult(
         name=population.name, title=population.title, description=population.description,
@@ -399,6 +401,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         features_used=list(prepared.features),
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
+        overview=overview, findings=headline_findings(overview),
     )
     return result, clustered, metrics, medians
 

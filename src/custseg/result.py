@@ -74,6 +74,8 @@ class PopulationResult:
     section: Section | None = None
     model: Any = None  # the fitted cluster model (saved with the output)
     silhouette_method: str = ""  # "exact" (every customer) or "sampled" (silhouette_label gives the interval)
+    overview: pd.DataFrame | None = None  # per cluster: name, customers, revenue, medians, traits, action (profile.overview)
+    findings: list[str] = field(default_factory=list)  # the headline findings of the overview
 
 
 @dataclass

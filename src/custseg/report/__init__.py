@@ -56,7 +56,9 @@ def _plain(value: Any) -> Any:
 
 
 def summary_data(result: AnalysisResult) -> dict:
-    """``result.summary`` plus a ``populations`` entry: per population k, silhouette, method."""
+    """``result.summary`` plus a ``populations`` entry: per population k, silhouette, method, and
+    its summary: per cluster name, customers, revenue, medians, traits and suggested action
+    (profile.overview), and the headline findings."""
     data = _plain(dict(result.summary or {}))
     data["title"] = _plain(result.title)
     data["source"] = _plain(result.source)
@@ -71,6 +73,8 @@ def summary_data(result: AnalysisResult) -> dict:
             "silhouette_label": _plain(p.silhouette_label),
             "silhouette_method": _plain(p.silhouette_method or None),
             "features": _plain(list(p.features_used or [])),
+            **({"clusters": [{k: _plain(v) for k, v in row.items() if k != "trait_words"} for row in p.overview.to_dict("records")],
+                "findings": _plain(list(p.findings))} if p.overview is not None else {}),
         }
         for p in result.populations
     }

@@ -347,6 +347,66 @@ def section_model(section: Section, anchors: Anchors, file_names: dict[int, str]
 
 
 @dataclass
+class SummaryModel:
+    """One population in the report's summary: its clusters in a table, and its headline findings."""
+
+    anchor: str  # the population's section
+    title: str
+    intro: str
+    table: TableModel
+    findings: list[str]
+    clusters: list[tuple[str, str, str]]  # name, what defines it, suggested action
+
+
+#: The overview's columns as the summary table shows them (profile.overview.cluster_overview).
+SUMMARY_COLUMNS = {
+    "name": "Cluster", "customers": "Customers", "customers_share": "% of customers", "revenue": "Revenue",
+    "revenue_share": "% of revenue", "median_recency": "Days since last order", "median_frequency": "Orders",
+    "median_monetary": "Spend", "median_avg_unique_products_cnt": "Products per order",
+}  # the last four are medians: the section's intro says so
+
+
+def _share_text(v: float) -> str:
+    return f"{100 * v:.1f} %" if v >= 0.001 else f"{100 * v:.2f} %"
+
+
+def _median_text(v: float) -> str:
+    return "–" if not math.isfinite(v) else f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
+
+
+def summary_table(overview: pd.DataFrame) -> pd.DataFrame:
+    """The overview's numbers as people read them: shares in %, medians labelled, whole numbers whole."""
+    table = overview[[c for c in SUMMARY_COLUMNS if c in overview.columns]].copy()
+    for column in table.columns:
+        if column.endswith("_share"):
+            table[column] = [_share_text(v) for v in table[column]]
+        elif column.startswith("median_"):
+            table[column] = pd.array([_median_text(v) for v in table[column]], dtype=object)
+    if "revenue" in table:
+        table["revenue"] = table["revenue"].round(0).astype("int64")
+    return table.rename(columns=SUMMARY_COLUMNS)
+
+
+def summary_model(population: PopulationResult, anchor: str, converted: int | None) -> SummaryModel | None:
+    if population.overview is None or population.overview.empty:
+        return None
+    share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
+    intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
+    clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
+    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview)), list(population.findings), clusters)
+
+
+def rfm_summary_table(segments: dict) -> TableModel | None:
+    """RFM segments: customers, revenue and the suggested action, largest first."""
+    if not segments:
+        return None
+    rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": _share_text(row["share"]),
+             **({"% of revenue": _share_text(row["revenue_share"])} if "revenue_share" in row else {}),
+             "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
+    return table_model(pd.DataFrame(rows))
+
+
+@dataclass
 class Headline:
     label: str
     value: str
@@ -361,7 +421,7 @@ def _pct(part: Any, whole: Any) -> str:
         return ""
 
 
-_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows")
+_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue")
 
 
 def headlines(summary: dict) -> list[Headline]:
@@ -377,6 +437,8 @@ def headlines(summary: dict) -> list[Headline]:
         out.append(Headline("Repeat", format_value(s["repeat_customers"])[0], f"{share} of converted bought twice or more" if share else "bought twice or more"))
     if "never_converted_customers" in s:
         out.append(Headline("Never converted", format_value(s["never_converted_customers"])[0], "no successful purchase"))
+    if "revenue" in s:
+        out.append(Headline("Revenue", f"{s['revenue']:,.0f}", "spent on purchases by the converted customers"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):
@@ -442,6 +504,9 @@ def render_html(result: AnalysisResult) -> str:
     for model in sections:
         if model.population is not None:
             populations.append((model.anchor, model.population))
+    anchor_of = {model.population.name: model.anchor for model in sections if model.population is not None}
+    converted = (result.summary or {}).get("converted_customers")
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()
@@ -459,6 +524,8 @@ def render_html(result: AnalysisResult) -> str:
         title=str(result.title),
         source=str(result.source or ""),
         headlines=headlines(result.summary),
+        summaries=summaries,
+        rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
         reconciliation=reconciliation,
         populations=populations,

@@ -1,0 +1,161 @@
+"""The summary a marketing team reads first: per cluster its size, revenue, medians, defining
+traits and a suggested action, then a few headline findings in plain words.
+
+Revenue is the customers' spend on their purchases (the RFM ``monetary``). A trait compares the
+cluster's median with the population's: ``recent`` / ``lapsed`` when the median recency is at
+most 0.8 / at least 1.25 times the population's; ``high`` / ``low`` spend likewise for monetary;
+``one-time`` when the median frequency is 1, ``repeat`` when it is 2 or more (not written out
+where every member of the population is a repeat buyer: there it tells nothing); ``multi``
+products when the median of unique products per order is at least 1.25 times the population's.
+Suggested actions come from
+``actions.toml`` (editable data); they are suggestions, labelled so wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+REVENUE = "monetary"
+#: The medians the summary shows, where the population has them.
+SUMMARY_METRICS = ("recency", "frequency", "monetary", "avg_unique_products_cnt")
+RATIO = 1.25
+
+
+@lru_cache(maxsize=1)
+def _actions() -> dict:
+    return tomllib.loads(resources.files("custseg.profile").joinpath("actions.toml").read_text(encoding="utf-8"))
+
+
+def rfm_segment_action(segment: str) -> str:
+    """The suggested action of an RFM segment ("" when actions.toml has none for it)."""
+    wanted = str(segment).casefold()
+    return next((a for name, a in _actions()["rfm_segments"].items() if name.casefold() == wanted), "")
+
+
+def cluster_action(traits: Mapping[str, str]) -> str:
+    """The action of the first rule in actions.toml whose traits all hold."""
+    for rule in _actions()["clusters"]:
+        if all(traits.get(key) == value for key, value in rule["when"].items()):
+            return rule["action"]
+    return ""
+
+
+def cluster_traits(medians: pd.Series, population: pd.Series) -> dict[str, str]:
+    """The trait words (see the module docstring) of one cluster's medians against the population's."""
+    traits: dict[str, str] = {}
+
+    def side(metric: str) -> str | None:
+        value, overall = medians.get(metric, np.nan), population.get(metric, np.nan)
+        if not (np.isfinite(value) and np.isfinite(overall)) or overall <= 0:
+            return None
+        ratio = value / overall
+        return "above" if ratio >= RATIO else "below" if ratio <= 1 / RATIO else None
+
+    recency = side("recency")
+    if recency:
+        traits["recency"] = "recent" if recency == "below" else "lapsed"
+    spend = side(REVENUE)
+    if spend:
+        traits["spend"] = "high" if spend == "above" else "low"
+    frequency = medians.get("frequency", np.nan)
+    if np.isfinite(frequency):
+        traits["orders"] = "one-time" if frequency <= 1 else "repeat"
+    if side("avg_unique_products_cnt") == "above":
+        traits["products"] = "multi"
+    return traits
+
+
+def _fmt(value: float, unit: str = "") -> str:
+    """A number for people: no decimals from 100 up or when whole, else one; `unit` agrees with it."""
+    if not np.isfinite(value):
+        return "–"
+    text = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    if unit:
+        text += " " + (unit if text == "1" else unit + "s")
+    return text
+
+
+def trait_phrases(medians: pd.Series, population: pd.Series, traits: Mapping[str, str],
+                  every_member_repeats: bool = False) -> list[str]:
+    """The traits in words with their numbers, e.g. "last order 28 days ago (population: 120)";
+    "repeat" is left out where every member of the population repeats (it tells nothing there)."""
+    phrases = []
+    if "spend" in traits:
+        ratio = medians[REVENUE] / population[REVENUE]
+        phrases.append(f"spends {ratio:.1f}× the population median ({_fmt(medians[REVENUE])} vs {_fmt(population[REVENUE])})")
+    if "recency" in traits:
+        phrases.append(f"last order {_fmt(medians['recency'], 'day')} ago (population: {_fmt(population['recency'])})")
+    if traits.get("orders") == "one-time":
+        phrases.append("one order")
+    elif traits.get("orders") == "repeat" and not every_member_repeats:
+        phrases.append(_fmt(medians["frequency"], "order"))
+    if "products" in traits:
+        phrases.append(f"{_fmt(medians['avg_unique_products_cnt'], 'product')} per order (population: {_fmt(population['avg_unique_products_cnt'])})")
+    return phrases[:3]
+
+
+def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str]) -> pd.DataFrame:
+    """One row per cluster, largest first: name, customers and share, revenue and share, the
+    medians of SUMMARY_METRICS, the defining traits and a suggested action.
+
+    ``clustered`` has one row per customer: ``cluster`` and the metrics (``monetary`` for revenue).
+    """
+    metrics = [m for m in SUMMARY_METRICS if m in clustered.columns]
+    groups = clustered.groupby("cluster", observed=True, sort=True)
+    table = pd.DataFrame({"customers": groups.size()})
+    table["customers_share"] = table["customers"] / table["customers"].sum()
+    if REVENUE in clustered.columns:
+        table["revenue"] = groups[REVENUE].sum()
+        total = table["revenue"].sum()
+        table["revenue_share"] = table["revenue"] / total if total > 0 else np.nan
+    medians = groups[metrics].median()
+    population = clustered[metrics].median()
+    every_member_repeats = "frequency" in clustered.columns and bool((clustered["frequency"] >= 2).all())
+    traits = {c: cluster_traits(medians.loc[c], population) for c in medians.index}
+    table = table.join(medians.add_prefix("median_"))
+    table.insert(0, "name", [names.get(c, f"Cluster {c}") for c in table.index])
+    table["traits"] = ["; ".join(trait_phrases(medians.loc[c], population, traits[c], every_member_repeats)) for c in table.index]
+    table["trait_words"] = [", ".join(f"{k}={v}" for k, v in traits[c].items()) for c in table.index]
+    table["action"] = [cluster_action(traits[c]) for c in table.index]
+    return table.sort_values("customers", ascending=False, kind="stable").rename_axis("cluster").reset_index()
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %" if x >= 0.001 else f"{100 * x:.2f} %"
+
+
+def headline_findings(overview: pd.DataFrame, limit: int = 5) -> list[str]:
+    """Three to five facts of the overview a marketing team acts on, most important first:
+    where the revenue is, who is worth more than their headcount, who is slipping away."""
+    findings: list[str] = []
+    has_revenue = "revenue_share" in overview and overview["revenue_share"].notna().all()
+    if has_revenue:
+        top = overview.sort_values("revenue_share", ascending=False).iloc[0]
+        findings.append(f"{top['name']} bring the most revenue: {_pct(top['revenue_share'])} of it, "
+                        f"from {_pct(top['customers_share'])} of the customers.")
+        lift = overview["revenue_share"] / overview["customers_share"]
+        best = overview.loc[lift.idxmax()]
+        if best["cluster"] != top["cluster"] and lift.max() >= 1.5:
+            findings.append(f"{best['name']} are worth {lift.max():.1f}× their headcount: {_pct(best['customers_share'])} "
+                            f"of the customers, {_pct(best['revenue_share'])} of the revenue (median spend {_fmt(best['median_monetary'])}).")
+        low = overview.loc[lift.idxmin()]
+        if lift.min() <= 1 / 1.5 and low["cluster"] not in (top["cluster"], best["cluster"]):
+            findings.append(f"{low['name']} are {_pct(low['customers_share'])} of the customers but {_pct(low['revenue_share'])} of the revenue.")
+    if "median_recency" in overview:
+        lapsed = overview[overview["trait_words"].str.contains("recency=lapsed", regex=False)]
+        if len(lapsed):
+            biggest = lapsed.iloc[0]
+            money = f" and {_pct(biggest['revenue_share'])} of the revenue" if has_revenue else ""
+            findings.append(f"Slipping away: {biggest['name']} ({_pct(biggest['customers_share'])} of the customers{money}) "
+                            f"last ordered a median {_fmt(biggest['median_recency'])} days ago.")
+    small = overview[overview["customers"] < 30]
+    if len(small):
+        listed = ", ".join(f"{row['name']} ({row['customers']:,} customer{'s' if row['customers'] != 1 else ''})" for _, row in small.iterrows())
+        findings.append(f"Too small to plan a campaign on alone: {listed}.")
+    return findings[:limit]
