@@ -227,3 +227,22 @@ def test_identical_rows_are_merged_into_weighted_points():
     assert comp.weights.sum() == 1000
     np.testing.assert_array_equal(comp.points[comp.inverse], X)  # every row maps to its own point
     assert silhouette_exact(X, labels) == pytest.approx(silhouette_score(X, labels), abs=TOL)
+
+
+def test_per_cluster_silhouettes_equal_sklearns_samples_grouped():
+    """The per-cluster means that the report draws: exact ones equal scikit-learn's
+    silhouette_samples averaged per cluster; sampled ones average the sampled customers."""
+    from sklearn.metrics import silhouette_samples
+
+    from custseg.cluster.silhouette import measure_silhouette
+
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(c, 1.0, size=(n, 3)) for c, n in ((0, 300), (4, 120), (9, 30))])
+    labels = np.repeat([3, 7, 11], [300, 120, 30])
+    exact = measure_silhouette(X, labels, exact_limit=10_000)
+    samples = silhouette_samples(X, labels)
+    expected = [samples[labels == c].mean() for c in (3, 7, 11)]
+    assert np.allclose(exact.per_cluster, expected, atol=1e-12)
+    sampled = measure_silhouette(X, labels, exact_limit=10, sample_size=200, random_state=1)
+    assert sampled.method == "sampled" and len(sampled.per_cluster) == 3
+    assert np.nanmax(np.abs(np.array(sampled.per_cluster) - expected)) < 0.1

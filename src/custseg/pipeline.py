@@ -21,6 +21,8 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
+from custseg.profile.caveats import data_caveats
+from custseg.profile.tables import with_revenue_share
 from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
 from custseg._duck import short_gil_turns
 from custseg.cluster import (
@@ -124,7 +126,10 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     if medians is None:
         medians = pf.profile_table(frame, metrics, agg="median")
     table = medians if agg == "median" else pf.profile_table(frame, metrics, agg=agg)
-    styled = pf.style_profile(table, names=names)
+    shown = table
+    if pop.overview is not None and "revenue_share" in pop.overview:
+        shown = with_revenue_share(table, pop.overview.set_index("cluster")["revenue_share"])
+    styled = pf.style_profile(shown, names=names)
     text, colours = styled.display()
     views = [
         View(key=_key(pop.name, "profile"), title=f"{pop.title}: cluster profile ({agg})", table=text, table_colors=colours,
@@ -348,7 +353,7 @@ def population_views_of(fitted: FittedPopulation) -> PopulationResult:
         profile_views = population_views(fitted.clustered, result, fitted.metrics, fitted.config, medians=fitted.medians)
     finally:
         tree = fitted.tree.result()
-    evidence_views = _evidence_views(population, fitted.evidence, tree, k)
+    evidence_views = _evidence_views(population, result, fitted.evidence, tree, k)
     k_reason = result.k_reason
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
@@ -402,6 +407,8 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
         overview=overview, findings=headline_findings(overview),
+        cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
+                             dict(zip(sorted(int(c) for c in np.unique(labels)), sil.per_cluster))),
     )
     return result, clustered, metrics, medians
 
@@ -410,7 +417,7 @@ class PopulationSkipped(Exception):
     """A population that cannot be clustered; the analysis goes on and the report says why."""
 
 
-def _evidence_views(population: Population, evidence, tree, k: int) -> list[View]:
+def _evidence_views(population: Population, result: PopulationResult, evidence, tree, k: int) -> list[View]:
     table = evidence.table.reset_index()
     linkage = tree.linkage if tree is not None else None
     notes = {o.view: [] for o in []}
@@ -421,6 +428,14 @@ def _evidence_views(population: Population, evidence, tree, k: int) -> list[View
     for name, build in charts:
         fig = build(table, chosen_k=k, title=f"{population.title}: {_EVIDENCE_TITLES[name]}")
         views.append(View(key=_key(population.name, name), title=fig.layout.title.text, figure=fig, notes=notes.get(fig.layout.meta.get("view", name), []) if fig.layout.meta else []))
+    if result.cluster_silhouettes:
+        sizes = result.assignments["cluster"].value_counts()
+        title = f"{population.title}: silhouette of each cluster"
+        fig = pf.cluster_silhouette_chart(result.cluster_silhouettes, sizes, result.silhouette, names=result.cluster_names,
+                                          title=title, method=result.silhouette_method)
+        views.append(View(key=_key(population.name, "cluster-silhouette"), title=title, figure=fig,
+                          caption="Each cluster's members' mean silhouette (1: far from every other cluster; 0: on the border; "
+                                  f"below {pf.POORLY_SEPARATED}: poorly separated), with the cluster's size."))
     if linkage is not None and len(linkage):
         fig = pf.dendrogram_chart(linkage, chosen_k=k, title=f"{population.title}: Ward dendrogram" + ("" if tree.exact else f" ({tree.method_label})"))
         views.append(View(key=_key(population.name, "dendrogram"), title=fig.layout.title.text, figure=fig, notes=notes.get("dendrogram", [])))
@@ -531,6 +546,9 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     summary = customer_summary(customers, excluded_rows)
     if warnings:
         summary["warnings"] = warnings
+    caveats = data_caveats(customers, populations, config.report)
+    if caveats:
+        summary["caveats"] = caveats
     excluded = excluded_customers
     summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
     recon = reconciliation(customers, excluded, populations, excluded_rows)

@@ -76,6 +76,7 @@ class PopulationResult:
     silhouette_method: str = ""  # "exact" (every customer) or "sampled" (silhouette_label gives the interval)
     overview: pd.DataFrame | None = None  # per cluster: name, customers, revenue, medians, traits, action (profile.overview)
     findings: list[str] = field(default_factory=list)  # the headline findings of the overview
+    cluster_silhouettes: dict[int, float] = field(default_factory=dict)  # cluster -> its members' mean silhouette
 
 
 @dataclass

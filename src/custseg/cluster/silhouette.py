@@ -77,6 +77,9 @@ class SilhouetteResult:
     n_total: int
     ci: tuple[float, float] | None = None
     confidence: float | None = None
+    # mean silhouette of each cluster, in the sorted order of the label values (a sampled
+    # result: of its sampled members; NaN for a cluster without one)
+    per_cluster: tuple[float, ...] | None = None
 
     def label(self, digits: int = 3) -> str:
         """The value with its provenance, for tables and reports (never a bare sampled number)."""
@@ -401,8 +404,11 @@ def silhouette_sampled_many(
         s = _silhouette_from_sums(_cluster_sums(S, of_cell, k), codes[rows], sizes)
         mean = float(s.mean())
         half = float(z * s.std(ddof=1) / np.sqrt(size) * fpc)
+        counts = np.bincount(codes[rows], minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_cluster = np.bincount(codes[rows], weights=s, minlength=k) / counts
         results.append(
-            SilhouetteResult(mean, "sampled", size, n, (mean - half, mean + half), confidence)
+            SilhouetteResult(mean, "sampled", size, n, (mean - half, mean + half), confidence, tuple(map(float, per_cluster)))
         )
     return results
 
@@ -428,8 +434,12 @@ def measure_silhouettes(
     X = _check_matrix(X)
     n = X.shape[0]
     if n <= exact_limit:
-        values = silhouette_exact_many(X, labelings, n_jobs=n_jobs)
-        return [SilhouetteResult(v, "exact", n, n) for v in values]
+        comp, per_distinct = _exact_per_distinct(X, labelings, dedupe=True, block=DEFAULT_BLOCK_SIZE, n_jobs=n_jobs)
+        results = []
+        for s, codes, sizes in zip(per_distinct, comp.codes, comp.sizes):
+            per_cluster = np.bincount(codes, weights=comp.weights * s, minlength=sizes.size) / sizes
+            results.append(SilhouetteResult(float(np.dot(comp.weights, s) / n), "exact", n, n, per_cluster=tuple(map(float, per_cluster))))
+        return results
     return silhouette_sampled_many(
         X, labelings, sample_size=sample_size, random_state=random_state, n_jobs=n_jobs
     )

@@ -12,7 +12,9 @@ and written observations (no file I/O; the report stage writes files).
 """
 
 from custseg.profile.charts import (
+    POORLY_SEPARATED,
     cat_compare,
+    cluster_silhouette_chart,
     dendrogram_chart,
     elbow_chart,
     profile_table_figure,
@@ -53,7 +55,7 @@ from custseg.profile.tables import (
 )
 
 __all__ = [
-    "DEFAULT_METRIC_CONFIG", "LABELS", "SHARE_ROW", "CrossTab", "Observation", "StyledProfile",
+    "DEFAULT_METRIC_CONFIG", "LABELS", "POORLY_SEPARATED", "SHARE_ROW", "cluster_silhouette_chart", "CrossTab", "Observation", "StyledProfile",
     "adjusted_residuals", "cat_compare", "cluster_color", "cluster_colors", "cluster_label",
     "column_order", "compare_observations", "cramers_v", "cross_tab", "dendrogram_chart",
     "dendrogram_cut", "elbow_chart", "elbow_k", "evidence_observations", "label",

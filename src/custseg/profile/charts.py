@@ -623,3 +623,34 @@ def dendrogram_chart(linkage: np.ndarray, chosen_k: int | None = None, p: int = 
                           annotation_text=f"cut for k = {chosen_k}", annotation_position="top right",
                           annotation_font_color="#d62728")
     return _finish(fig, title, "dendrogram", height=480)
+
+
+#: Below this mean silhouette a cluster's members sit about as close to another cluster as to their own.
+POORLY_SEPARATED = 0.25
+
+
+def cluster_silhouette_chart(per_cluster: Mapping[Any, float], sizes: Mapping[Any, int], overall: float | None = None,
+                             names: Mapping[Any, str] | None = None, title: str | None = None,
+                             method: str = "exact") -> go.Figure:
+    """Mean silhouette of each cluster (bars, labelled with the cluster's size), the population's
+    as a line: a tiny or poorly separated cluster is visible at a glance."""
+    title = title or "Silhouette of each cluster"
+    clusters = [c for c in per_cluster if np.isfinite(per_cluster[c])]
+    if not clusters:
+        return _empty(title, "cluster-silhouette", "Silhouette was not computed")
+    values = [float(per_cluster[c]) for c in clusters]
+    ticks = [_short(cluster_label(c, names), 44) for c in clusters]
+    fig = go.Figure(go.Bar(
+        x=values, y=ticks, orientation="h", marker_color=[cluster_color(c) for c in clusters],
+        text=[f"{v:.2f} · {int(sizes.get(c, 0)):,} customers" for c, v in zip(clusters, values)],
+        textposition="outside", cliponaxis=False, showlegend=False,
+        hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+    ))
+    if overall is not None and np.isfinite(overall):
+        fig.add_vline(x=overall, line_dash="dash", line_color="#555555", annotation_text=f"population {overall:.2f}",
+                      annotation_position="top")
+    fig.add_vline(x=POORLY_SEPARATED, line_dash="dot", line_color="#999999")
+    low = min(0.0, min(values) - 0.05)
+    fig.update_xaxes(title_text="mean silhouette" + (" (sampled customers)" if method == "sampled" else ""), range=[low, 1.0])
+    fig.update_yaxes(autorange="reversed")
+    return _finish(fig, title, "cluster-silhouette", height=max(260, 70 + 42 * len(clusters)))

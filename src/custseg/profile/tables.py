@@ -33,6 +33,7 @@ from custseg.profile.colors import shade, text_color_on
 from custseg.profile.labels import cluster_label, label
 
 SHARE_ROW = "% of Total Count"
+REVENUE_ROW = "% of Revenue"  # shown beside the share of customers (with_revenue_share); not a metric
 
 _SIMPLE_AGGS = ("median", "mean", "sum", "min", "max")
 _PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
@@ -133,8 +134,15 @@ def overall_values(
 
 
 def metric_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The metric rows of a profile table (without the share row)."""
-    return table.drop(index=SHARE_ROW, errors="ignore")
+    """The metric rows of a profile table (without the share rows)."""
+    return table.drop(index=[SHARE_ROW, REVENUE_ROW], errors="ignore")
+
+
+def with_revenue_share(table: pd.DataFrame, revenue_share: pd.Series) -> pd.DataFrame:
+    """The profile table with each cluster's share of revenue (percent) below its share of
+    customers: headcount alone hides where the money is."""
+    row = (100.0 * revenue_share.reindex(table.columns)).to_frame(REVENUE_ROW).T
+    return pd.concat([table.loc[[SHARE_ROW]], row, metric_rows(table)])
 
 
 def normalise_rows(values: pd.DataFrame, constant: str | float = "keep") -> pd.DataFrame:
@@ -249,7 +257,7 @@ def style_profile(
     t = row_shading(table)
     text = table.copy().astype(object)
     for idx in table.index:
-        fmt = format_share if idx == SHARE_ROW else format_number
+        fmt = format_share if idx in (SHARE_ROW, REVENUE_ROW) else format_number
         text.loc[idx] = [fmt(v) for v in table.loc[idx]]
     background = t.apply(lambda col: col.map(lambda v: "#ffffff" if pd.isna(v) else shade(v)))
     font = t.apply(lambda col: col.map(lambda v: "#000000" if pd.isna(v) else text_color_on(v)))
@@ -258,6 +266,6 @@ def style_profile(
         text=text,
         background=background.astype(object),
         font_color=font.astype(object),
-        row_labels={i: (i if i == SHARE_ROW else label(i, labels)) for i in table.index},
+        row_labels={i: (i if i in (SHARE_ROW, REVENUE_ROW) else label(i, labels)) for i in table.index},
         column_labels={c: cluster_label(c, names) for c in table.columns},
     )

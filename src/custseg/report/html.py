@@ -414,6 +414,14 @@ class Headline:
     items: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _compact(value: float) -> str:
+    """A large amount short enough for a card: 15.4 M, 812 k."""
+    for unit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(value) >= 10 * unit or (unit > 1e3 and abs(value) >= unit):
+            return f"{value / unit:,.1f}{suffix}" if abs(value) < 100 * unit else f"{value / unit:,.0f}{suffix}"
+    return f"{value:,.0f}"
+
+
 def _pct(part: Any, whole: Any) -> str:
     try:
         return f"{float(part) / float(whole):.1%}" if whole else ""
@@ -438,7 +446,7 @@ def headlines(summary: dict) -> list[Headline]:
     if "never_converted_customers" in s:
         out.append(Headline("Never converted", format_value(s["never_converted_customers"])[0], "no successful purchase"))
     if "revenue" in s:
-        out.append(Headline("Revenue", f"{s['revenue']:,.0f}", "spent on purchases by the converted customers"))
+        out.append(Headline("Revenue", _compact(s["revenue"]), f"{s['revenue']:,.0f} spent on purchases by the converted customers"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):
@@ -525,6 +533,7 @@ def render_html(result: AnalysisResult) -> str:
         source=str(result.source or ""),
         headlines=headlines(result.summary),
         summaries=summaries,
+        caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
         rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
         reconciliation=reconciliation,
