@@ -195,3 +195,22 @@ def _png(fig: go.Figure) -> bytes:
 def test_figures_render_to_png(figures, view):
     png = _png(figures[view])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_rfm_segments_are_coloured_by_standing_in_every_view():
+    """Champions green, at-risk red, lost grey: the same colour on the bar, the treemap and a comparison."""
+    import pandas as pd
+
+    from custseg.profile import charts
+    from custseg.profile.colors import rfm_segment_colors
+
+    colours = rfm_segment_colors(["Champions", "At Risk", "Lost", "About to Sleep", "Somebody's own"])
+    assert colours["Champions"] == "#1a7f37" and colours["At Risk"] == "#e15759" and colours["Lost"] == "#7f7f7f"
+    assert colours["About to Sleep"] == "#f39c4a"  # 3-bin and 5-bin spellings ("About To Sleep") alike
+    assert colours["Somebody's own"].startswith("#")
+    rfm = pd.DataFrame({"rfm_segment": ["Champions"] * 5 + ["Lost"] * 3 + ["At Risk"] * 2})
+    bar = charts.rfm_segment_bar(rfm)
+    treemap = charts.rfm_segment_treemap(rfm)
+    on_bar = dict(zip(bar.data[0].y, bar.data[0].marker.color))
+    on_treemap = dict(zip(treemap.data[0].labels, treemap.data[0].marker.colors))
+    assert on_bar == on_treemap == {"Champions": "#1a7f37", "Lost": "#7f7f7f", "At Risk": "#e15759"}

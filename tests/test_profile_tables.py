@@ -211,3 +211,18 @@ def test_number_formatting():
     assert [format_number(v) for v in (1.0, 218.5, 101.754, 1234.5, -0.001)] == [
         "1", "218.5", "101.75", "1,234.5", "0"
     ]
+
+
+def test_darker_is_better_in_every_row_recency_reversed():
+    """Issue 20: a better value is always the same way on the scale. Recency counts days since
+    the last order, so its smallest value is the darkest cell; spend's largest is."""
+    from custseg.profile.colors import SHADE_DARK, SHADE_LIGHT, shade
+    from custseg.profile.tables import style_profile
+
+    table = pd.DataFrame({1: [50.0, 10.0, 100.0], 2: [30.0, 300.0, 900.0], 3: [20.0, 120.0, 400.0]},
+                         index=["% of Total Count", "recency", "monetary"])
+    background = style_profile(table).background
+    dark, light = shade(1.0), shade(0.0)
+    assert (dark, light) == ("#{:02x}{:02x}{:02x}".format(*SHADE_DARK), "#{:02x}{:02x}{:02x}".format(*SHADE_LIGHT))
+    assert background.loc["recency", 1] == dark and background.loc["recency", 2] == light   # 10 days: best
+    assert background.loc["monetary", 2] == dark and background.loc["monetary", 1] == light  # 900: best

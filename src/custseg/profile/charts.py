@@ -23,7 +23,7 @@ from scipy.cluster.hierarchy import dendrogram
 
 from custseg._categorical import value_counts
 from custseg.errors import InputError
-from custseg.profile.colors import cluster_color, value_colors
+from custseg.profile.colors import cluster_color, rfm_segment_colors, value_colors
 from custseg.profile.compare import CrossTab
 from custseg.profile.evidence import dendrogram_cut, elbow_k
 from custseg.profile.labels import cluster_label, label
@@ -230,7 +230,8 @@ def cat_compare(
         left, right = ct.share_within_cluster, ct.share_within_value
         counts, flags, resid = ct.counts, sig, ct.residuals
         row_names = [cluster_label(c, names) for c in counts.index]
-        colours = value_colors(list(counts.columns), ct.other_label)
+        colours = (rfm_segment_colors(list(counts.columns)) if ct.dimension == "rfm_segment"
+                   else value_colors(list(counts.columns), ct.other_label))
         series_names = {v: _short(v, 30) for v in counts.columns}
         left_title, right_title = "% of the cluster's customers", f"% of the {dim} value's customers"
         default_title = f"{dim} mix within each cluster"
@@ -420,12 +421,6 @@ def _segment_counts(rfm: pd.DataFrame) -> pd.Series:
     return pd.Series(frame["n"].to_numpy(), index=frame["seg"].to_numpy())
 
 
-def segment_colors(segments: Sequence[Any]) -> dict[Any, str]:
-    """Colours for RFM segments by alphabetical order, so bar and treemap agree."""
-    ordered = sorted({str(s) for s in segments})
-    palette = value_colors(ordered, other_label=None)
-    return {s: palette[str(s)] for s in segments}
-
 
 def rfm_segment_bar(rfm: pd.DataFrame, labels: Labels = None, title: str | None = None) -> go.Figure:
     """Share of customers in each RFM segment, largest on top."""
@@ -435,7 +430,7 @@ def rfm_segment_bar(rfm: pd.DataFrame, labels: Labels = None, title: str | None 
         return _empty(title or "Customers by RFM segment", "rfm_segment_bar", "No RFM segments")
     share = counts / counts.sum() * 100
     rev = share.iloc[::-1]
-    colours = segment_colors(list(counts.index))
+    colours = rfm_segment_colors(list(counts.index))
     fig = go.Figure(go.Bar(
         x=rev.to_numpy(), y=[str(s) for s in rev.index], orientation="h",
         marker_color=[colours[s] for s in rev.index], customdata=counts.iloc[::-1].to_numpy(),
@@ -454,7 +449,7 @@ def rfm_segment_treemap(rfm: pd.DataFrame, labels: Labels = None, title: str | N
     counts = _segment_counts(rfm)
     if counts.empty:
         return _empty(title or "RFM segments treemap", "rfm_segment_treemap", "No RFM segments")
-    colours = segment_colors(list(counts.index))
+    colours = rfm_segment_colors(list(counts.index))
     fig = go.Figure(go.Treemap(
         labels=[str(s) for s in counts.index], parents=[""] * len(counts), values=counts.to_numpy(),
         marker={"colors": [colours[s] for s in counts.index]}, branchvalues="total",

@@ -8,8 +8,11 @@ clusters; "Other" is always grey.
 
 from __future__ import annotations
 
+import csv
 import zlib
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -87,6 +90,21 @@ def value_colors(values: Sequence[Any], other_label: str | None = "Other") -> di
             out[v] = VALUE_PALETTE[i % len(VALUE_PALETTE)]
             i += 1
     return out
+
+
+@lru_cache(maxsize=1)
+def _rfm_segment_colors() -> dict[str, str]:
+    text = resources.files("custseg.rfm").joinpath("segment_colors.csv").read_text(encoding="utf-8")
+    return {row["rfm_segment"].casefold(): row["color"] for row in csv.DictReader(text.splitlines())}
+
+
+def rfm_segment_colors(segments: Sequence[Any]) -> dict[Any, str]:
+    """Colours of RFM segments by their standing, the same in every view: Champions dark green,
+    through yellow and orange (need attention, about to sleep), to red (at risk) and grey (lost);
+    rfm/segment_colors.csv holds them. A segment not listed there gets a value colour."""
+    known = _rfm_segment_colors()
+    others = value_colors([s for s in segments if str(s).casefold() not in known], other_label=None)
+    return {s: known.get(str(s).casefold(), others.get(s)) for s in segments}
 
 
 def shade(t: float) -> str:

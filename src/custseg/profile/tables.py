@@ -30,7 +30,7 @@ import pandas as pd
 
 from custseg.errors import InputError
 from custseg.profile.colors import shade, text_color_on
-from custseg.profile.labels import cluster_label, label
+from custseg.profile.labels import LOWER_IS_BETTER, cluster_label, label, metric_config
 
 SHARE_ROW = "% of Total Count"
 REVENUE_ROW = "% of Revenue"  # shown beside the share of customers (with_revenue_share); not a metric
@@ -253,8 +253,12 @@ def style_profile(
     labels: Mapping[str, str] | None = None,
     names: Mapping[Any, str] | None = None,
 ) -> StyledProfile:
-    """Text and light-to-dark green shading (per row) for a :func:`profile_table` result."""
+    """Text and light-to-dark green shading (per row) for a :func:`profile_table` result: darker
+    is better, so a metric where lower is better (recency: days since the last order) is
+    shaded the other way round."""
     t = row_shading(table)
+    lower_is_better = [m for m, spec in metric_config(list(metric_rows(table).index)).items() if spec["direction"] == LOWER_IS_BETTER]
+    t.loc[lower_is_better] = 1.0 - t.loc[lower_is_better]
     text = table.copy().astype(object)
     for idx in table.index:
         fmt = format_share if idx in (SHARE_ROW, REVENUE_ROW) else format_number
