@@ -7,7 +7,8 @@ and written observations (no file I/O; the report stage writes files).
   adjusted standardised residuals;
 * :mod:`.charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
   clustering evidence);
-* :mod:`.observations` — sentences with their figures and a confidence, and cluster names;
+* :mod:`.observations` — sentences with their figures and a confidence;
+* :mod:`.names` — cluster names and traits that cannot contradict the data (words: ``name_words.toml``);
 * :mod:`.labels` / :mod:`.colors` — readable names, metric directions, fixed colours.
 """
 
@@ -36,11 +37,11 @@ from custseg.profile.observations import (
     compare_observations,
     evidence_observations,
     metric_standouts,
-    name_clusters,
     polar_observations,
     profile_observations,
     rfm_observations,
 )
+from custseg.profile.names import cluster_traits, name_clusters
 from custseg.profile.tables import (
     SHARE_ROW,
     StyledProfile,
@@ -54,7 +55,7 @@ from custseg.profile.tables import (
 
 __all__ = [
     "DEFAULT_METRIC_CONFIG", "LABELS", "SHARE_ROW", "CrossTab", "Observation", "StyledProfile",
-    "adjusted_residuals", "cat_compare", "cluster_color", "cluster_colors", "cluster_label",
+    "adjusted_residuals", "cat_compare", "cluster_color", "cluster_traits", "cluster_colors", "cluster_label",
     "column_order", "compare_observations", "cramers_v", "cross_tab", "dendrogram_chart",
     "dendrogram_cut", "elbow_chart", "elbow_k", "evidence_observations", "label",
     "metric_config", "metric_standouts", "name_clusters", "order_scores", "overall_values",
