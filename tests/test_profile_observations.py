@@ -13,11 +13,11 @@ from custseg.profile.observations import (
     compare_observations,
     evidence_observations,
     metric_standouts,
-    name_clusters,
     polar_observations,
     profile_observations,
     rfm_observations,
 )
+from custseg.profile.names import name_clusters
 from custseg.profile.tables import SHARE_ROW, overall_values, profile_table
 
 METRICS = ["recency", "frequency", "monetary", "avg_unique_products_cnt"]
@@ -55,38 +55,45 @@ def test_standouts_by_ratio(customers):
 
 
 def test_names_know_metric_direction(customers):
+    """Words relative to the population (medians 100 days, 2 orders, 200): "lapsed" needs a year
+    without an order (cluster 2: 300 days is "less recent"), and "one-time" is weaker than spend
+    and recency; the typical cluster is called typical."""
     table = profile_table(customers, METRICS)
     names = name_clusters(table, overall_values(customers, METRICS))
-    assert names == {1: "Recent repeat high spenders", 2: "Lapsed one-time low spenders",
+    assert names == {1: "More recent higher-spending customers", 2: "Less recent lower-spending customers",
                      3: "Typical customers"}
-    short = name_clusters(table, overall_values(customers, METRICS), max_words=2)
-    assert short[1] == "Recent high spenders"  # recency x10 and spend x5 beat frequency x2.5
-    assert short[2] == "Lapsed low spenders"  # spend /4, recency x3, one-time weakest
+    long = name_clusters(table, overall_values(customers, METRICS), max_words=3)
+    assert long[1] == "More recent more frequent higher-spending customers"  # recency x10, spend x5, frequency x2.5
+    assert long[2] == "Less recent one-time lower-spending customers"  # one order: literally true, population's is 2
 
 
 def test_names_from_a_profile_alone_and_other_vocabulary():
+    """A word the typical member has ("one-time" where the population median is one order)
+    distinguishes nothing; unknown metrics get comparative words after the noun."""
     table = pd.DataFrame(
         {1: [50.0, 3, 100, 1, 100], 2: [50.0, 1, 100, 1, 100]},
         index=[SHARE_ROW, "avg_unique_products_cnt", "recency", "frequency", "monetary"],
     )
     names = name_clusters(table, overall={"avg_unique_products_cnt": 1, "recency": 100, "frequency": 1,
                                           "monetary": 100})
-    assert names == {1: "One-time multi-product buyers", 2: "One-time buyers"}
+    assert names == {1: "Multi-product customers", 2: "Typical customers"}
     custom = pd.DataFrame({1: [50.0, 9.0], 2: [50.0, 2.0]}, index=[SHARE_ROW, "review_score"])
     named = name_clusters(custom, overall={"review_score": 4.0},
                           config={"review_score": {"label": "Review Score"}})
-    assert named == {1: "Buyers with high Review Score", 2: "Buyers with low Review Score"}
+    assert named == {1: "Customers with higher Review Score", 2: "Customers with lower Review Score"}
     lower = name_clusters(custom, overall={"review_score": 4.0},
-                          config={"review_score": {"direction": "lower_is_better", "good": "calm",
-                                                   "bad": "noisy", "role": "adjective"}})
-    assert lower == {1: "Noisy buyers", 2: "Calm buyers"}
+                          config={"review_score": {"direction": "lower_is_better", "above": "noisy",
+                                                   "below": "calm", "role": "adjective"}})
+    assert lower == {1: "Noisy customers", 2: "Calm customers"}
 
 
 def test_duplicate_names_are_told_apart():
-    table = pd.DataFrame({1: [40.0, 500.0], 2: [40.0, 500.0], 3: [20.0, 100.0]},
+    """Two clusters with the same words and nothing else to tell them apart: their size rank."""
+    table = pd.DataFrame({1: [30.0, 500.0], 2: [50.0, 500.0], 3: [20.0, 100.0]},
                          index=[SHARE_ROW, "monetary"])
     names = name_clusters(table, overall={"monetary": 100.0})
-    assert names == {1: "High spenders #1", 2: "High spenders #2", 3: "Typical customers"}
+    assert names == {1: "Higher-spending customers (2nd largest)", 2: "Higher-spending customers (largest)",
+                     3: "Typical customers"}
 
 
 def test_profile_observations_carry_their_figures(customers):
@@ -102,7 +109,7 @@ def test_profile_observations_carry_their_figures(customers):
     assert spend.figure_values["highest_value"] == pytest.approx(1000)
     assert spend.figure_values["runner_up"] == 3
     assert spend.text.startswith(
-        "Cluster 1 (Recent repeat high spenders) has the highest median Monetary (total spend): 1,000, "
+        "Cluster 1 (More recent higher-spending customers) has the highest median Monetary (total spend): 1,000, "
         "against 200 for the next (cluster 3); the lowest is cluster 2 (50)")
     assert spend.cluster == 1
     assert spend.confidence == "high"  # 101 vs 101 customers, fully separated
@@ -112,7 +119,7 @@ def test_profile_observations_carry_their_figures(customers):
 
     standouts = {o.cluster: o for o in obs if o.kind == "standout"}
     one = standouts[1]
-    assert one.figure_values["name"] == "Recent repeat high spenders"
+    assert one.figure_values["name"] == "More recent higher-spending customers"
     assert one.figure_values["metrics"]["monetary"]["ratio"] == pytest.approx(5.0)
     assert "5.0x the overall median (200)" in one.text
     assert "90% below the overall median (100)" in one.text

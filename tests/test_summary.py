@@ -15,7 +15,7 @@ import pytest
 
 import custseg
 from custseg.data import olist_folder, online_retail_file
-from custseg.profile.overview import cluster_action, cluster_traits, rfm_segment_action
+from custseg.profile.overview import action_traits, cluster_action, rfm_segment_action
 
 SOURCES = {"olist": (olist_folder, {}), "online_retail": (online_retail_file, {"preset": "online_retail"})}
 
@@ -76,11 +76,11 @@ def test_every_rfm_segment_has_an_action(bins):
         assert rfm_segment_action(name), name
 
 
-def test_cluster_traits_and_the_first_matching_action():
+def test_action_traits_and_the_first_matching_action():
     population = pd.Series({"recency": 100.0, "frequency": 1.0, "monetary": 100.0})
-    lapsed_big = cluster_traits(pd.Series({"recency": 300.0, "frequency": 1.0, "monetary": 400.0}), population)
+    lapsed_big = action_traits(pd.Series({"recency": 300.0, "frequency": 1.0, "monetary": 400.0}), population)
     assert lapsed_big == {"recency": "lapsed", "spend": "high", "orders": "one-time"}
     assert cluster_action(lapsed_big).startswith("Win back")
-    typical = cluster_traits(pd.Series({"recency": 110.0, "frequency": 1.0, "monetary": 90.0}), population)
+    typical = action_traits(pd.Series({"recency": 110.0, "frequency": 1.0, "monetary": 90.0}), population)
     assert typical == {"orders": "one-time"}
     assert cluster_action({}).startswith("Keep in regular campaigns")

@@ -394,9 +394,10 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         clustered["cluster"] = clustered["cluster"].astype(int)
     metrics = list(population.features)
     medians = pf.profile_table(clustered, metrics, agg="median")
-    names = pf.name_clusters(medians, pf.overall_values(clustered, metrics))
+    overall = pf.overall_values(clustered, metrics)
+    names = pf.name_clusters(medians, overall, noun=population.noun)
     assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
-    overview = cluster_overview(clustered, names)
+    overview = cluster_overview(clustered, names, pf.cluster_traits(medians, overall))
 
     result = PopulationResult(
         name=population.name, title=population.title, description=population.description,

@@ -25,7 +25,7 @@ AGGREGATES = ("median", "mean", "sum", "min", "max")
 TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine"}
 FEATURE_KEYS = {"rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
-POPULATION_KEYS = {"name", "title", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
+POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
 REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
@@ -54,6 +54,7 @@ class Population:
     random_state: int = 42
     description: str = ""
     preparation: Preparation = field(default_factory=Preparation)
+    noun: str = "customers"  # what cluster names call the members: "More recent customers"
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def _population(where: str, raw: dict) -> Population:
         name=name, title=_text(f"{where}.title", raw.get("title", name)), filter=filter_sql, features=tuple(features),
         method=method, k=k, k_min=k_min, k_max=k_max, random_state=_whole(f"{where}.random_state", raw.get("random_state", 42), 0),
         description=_text(f"{where}.description", raw.get("description", "")), preparation=prep,
+        noun=_text(f"{where}.noun", raw.get("noun", "customers")),
     )
 
 

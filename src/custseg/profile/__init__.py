@@ -7,7 +7,8 @@ and written observations (no file I/O; the report stage writes files).
   adjusted standardised residuals;
 * :mod:`.charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
   clustering evidence);
-* :mod:`.observations` — sentences with their figures and a confidence, and cluster names;
+* :mod:`.observations` — sentences with their figures and a confidence;
+* :mod:`.names` — cluster names and traits that cannot contradict the data (words: ``name_words.toml``);
 * :mod:`.labels` / :mod:`.colors` — readable names, metric directions, fixed colours.
 """
 
@@ -38,11 +39,11 @@ from custseg.profile.observations import (
     compare_observations,
     evidence_observations,
     metric_standouts,
-    name_clusters,
     polar_observations,
     profile_observations,
     rfm_observations,
 )
+from custseg.profile.names import cluster_traits, name_clusters
 from custseg.profile.tables import (
     SHARE_ROW,
     StyledProfile,
@@ -55,8 +56,9 @@ from custseg.profile.tables import (
 )
 
 __all__ = [
-    "DEFAULT_METRIC_CONFIG", "LABELS", "POORLY_SEPARATED", "SHARE_ROW", "cluster_silhouette_chart", "CrossTab", "Observation", "StyledProfile",
-    "adjusted_residuals", "cat_compare", "cluster_color", "cluster_colors", "cluster_label",
+    "DEFAULT_METRIC_CONFIG", "LABELS", "POORLY_SEPARATED", "SHARE_ROW", "CrossTab", "Observation", "StyledProfile",
+    "adjusted_residuals", "cat_compare", "cluster_color", "cluster_colors", "cluster_label", "cluster_silhouette_chart",
+    "cluster_traits",
     "column_order", "compare_observations", "cramers_v", "cross_tab", "dendrogram_chart",
     "dendrogram_cut", "elbow_chart", "elbow_k", "evidence_observations", "label",
     "metric_config", "metric_standouts", "name_clusters", "order_scores", "overall_values",

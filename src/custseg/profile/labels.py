@@ -8,7 +8,9 @@ Charts, tables and observations never show a raw column name: they go through
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 #: Readable names for the columns custseg produces or reads.
@@ -57,43 +59,15 @@ _WORDS = {"cnt": "Count", "avg": "Avg", "id": "ID", "pct": "%", "num": "Number o
 HIGHER_IS_BETTER = "higher_is_better"
 LOWER_IS_BETTER = "lower_is_better"
 
-#: Metric configuration: readable label, direction, and the words a cluster name uses when
-#: the cluster is clearly on the good or bad side of the population. ``role`` says where
-#: the word goes in a name: adjectives before the noun, ``noun`` replaces "buyers",
-#: ``suffix`` becomes "with high X". ``floor`` = (value, word): a cluster whose value is at
-#: or below ``value`` gets ``word`` even if the population sits there too (a median of one
-#: order *is* a one-time buyer, whatever everybody else does).
-DEFAULT_METRIC_CONFIG: dict[str, dict[str, Any]] = {
-    "recency": {
-        "label": "Recency (days)",
-        "direction": LOWER_IS_BETTER,
-        "good": "recent",
-        "bad": "lapsed",
-        "role": "adjective",
-    },
-    "frequency": {
-        "label": "Frequency (orders)",
-        "direction": HIGHER_IS_BETTER,
-        "good": "repeat",
-        "bad": "infrequent",
-        "role": "adjective",
-        "floor": (1.0, "one-time"),
-    },
-    "avg_unique_products_cnt": {
-        "label": "Avg Unique Products",
-        "direction": HIGHER_IS_BETTER,
-        "good": "multi-product",
-        "bad": "single-product",
-        "role": "adjective",
-    },
-    "monetary": {
-        "label": "Monetary (total spend)",
-        "direction": HIGHER_IS_BETTER,
-        "good": "high spenders",
-        "bad": "low spenders",
-        "role": "noun",
-    },
-}
+def _metric_words() -> dict[str, dict[str, Any]]:
+    """The per-metric rules in ``name_words.toml`` (labels, directions, name and trait words)."""
+    text = resources.files("custseg.profile").joinpath("name_words.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+#: Metric configuration: readable label, direction, and the words names and traits use
+#: (:mod:`custseg.profile.names`). Data, not code: ``name_words.toml`` explains every key.
+DEFAULT_METRIC_CONFIG: dict[str, dict[str, Any]] = _metric_words()
 
 
 def humanise(column: str) -> str:
@@ -131,19 +105,14 @@ def format_cluster(cluster: Any) -> str:
 def metric_config(
     metrics: list[str] | tuple[str, ...], config: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Full configuration for ``metrics``: defaults, overridden key by key by ``config``.
+    """Full configuration for ``metrics``: ``name_words.toml``, overridden key by key by ``config``.
 
-    Unknown metrics get their readable label, ``higher_is_better`` and a ``suffix`` role.
+    Unknown metrics get their readable label, ``higher_is_better``, no absolute words and
+    "with higher/highest/lower/lowest <label>" after the noun.
     """
     out: dict[str, dict[str, Any]] = {}
     for m in metrics:
-        base: dict[str, Any] = {
-            "label": label(m),
-            "direction": HIGHER_IS_BETTER,
-            "good": None,
-            "bad": None,
-            "role": "suffix",
-        }
+        base: dict[str, Any] = {"label": label(m), "direction": HIGHER_IS_BETTER, "role": "suffix", "absolute": []}
         base.update(DEFAULT_METRIC_CONFIG.get(m, {}))
         if config and m in config:
             base.update(config[m])
@@ -152,5 +121,9 @@ def metric_config(
                 f"metric {m!r}: direction must be {HIGHER_IS_BETTER!r} or {LOWER_IS_BETTER!r}, "
                 f"got {base['direction']!r}"
             )
+        words = {"above": "higher", "most_above": "highest", "below": "lower", "most_below": "lowest"}
+        for key, word in words.items():
+            base.setdefault(key, f"{word} {base['label']}")
+        base.setdefault("trait", f"{base['label']} {{value}} (population median: {{overall}})")
         out[m] = base
     return out

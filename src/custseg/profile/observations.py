@@ -6,12 +6,7 @@ How things are decided (so a reader can check a sentence against the table):
   ratio >= 1.25 is "above", <= 1/1.25 = 0.8 is "below". When the population median is not
   positive (ratios are meaningless) the difference is scaled by the range of the cluster
   medians instead, and |difference| >= 25 % of that range counts.
-* **Names** — built from the metrics that stand out, with the metric's direction (recency:
-  lower is better) choosing the word: "recent"/"lapsed", "repeat"/"infrequent" (and
-  "one-time" whenever the median frequency is 1), "multi-product"/"single-product", and
-  "high spenders"/"low spenders" as the noun (otherwise "buyers"). At most three words,
-  strongest first; clusters where nothing stands out are "Typical customers"; duplicate
-  names get the cluster number.
+* **Names** — :mod:`custseg.profile.names` (its docstring has the rule).
 * **Confidence** — "high", "medium" or "low":
   - metric differences: two-sided Mann-Whitney U of the customers behind the comparison
     (cluster vs the rest, or the top cluster vs the runner-up), Bonferroni-adjusted over the
@@ -39,13 +34,13 @@ from custseg._categorical import value_counts
 from custseg.profile.compare import CrossTab
 from custseg.profile.evidence import dendrogram_cut, elbow_k
 from custseg.profile.labels import (
-    DEFAULT_METRIC_CONFIG,
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     format_cluster,
     label,
     metric_config,
 )
+from custseg.profile.names import name_clusters
 from custseg.profile.tables import (
     SHARE_ROW,
     _customers,
@@ -185,7 +180,7 @@ def reference_from_profile(profile: pd.DataFrame) -> pd.Series:
                      name="overall")
 
 
-# --------------------------------------------------------------------------- standouts & names
+# --------------------------------------------------------------------------- standouts
 
 
 def metric_standouts(
@@ -230,74 +225,6 @@ def metric_standouts(
             records.append({"cluster": c, "metric": m, "value": v, "overall": o, "ratio": ratio,
                             "scaled_diff": scaled, "side": side, "good": good, "strength": strength})
     return pd.DataFrame.from_records(records)
-
-
-def _canonical_rank(metric: str, metrics: Sequence[str]) -> tuple[int, int]:
-    known = list(DEFAULT_METRIC_CONFIG)
-    return (known.index(metric), 0) if metric in known else (len(known), list(metrics).index(metric))
-
-
-def name_clusters(
-    profile: pd.DataFrame,
-    overall: pd.Series | Mapping[str, float] | None = None,
-    config: Mapping[str, Mapping[str, Any]] | None = None,
-    ratio_threshold: float = RATIO_THRESHOLD,
-    max_words: int = 3,
-) -> dict[Any, str]:
-    """Short names such as "Recent high spenders" or "Lapsed one-time buyers".
-
-    ``profile`` is a median :func:`~custseg.profile.tables.profile_table`; ``overall`` the
-    population medians (:func:`~custseg.profile.tables.overall_values`) — without it a
-    share-weighted median of the cluster medians stands in. See the module docstring for
-    the rule.
-    """
-    st = metric_standouts(profile, overall, config, ratio_threshold)
-    metrics = list(metric_rows(profile).index)
-    cfg = metric_config(metrics, config)
-    candidates: dict[Any, list[tuple[float, tuple[int, int], str, str]]] = {}
-    for c in profile.columns:
-        words = []  # (strength, canonical rank, role, word)
-        for _, r in st[st["cluster"] == c].iterrows():
-            m, spec = r["metric"], cfg[r["metric"]]
-            word = None
-            strength = r["strength"]
-            floor = spec.get("floor")
-            if floor is not None and np.isfinite(r["value"]) and r["value"] <= floor[0]:
-                word, strength = floor[1], max(strength, math.log(ratio_threshold))
-            elif r["side"] != "typical":
-                word = spec["good"] if r["good"] else spec["bad"]
-                if word is None or spec["role"] == "suffix":
-                    word = word or f"{'high' if r['side'] == 'above' else 'low'} {spec['label']}"
-            if word:
-                role = spec["role"] if spec["role"] in ("adjective", "noun") else "suffix"
-                words.append((strength, _canonical_rank(m, metrics), role, word))
-        candidates[c] = sorted(words, key=lambda w: -w[0])
-
-    def compose(words: list[tuple[float, tuple[int, int], str, str]]) -> str:
-        if not words:
-            return "Typical customers"
-        words = sorted(words, key=lambda w: w[1])
-        adjectives = [w[3] for w in words if w[2] == "adjective"]
-        nouns = [w[3] for w in words if w[2] == "noun"]
-        suffixes = [w[3] for w in words if w[2] == "suffix"]
-        name = " ".join([*adjectives, nouns[0] if nouns else "buyers"])
-        if suffixes:
-            name += " with " + _join(suffixes)
-        return _cap(name)
-
-    # duplicates first get more words (weaker standouts); if still equal, the cluster number
-    size = {c: max_words for c in profile.columns}
-    names = {c: compose(candidates[c][: size[c]]) for c in profile.columns}
-    while True:
-        counts = pd.Series(list(names.values())).value_counts()
-        grow = [c for c, n in names.items() if counts[n] > 1 and size[c] < len(candidates[c])]
-        if not grow:
-            break
-        for c in grow:
-            size[c] += 1
-            names[c] = compose(candidates[c][: size[c]])
-    counts = pd.Series(list(names.values())).value_counts()
-    return {c: (f"{n} #{format_cluster(c)}" if counts[n] > 1 else n) for c, n in names.items()}
 
 
 # --------------------------------------------------------------------------- profile view

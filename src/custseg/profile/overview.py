@@ -1,14 +1,14 @@
 """The summary a marketing team reads first: per cluster its size, revenue, medians, defining
 traits and a suggested action, then a few headline findings in plain words.
 
-Revenue is the customers' spend on their purchases (the RFM ``monetary``). A trait compares the
-cluster's median with the population's: ``recent`` / ``lapsed`` when the median recency is at
-most 0.8 / at least 1.25 times the population's; ``high`` / ``low`` spend likewise for monetary;
-``one-time`` when the median frequency is 1, ``repeat`` when it is 2 or more (not written out
-where every member of the population is a repeat buyer: there it tells nothing); ``multi``
-products when the median of unique products per order is at least 1.25 times the population's.
-Suggested actions come from
-``actions.toml`` (editable data); they are suggestions, labelled so wherever they are shown.
+Revenue is the customers' spend on their purchases (the RFM ``monetary``). What defines a cluster
+is said by :func:`custseg.profile.names.cluster_traits` (the statements its name rests on). The
+suggested action is the first rule of ``actions.toml`` (editable data; shown as a suggestion)
+whose traits hold, a trait comparing the cluster's median with the population's: ``recent`` /
+``lapsed`` when the median recency is at most 0.8 / at least 1.25 times the population's;
+``high`` / ``low`` spend likewise for monetary; ``one-time`` when the median frequency is 1,
+``repeat`` when it is 2 or more; ``multi`` products when the median of unique products per order
+is at least 1.25 times the population's.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def cluster_action(traits: Mapping[str, str]) -> str:
     return ""
 
 
-def cluster_traits(medians: pd.Series, population: pd.Series) -> dict[str, str]:
-    """The trait words (see the module docstring) of one cluster's medians against the population's."""
+def action_traits(medians: pd.Series, population: pd.Series) -> dict[str, str]:
+    """The traits actions.toml's rules read (see the module docstring): one cluster's medians
+    against the population's."""
     traits: dict[str, str] = {}
 
     def side(metric: str) -> str | None:
@@ -71,38 +72,17 @@ def cluster_traits(medians: pd.Series, population: pd.Series) -> dict[str, str]:
     return traits
 
 
-def _fmt(value: float, unit: str = "") -> str:
-    """A number for people: no decimals from 100 up or when whole, else one; `unit` agrees with it."""
+def _fmt(value: float) -> str:
+    """A number for people: no decimals from 100 up or when whole, else one."""
     if not np.isfinite(value):
         return "–"
-    text = f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
-    if unit:
-        text += " " + (unit if text == "1" else unit + "s")
-    return text
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
 
 
-def trait_phrases(medians: pd.Series, population: pd.Series, traits: Mapping[str, str],
-                  every_member_repeats: bool = False) -> list[str]:
-    """The traits in words with their numbers, e.g. "last order 28 days ago (population: 120)";
-    "repeat" is left out where every member of the population repeats (it tells nothing there)."""
-    phrases = []
-    if "spend" in traits:
-        ratio = medians[REVENUE] / population[REVENUE]
-        phrases.append(f"spends {ratio:.1f}× the population median ({_fmt(medians[REVENUE])} vs {_fmt(population[REVENUE])})")
-    if "recency" in traits:
-        phrases.append(f"last order {_fmt(medians['recency'], 'day')} ago (population: {_fmt(population['recency'])})")
-    if traits.get("orders") == "one-time":
-        phrases.append("one order")
-    elif traits.get("orders") == "repeat" and not every_member_repeats:
-        phrases.append(_fmt(medians["frequency"], "order"))
-    if "products" in traits:
-        phrases.append(f"{_fmt(medians['avg_unique_products_cnt'], 'product')} per order (population: {_fmt(population['avg_unique_products_cnt'])})")
-    return phrases[:3]
-
-
-def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str]) -> pd.DataFrame:
+def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str], traits: Mapping[Any, list[str]]) -> pd.DataFrame:
     """One row per cluster, largest first: name, customers and share, revenue and share, the
-    medians of SUMMARY_METRICS, the defining traits and a suggested action.
+    medians of SUMMARY_METRICS, what defines it (``traits``: profile.names.cluster_traits, the
+    statements its name rests on) and a suggested action.
 
     ``clustered`` has one row per customer: ``cluster`` and the metrics (``monetary`` for revenue).
     """
@@ -116,13 +96,12 @@ def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str]) -> pd.Da
         table["revenue_share"] = table["revenue"] / total if total > 0 else np.nan
     medians = groups[metrics].median()
     population = clustered[metrics].median()
-    every_member_repeats = "frequency" in clustered.columns and bool((clustered["frequency"] >= 2).all())
-    traits = {c: cluster_traits(medians.loc[c], population) for c in medians.index}
+    flags = {c: action_traits(medians.loc[c], population) for c in medians.index}
     table = table.join(medians.add_prefix("median_"))
     table.insert(0, "name", [names.get(c, f"Cluster {c}") for c in table.index])
-    table["traits"] = ["; ".join(trait_phrases(medians.loc[c], population, traits[c], every_member_repeats)) for c in table.index]
-    table["trait_words"] = [", ".join(f"{k}={v}" for k, v in traits[c].items()) for c in table.index]
-    table["action"] = [cluster_action(traits[c]) for c in table.index]
+    table["traits"] = ["; ".join(traits.get(c, [])) for c in table.index]
+    table["trait_words"] = [", ".join(f"{k}={v}" for k, v in flags[c].items()) for c in table.index]
+    table["action"] = [cluster_action(flags[c]) for c in table.index]
     return table.sort_values("customers", ascending=False, kind="stable").rename_axis("cluster").reset_index()
 
 
