@@ -7,7 +7,10 @@ and written observations (no file I/O; the report stage writes files).
   adjusted standardised residuals;
 * :mod:`.charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
   clustering evidence);
-* :mod:`.observations` — sentences with their figures and a confidence, and cluster names;
+* :mod:`.observations` — the profile and polar findings, and cluster names; comparisons,
+  RFM and evidence views in :mod:`.compare_notes`, :mod:`.rfm_notes`, :mod:`.evidence_notes`;
+* :mod:`.findings` — which observations a view shows (at most five, ranked) and which
+  comparisons hold by construction; :mod:`.statistics` the tests, :mod:`.wording` the words;
 * :mod:`.labels` / :mod:`.colors` — readable names, metric directions, fixed colours.
 """
 
