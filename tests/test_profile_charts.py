@@ -175,6 +175,16 @@ def test_evidence_charts_mark_the_elbow_and_the_band(figures):
     stab = figures["stability"].data[0]
     assert list(stab.x) == [2, 3, 4, 5, 6]
     assert list(stab.error_y.array) == [0.02, 0.03, 0.05, 0.08, 0.1]
+    line = [s for s in figures["stability"].layout.shapes if s.type == "line" and s.y0 == s.y1]
+    assert [s.y0 for s in line] == [0.8]  # the threshold k is chosen with (issue 19: the chart drew 0.75)
+
+
+def test_error_bars_stay_within_the_ari_range():
+    ev = pd.DataFrame({"k": [2, 3, 4], "stability_ari_mean": [0.95, 0.2, -0.4], "stability_ari_std": [0.2, 0.1, 0.3]})
+    bars = charts.stability_chart(ev).data[0].error_y
+    mean = ev["stability_ari_mean"].to_numpy()
+    assert np.all(mean + np.asarray(bars.array) <= 1.0) and np.all(mean - np.asarray(bars.arrayminus) >= -0.5)
+    assert list(bars.arrayminus)[1] == pytest.approx(0.1)  # within range: the full standard deviation
 
 
 def test_missing_evidence_gives_an_explaining_figure():

@@ -121,10 +121,12 @@ def test_profile_observations_carry_their_figures(customers):
     one = standouts[1]
     assert one.figure_values["name"] == "More recent higher-spending customers"
     assert one.figure_values["metrics"]["monetary"]["ratio"] == pytest.approx(5.0)
-    assert "5.0x the overall median (200)" in one.text
-    assert "90% below the overall median (100)" in one.text
+    # values carry their unit (issue 19: "(mean 237.77)" said nothing about days)
+    assert "5.0x the overall median of 200" in one.text
+    assert "median recency 10 days, 90% below the overall median of 100 days" in one.text
     assert one.confidence == "high"
     assert "no metric's median differs" in standouts[3].text
+    assert not standouts[3].finding  # a non-finding: kept to the statistics, never shown
 
 
 def test_profile_observations_with_the_callers_table_say_the_same(customers):
@@ -158,12 +160,15 @@ def test_compare_observations_name_the_significant_cells():
     assert (top.cluster, top.figure_values["value"]) == (1, "Credit Card")
     assert top.figure_values["share_within_cluster"] == 1.0
     assert top.figure_values["adjusted_residual"] == pytest.approx(ct.residuals.loc[1, "Credit Card"])
-    assert "Cluster 1 (Card lovers) is over-represented among customers with Payment Types = 'Credit Card'" in top.text
-    assert "100.0% of the cluster" in top.text
+    assert "100% of cluster 1 (Card lovers) have Payment Types 'Credit Card'" in top.text
     flagged = {(o.cluster, o.figure_values["value"]) for o in obs if o.kind.endswith("represented")}
-    expected = {(c, v) for c in ct.counts.index for v in ct.counts.columns if ct.significance.loc[c, v] != 0}
-    assert flagged == expected  # every significant cell, and only those
-    assert any(o.kind == "under_represented" and o.cluster == 1 for o in obs)
+    # every significant cell that has customers, and only those: cluster 1's empty Boleto and
+    # Voucher cells are the mirror of its 100 % Credit Card (issue 19: no sentences on 0 customers)
+    expected = {(c, v) for c in ct.counts.index for v in ct.counts.columns
+                if ct.significance.loc[c, v] != 0 and ct.counts.loc[c, v] > 0}
+    assert flagged == expected
+    assert all(o.figure_values["count"] > 0 for o in obs if o.kind.endswith("represented"))
+    assert any(o.kind == "under_represented" and o.cluster == 2 for o in obs)
 
 
 def test_compare_observations_warn_on_small_expected_counts():

@@ -38,6 +38,8 @@ from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
 from custseg.features import compute_customer_tables
+from custseg.profile.findings import derived_from
+from custseg.profile.findings import select as select_findings
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
 from custseg.sources.dataset import Dataset
 from custseg.summary import customer_summary
@@ -47,7 +49,10 @@ RFM_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "recency_score
 
 
 def _notes(observations) -> list[Note]:
-    return [Note(text=o.text, confidence=o.confidence, values=_jsonable(o.figure_values)) for o in observations]
+    """A view's notes: its findings first (at most five, ranked), then every other statistic."""
+    shown, rest = select_findings(list(observations))
+    return [Note(text=o.text, confidence=o.confidence, values=_jsonable(o.figure_values), finding=finding)
+            for group, finding in ((shown, True), (rest, False)) for o in group]
 
 
 def _jsonable(value: Any) -> Any:
@@ -97,7 +102,12 @@ def population_mask(customers: pd.DataFrame, population: Population) -> np.ndarr
     return np.asarray(flags, dtype=bool)
 
 
-def rfm_section(customers: pd.DataFrame) -> Section:
+#: RFM observation view -> the view key its chart has
+_RFM_VIEWS = {"rfm_histograms": "rfm-histograms", "rfm_rf_heatmap": "rfm-rf-heatmap", "rfm_score_heatmaps": "rfm-score-pairs",
+              "rfm_fm_by_r": "rfm-fm-by-r", "rfm_segment_bar": "rfm-segment-bar", "rfm_segment_treemap": "rfm-segment-treemap"}
+
+
+def rfm_section(customers: pd.DataFrame, currency: str | None = None) -> Section:
     rfm = customers.loc[customers["rfm_score"].notna(), RFM_COLUMNS]
     builders = [
         ("rfm-histograms", pf.rfm_histograms),
@@ -108,10 +118,12 @@ def rfm_section(customers: pd.DataFrame) -> Section:
         ("rfm-segment-treemap", pf.rfm_segment_treemap),
     ]
     views = []
-    notes = _notes(pf.rfm_observations(rfm))
-    for i, (key, build) in enumerate(builders):
+    by_view: dict[str, list] = {}
+    for o in pf.rfm_observations(rfm, currency=currency):  # each finding under its own chart
+        by_view.setdefault(_RFM_VIEWS.get(o.view, "rfm-segment-bar"), []).append(o)
+    for key, build in builders:
         fig = build(rfm)
-        views.append(View(key=key, title=fig.layout.title.text or key, figure=fig, notes=notes if key == "rfm-segment-bar" else []))
+        views.append(View(key=key, title=fig.layout.title.text or key, figure=fig, notes=_notes(by_view.get(key, []))))
     return Section(key="rfm", title="RFM analysis", intro=f"Recency, frequency and monetary scores of {len(rfm):,} converted customers.", views=views)
 
 
@@ -133,7 +145,8 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     text, colours = styled.display()
     views = [
         View(key=_key(pop.name, "profile"), title=f"{pop.title}: cluster profile ({agg})", table=text, table_colors=colours,
-             notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names, table=table))),
+             notes=_notes(pf.profile_observations(frame, metrics, agg=agg, names=names, table=table,
+                                                  currency=config.report.get("currency")))),
         View(key=_key(pop.name, "polar"), title=f"{pop.title}: clusters by metric",
              figure=pf.segment_polar(medians, names=names, title=f"{pop.title}: clusters by metric"),
              notes=_notes(pf.polar_observations(medians, names=names, n_customers=len(frame)))),
@@ -146,7 +159,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
             continue
         ct = pf.cross_tab(frame, "cluster", dim, top_n=top_n if dim in top_dims else None, one_row_per_customer=one_row_each)
         title = f"{pop.title}: clusters by {pf.label(dim)}"
-        notes = _notes(pf.compare_observations(ct, names=names))
+        notes = _notes(pf.compare_observations(ct, names=names, derived_from=derived_from(dim, pop.features_used or [])))
         views.append(View(key=_key(pop.name, dim, "by-cluster"), title=title, figure=pf.cat_compare(ct, graph=2, names=names, title=title), notes=notes))
         title3 = f"{pop.title}: {pf.label(dim)} by cluster"
         views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3)))
@@ -421,9 +434,10 @@ class PopulationSkipped(Exception):
 def _evidence_views(population: Population, result: PopulationResult, evidence, tree, k: int) -> list[View]:
     table = evidence.table.reset_index()
     linkage = tree.linkage if tree is not None else None
-    notes = {o.view: [] for o in []}
+    observed: dict[str, list] = {}
     for o in pf.evidence_observations(table, chosen_k=k, linkage=linkage):
-        notes.setdefault(o.view, []).append(Note(text=o.text, confidence=o.confidence, values=_jsonable(o.figure_values)))
+        observed.setdefault(o.view, []).append(o)
+    notes = {view: _notes(obs) for view, obs in observed.items()}
     views = []
     charts = [("elbow", pf.elbow_chart), ("silhouette", pf.silhouette_chart), ("stability", pf.stability_chart), ("validity", pf.validity_indices_chart)]
     for name, build in charts:
@@ -538,7 +552,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
-        rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers) if customers["rfm_score"].notna().any() else None
+        rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers, config.report.get("currency")) if customers["rfm_score"].notna().any() else None
         if rfm is not None:
             say("RFM views (beside the first population's evidence)")
         populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, on_fitted)

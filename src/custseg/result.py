@@ -13,13 +13,34 @@ if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
     import pandas as pd
 
 
+#: A view shows at most this many findings; the deck's slides show the first DECK_FINDINGS.
+MAX_FINDINGS = 5
+DECK_FINDINGS = 3
+
+
 @dataclass
 class Note:
-    """One written observation: the sentence, the numbers it rests on, and how sure it is."""
+    """One written observation: the sentence, the numbers it rests on, and how sure it is.
+
+    ``finding``: one of the view's top findings (shown); False keeps it to the collapsed
+    "all statistics" block (the report and the slides show findings only).
+    """
 
     text: str
-    confidence: str = ""  # e.g. "significant (p < 0.001)", "small group: indicative only"
+    confidence: str = ""  # e.g. "high", "by construction", "small group: indicative only"
     values: dict[str, Any] = field(default_factory=dict)
+    finding: bool = True
+
+
+def findings(notes: list[Note] | None, limit: int = MAX_FINDINGS) -> list[Note]:
+    """The notes a view shows, at most ``limit``; the rest belong to its statistics."""
+    return [n for n in notes or [] if n.finding][:limit]
+
+
+def statistics(notes: list[Note] | None, limit: int = MAX_FINDINGS) -> list[Note]:
+    """Every note of a view that :func:`findings` does not show."""
+    shown = {id(n) for n in findings(notes, limit)}
+    return [n for n in notes or [] if id(n) not in shown]
 
 
 @dataclass
@@ -40,7 +61,11 @@ class View:
             parts.append(self.figure.to_html(include_plotlyjs="cdn", full_html=False))
         if self.table is not None:
             parts.append(self.table.to_html())
-        parts += [f"<p>{_escape(n.text)}</p>" for n in self.notes]
+        parts += [f"<p>{_escape(n.text)}</p>" for n in findings(self.notes)]
+        rest = statistics(self.notes)
+        if rest:
+            items = "".join(f"<li>{_escape(n.text)}</li>" for n in rest)
+            parts.append(f"<details><summary>All statistics ({len(rest)})</summary><ul>{items}</ul></details>")
         return "\n".join(parts)
 
 

@@ -60,8 +60,12 @@ DEFAULT_K_RANGE = range(2, 15)
 DEFAULT_STABILITY_RESAMPLES = 10
 DEFAULT_NULL_RESAMPLES = 3
 DEFAULT_NULL_SAMPLE_SIZE = 2000
-#: Mean bootstrap ARI from which a k counts as stable (Hennig's "stable" range starts near 0.75-0.85).
+#: Mean bootstrap ARI from which a k counts as stable: the one threshold of custseg (k choice,
+#: the stability chart's line, the report's wording). Hennig's "stable" range starts near
+#: 0.75-0.85; 0.8 is its middle, and k is chosen with it, so chart and text must use it too.
 DEFAULT_STABILITY_THRESHOLD = 0.8
+#: The adjusted Rand index lies in [-0.5, 1] (Chacón & Rastrojo 2023): error bars are clipped to it.
+ARI_RANGE = (-0.5, 1.0)
 #: Customers per micro-cluster on which the dendrogram's micro-clusters are placed (ward_linkage).
 DRAWING_ROWS_PER_LEAF = 50
 #: Smallest margin by which the silhouette must beat the no-structure reference.

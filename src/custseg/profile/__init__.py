@@ -7,8 +7,13 @@ and written observations (no file I/O; the report stage writes files).
   adjusted standardised residuals;
 * :mod:`.charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
   clustering evidence);
-* :mod:`.observations` — sentences with their figures and a confidence;
+* :mod:`.observations` — the profile and polar findings; comparisons, RFM and evidence views
+  in :mod:`.compare_notes`, :mod:`.rfm_notes`, :mod:`.evidence_notes`;
+* :mod:`.findings` — which observations a view shows (at most five, ranked) and which
+  comparisons hold by construction; :mod:`.statistics` the tests, :mod:`.wording` the words;
 * :mod:`.names` — cluster names and traits that cannot contradict the data (words: ``name_words.toml``);
+* :mod:`.overview` — the summary: per cluster size, revenue, medians, traits, a suggested action
+  (``actions.toml``), and headline findings; :mod:`.caveats` where the data undermines a number;
 * :mod:`.labels` / :mod:`.colors` — readable names, metric directions, fixed colours.
 """
 

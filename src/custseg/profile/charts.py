@@ -22,6 +22,8 @@ from plotly.subplots import make_subplots
 from scipy.cluster.hierarchy import dendrogram
 
 from custseg._categorical import value_counts
+from custseg.cluster.evidence import ARI_RANGE
+from custseg.cluster.evidence import DEFAULT_STABILITY_THRESHOLD as STABLE_ARI
 from custseg.errors import InputError
 from custseg.profile.colors import cluster_color, rfm_segment_colors, value_colors
 from custseg.profile.compare import CrossTab
@@ -519,7 +521,9 @@ def silhouette_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels
         band = ev.dropna(subset=["silhouette_ci_low", "silhouette_ci_high"])
         if "silhouette_method" in band.columns:
             band = band[band["silhouette_method"].astype(str) == "sampled"]
-        if not band.empty:
+        if not band.empty:  # a silhouette lies in [-1, 1], and so does its interval
+            band = band.assign(silhouette_ci_low=band["silhouette_ci_low"].clip(-1, 1),
+                               silhouette_ci_high=band["silhouette_ci_high"].clip(-1, 1))
             fig.add_trace(go.Scatter(x=band["k"], y=band["silhouette_ci_high"], mode="lines",
                                      line={"width": 0}, showlegend=False, hoverinfo="skip"))
             fig.add_trace(go.Scatter(x=band["k"], y=band["silhouette_ci_low"], mode="lines",
@@ -541,6 +545,14 @@ def silhouette_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels
     return _finish(fig, title, "silhouette", height=440)
 
 
+def clipped_bars(mean: np.ndarray, sd: np.ndarray, bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Error bar lengths (below, above) of mean ± sd clipped to the quantity's possible range."""
+    lo, hi = bounds
+    mean = np.asarray(mean, dtype=float)
+    sd = np.nan_to_num(np.asarray(sd, dtype=float))
+    return np.minimum(sd, mean - lo), np.minimum(sd, hi - mean)
+
+
 def stability_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels: Labels = None,
                     title: str | None = None) -> go.Figure:
     """Mean adjusted Rand index between re-fits by k, with ± one standard deviation."""
@@ -552,15 +564,17 @@ def stability_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels:
     if ev.empty:
         return _empty(title, "stability", "Stability was not computed")
     std = ev["stability_ari_std"].fillna(0).to_numpy() if "stability_ari_std" in ev.columns else np.zeros(len(ev))
+    mean = ev["stability_ari_mean"].to_numpy(dtype=float)
+    below, above = clipped_bars(mean, std, ARI_RANGE)
     fig = go.Figure(go.Scatter(
-        x=ev["k"], y=ev["stability_ari_mean"], mode="lines+markers", name="Mean ARI",
-        error_y={"type": "data", "array": std, "visible": True}, line={"color": "#4C78A8"},
-        hovertemplate="k=%{x}: ARI %{y:.3f}<extra></extra>",
+        x=ev["k"], y=mean, mode="lines+markers", name="Mean ARI",
+        error_y={"type": "data", "array": above, "arrayminus": below, "symmetric": False, "visible": True},
+        line={"color": "#4C78A8"}, hovertemplate="k=%{x}: ARI %{y:.3f}<extra></extra>",
     ))
-    fig.add_hline(y=0.75, line_dash="dot", line_color="#999999", annotation_text="0.75: stable",
+    fig.add_hline(y=STABLE_ARI, line_dash="dot", line_color="#999999", annotation_text=f"{STABLE_ARI:g}: stable",
                   annotation_position="bottom left")
     _mark_k(fig, chosen_k, f"chosen k = {chosen_k}")
-    low = float(np.nanmin(ev["stability_ari_mean"] - std))
+    low = float(np.nanmin(mean - below))
     fig.update_xaxes(title_text=label("k", labels), dtick=1)
     fig.update_yaxes(title_text=label("stability_ari_mean", labels), range=[min(0.0, low - 0.05), 1.05])
     return _finish(fig, title, "stability", height=440)

@@ -13,7 +13,7 @@ from pptx.util import Emu, Inches, Pt
 
 from custseg.report.html import format_value
 from custseg.report.slides import SlideImage, export_figures
-from custseg.result import AnalysisResult, Note
+from custseg.result import DECK_FINDINGS, AnalysisResult, Note, findings
 
 SLIDE_WIDTH = Inches(13.333)
 SLIDE_HEIGHT = Inches(7.5)
@@ -75,7 +75,8 @@ def _add_figure_slide(prs, image: SlideImage) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[5])  # "Title Only"
     _place_title(slide, view.title)
 
-    notes = list(view.notes or [])
+    notes = findings(view.notes, DECK_FINDINGS)  # the slide shows the top findings; the report has the rest
+    speaker_notes = findings(view.notes)
     top = Inches(1.25)
     area_h = SLIDE_HEIGHT - top - Inches(0.4)
     text_w = Inches(3.75) if notes or view.caption else 0
@@ -94,7 +95,7 @@ def _add_figure_slide(prs, image: SlideImage) -> None:
         first = frame.paragraphs[0]
         if notes:
             run = first.add_run()
-            run.text = "OBSERVATIONS"
+            run.text = "FINDINGS"
             run.font.size, run.font.bold, run.font.color.rgb = Pt(11), True, ACCENT
             first.space_after = Pt(6)
             for note in notes:
@@ -115,7 +116,7 @@ def _add_figure_slide(prs, image: SlideImage) -> None:
             run.text = _clean(view.caption)
             run.font.size, run.font.color.rgb = Pt(10), MUTED
 
-    speaker = [view.title, ""] + [f"- {n.text}" + (f" ({n.confidence})" if n.confidence else "") for n in notes]
+    speaker = [view.title, ""] + [f"- {n.text}" + (f" ({n.confidence})" if n.confidence else "") for n in speaker_notes]
     if view.caption:
         speaker += ["", view.caption]
     slide.notes_slide.notes_text_frame.text = _clean("\n".join(speaker))

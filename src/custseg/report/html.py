@@ -17,6 +17,7 @@ import math
 import numbers
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,7 +28,7 @@ from markupsafe import Markup
 
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
-from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
+from custseg.result import AnalysisResult, Note, PopulationResult, Section, View, findings, statistics
 
 MAX_TABLE_ROWS = 500
 DEFAULT_FIGURE_HEIGHT = 450
@@ -156,7 +157,8 @@ class ViewModel:
     caption: str
     figure: FigureModel | None
     table: TableModel | None
-    notes: list[NoteModel]
+    notes: list[NoteModel]  # the view's findings (at most five)
+    details: list[NoteModel] = field(default_factory=list)  # every other statistic, collapsed
 
 
 @dataclass
@@ -290,7 +292,14 @@ def _figure_height(figure: Any) -> int:
 
 
 def note_kind(confidence: str) -> str:
+    """The badge's colour class: a fact by construction, a caution, a strong or an exact result."""
     text = (confidence or "").lower()
+    if "by construction" in text:
+        return "construction"
+    if text == "low":
+        return "caution"
+    if text == "high":
+        return "strong"
     if any(w in text for w in ("not significant", "indicative", "small", "uncertain", "weak", "caution")):
         return "caution"
     if "significant" in text:
@@ -300,11 +309,25 @@ def note_kind(confidence: str) -> str:
     return "neutral"
 
 
+def note_values(values: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A note's numbers as (name, text) rows: nested dicts flattened to "metrics · monetary · ratio",
+    lists joined, every number rounded by :func:`format_value` (no dict reprs, no 43.394999999999996)."""
+    rows: list[tuple[str, str]] = []
+    for key, value in (values or {}).items():
+        name = f"{prefix} · {key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            rows += note_values(value, name)
+        elif isinstance(value, (list, tuple)):
+            rows.append((name, ", ".join(format_value(v)[0] for v in value)))
+        else:
+            rows.append((name, format_value(value)[0]))
+    return rows
+
+
 def note_model(note: Note | str) -> NoteModel:
     if not isinstance(note, Note):
         return NoteModel(str(note), "", "neutral", [])
-    values = [(str(k), format_value(v)[0]) for k, v in (note.values or {}).items()]
-    return NoteModel(str(note.text), str(note.confidence or ""), note_kind(note.confidence), values)
+    return NoteModel(str(note.text), str(note.confidence or ""), note_kind(note.confidence), note_values(note.values))
 
 
 def view_model(view: View, anchors: Anchors, file_name: str | None) -> ViewModel:
@@ -319,7 +342,9 @@ def view_model(view: View, anchors: Anchors, file_name: str | None) -> ViewModel
             file_name=file_name or anchor,
         )
     table = table_model(view.table, view.table_colors) if view.table is not None else None
-    return ViewModel(anchor, str(view.title), str(view.caption or ""), figure, table, [note_model(n) for n in view.notes or []])
+    notes = [note_model(n) for n in findings(view.notes)]
+    details = [note_model(n) for n in statistics(view.notes)]
+    return ViewModel(anchor, str(view.title), str(view.caption or ""), figure, table, notes, details)
 
 
 def population_model(pop: PopulationResult) -> PopulationModel:
