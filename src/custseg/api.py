@@ -233,6 +233,7 @@ def run(
             early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
                                      excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
+                                     currency=dataset.currency,
                                      on_fitted=(lambda populations: tables.start(customers, populations)) if early else None)
         finally:
             if frozen:

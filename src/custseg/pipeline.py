@@ -343,7 +343,7 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
             k_reason = f"{recommendation.reason} Using k = {k}, the highest silhouette; treat the clusters as a convenience, not a finding."
         say(f"{population.title}: fitting {population.method} with k = {k}")
         result, clustered, metrics, medians = _fit_and_name(backend, prepared, members, k, k_reason, population, cl, evidence,
-                                                            feature_warnings)
+                                                            feature_warnings, currency=config.report.get("currency") or "")
     except BaseException:
         if tree is not None:
             wait([tree])  # nothing left running in the background
@@ -393,9 +393,9 @@ def _in_background(func, *args) -> Future:
 
 
 def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: str, population: Population, cl: dict,
-                  evidence, feature_warnings: list[str]) -> tuple[PopulationResult, pd.DataFrame, list[str], pd.DataFrame]:
-    """The final fit, its silhouette and cluster names: (result without views, members with
-    their cluster, the profile's metrics, their median profile table)."""
+                  evidence, feature_warnings: list[str], currency: str = "") -> tuple[PopulationResult, pd.DataFrame, list[str], pd.DataFrame]:
+    """The final fit, its silhouette, cluster names and the summary overview: (result without
+    views, members with their cluster, the profile's metrics, their median profile table)."""
     model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
@@ -410,7 +410,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     overall = pf.overall_values(clustered, metrics)
     names = pf.name_clusters(medians, overall, noun=population.noun)
     assignments = clustered[["customer_id", "cluster"]].assign(cluster_name=lambda d: d["cluster"].map(names))
-    overview = cluster_overview(clustered, names, pf.cluster_traits(medians, overall))
+    overview = cluster_overview(clustered, names, pf.cluster_traits(medians, overall, currency=currency))
 
     result = PopulationResult(
         name=population.name, title=population.title, description=population.description,
@@ -420,7 +420,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         features_used=list(prepared.features),
         preparation_notes=feature_warnings + prepared.summary_lines() + list(model.notes) + list(evidence.notes),
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
-        overview=overview, findings=headline_findings(overview),
+        overview=overview, findings=headline_findings(overview, currency=currency),
         cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
                              dict(zip(sorted(int(c) for c in np.unique(labels)), sil.per_cluster))),
     )
@@ -483,7 +483,7 @@ def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | 
     )
 
 
-def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attributes=()) -> tuple[AnalysisConfig, list[str]]:
+def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attributes=(), currency: str = "") -> tuple[AnalysisConfig, list[str]]:
     """The config as this data can run it, and one line for each thing it goes on without.
 
     A clustering feature or report dimension the source cannot give (requirements.toml: a log
@@ -531,14 +531,14 @@ def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attribut
             warnings.append(f"dimension {pf.label(dim)!r} left out of the comparisons: every customer has {shown}")
             continue
         dimensions.append(dim)
-    report = {**config.report, "dimensions": dimensions,
+    report = {**config.report, "dimensions": dimensions, "currency": config.report.get("currency") or currency,
               "top_n_dimensions": [*config.report.get("top_n_dimensions", []), *attributes]}  # an attribute may have many values
     return replace(config, populations=tuple(populations), report=report), warnings
 
 
 def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
                       excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
-                      timings: dict[str, float] | None = None, on_fitted=None, attributes=()) -> AnalysisResult:
+                      timings: dict[str, float] | None = None, on_fitted=None, attributes=(), currency: str = "") -> AnalysisResult:
     """Every stage after the customer table (any engine): RFM views, each population, summary.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
@@ -548,7 +548,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     """
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
-    config, warnings = fit_config_to_data(config, customers, attributes)
+    config, warnings = fit_config_to_data(config, customers, attributes, currency)
     with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
@@ -561,6 +561,8 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     summary = customer_summary(customers, excluded_rows)
     if warnings:
         summary["warnings"] = warnings
+    if config.report.get("currency"):
+        summary["currency"] = config.report["currency"]
     caveats = data_caveats(customers, populations, config.report)
     if caveats:
         summary["caveats"] = caveats

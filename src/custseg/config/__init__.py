@@ -27,7 +27,7 @@ FEATURE_KEYS = {"rfm_bins", "window_start", "window_end", "review_min_date", "gr
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
-REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population"}
+REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
 
 
@@ -227,6 +227,7 @@ def _check_sections(source: str, merged: dict) -> None:
     _names(f"{source} [report] top_n_dimensions", report.get("top_n_dimensions", []))
     _whole(f"{source} [report] top_n", report.get("top_n", 5), 1)
     _whole(f"{source} [report] split_basket_hours", report.get("split_basket_hours", 1), 0)
+    _text(f"{source} [report] currency", report.get("currency", ""))
     _whole(f"{source} [report] min_population", report.get("min_population", 100), 1)
     _text(f"{source} title", merged.get("title", ""))
 

@@ -327,6 +327,7 @@ def run_analysis_spark(
         return analyse_customers(
             customers, config, source=ds.source, excluded_rows=ds.excluded, excluded_customers=excluded,
             progress=say, backend=backend, timings=timings, attributes=ds.attributes,
+            currency=ds.currency,
         )
     finally:
         backend.release()

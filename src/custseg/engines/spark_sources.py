@@ -39,6 +39,7 @@ from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no
 from custseg.sources.olist import (
     CANONICAL_TABLES,
     CAPABILITIES as OLIST_CAPABILITIES,
+    CURRENCY as OLIST_CURRENCY,
     FILE_SUFFIXES,
     REFERENCES,
     SCHEMA,
@@ -124,6 +125,7 @@ class SparkDataset:
     warnings: list[str] = field(default_factory=list)
     frames: dict[str, Any] = field(default_factory=dict)  # view name -> cached DataFrame
     attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
+    currency: str = ""  # the amounts' currency sign where the source says
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -390,7 +392,7 @@ def load_olist(ds: SparkDataset, folder: str, paths: _Paths) -> SparkDataset:
     for table, select in CANONICAL_TABLES.items():
         ds.materialise(table, ds.spark.sql(select))
     ds.drop(*[f"src_{name}" for name in present])
-    ds.kind, ds.capabilities, ds.purchase_rule = "olist", OLIST_CAPABILITIES, "olist"
+    ds.kind, ds.capabilities, ds.purchase_rule, ds.currency = "olist", OLIST_CAPABILITIES, "olist", OLIST_CURRENCY
     return ds
 
 
@@ -482,7 +484,7 @@ def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths
     ds.materialise("category_translation", spark.createDataFrame([], "category STRING, category_english STRING"))
     ds.drop("_items_with_category", "log_lines", "src_log")
     ds.kind, ds.capabilities, ds.purchase_rule = "flat", mapping.capabilities(), "not_canceled"
-    ds.attributes = tuple(mapping.attributes)
+    ds.attributes, ds.currency = tuple(mapping.attributes), mapping.currency
     ds.excluded = {"no customer id": int(no_customer_rows)} if no_customer_rows else {}
     return ds
 

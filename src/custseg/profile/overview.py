@@ -109,9 +109,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %" if x >= 0.001 else f"{100 * x:.2f} %"
 
 
-def headline_findings(overview: pd.DataFrame, limit: int = 5) -> list[str]:
+def headline_findings(overview: pd.DataFrame, limit: int = 5, currency: str = "") -> list[str]:
     """Three to five facts of the overview a marketing team acts on, most important first:
-    where the revenue is, who is worth more than their headcount, who is slipping away."""
+    where the revenue is, who is worth more than their headcount, who is slipping away
+    (``currency``, e.g. "R$", before money)."""
+    money = f"{currency} " if currency else ""
     findings: list[str] = []
     has_revenue = "revenue_share" in overview and overview["revenue_share"].notna().all()
     if has_revenue:
@@ -122,7 +124,7 @@ def headline_findings(overview: pd.DataFrame, limit: int = 5) -> list[str]:
         best = overview.loc[lift.idxmax()]
         if best["cluster"] != top["cluster"] and lift.max() >= 1.5:
             findings.append(f"{best['name']} are worth {lift.max():.1f}× their headcount: {_pct(best['customers_share'])} "
-                            f"of the customers, {_pct(best['revenue_share'])} of the revenue (median spend {_fmt(best['median_monetary'])}).")
+                            f"of the customers, {_pct(best['revenue_share'])} of the revenue (median spend {money}{_fmt(best['median_monetary'])}).")
         low = overview.loc[lift.idxmin()]
         if lift.min() <= 1 / 1.5 and low["cluster"] not in (top["cluster"], best["cluster"]):
             findings.append(f"{low['name']} are {_pct(low['customers_share'])} of the customers but {_pct(low['revenue_share'])} of the revenue.")
@@ -130,8 +132,8 @@ def headline_findings(overview: pd.DataFrame, limit: int = 5) -> list[str]:
         lapsed = overview[overview["trait_words"].str.contains("recency=lapsed", regex=False)]
         if len(lapsed):
             biggest = lapsed.iloc[0]
-            money = f" and {_pct(biggest['revenue_share'])} of the revenue" if has_revenue else ""
-            findings.append(f"Slipping away: {biggest['name']} ({_pct(biggest['customers_share'])} of the customers{money}) "
+            worth = f" and {_pct(biggest['revenue_share'])} of the revenue" if has_revenue else ""
+            findings.append(f"Slipping away: {biggest['name']} ({_pct(biggest['customers_share'])} of the customers{worth}) "
                             f"last ordered a median {_fmt(biggest['median_recency'])} days ago.")
     small = overview[overview["customers"] < 30]
     if len(small):

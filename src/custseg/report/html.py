@@ -399,8 +399,9 @@ def _median_text(v: float) -> str:
     return "–" if not math.isfinite(v) else f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
 
 
-def summary_table(overview: pd.DataFrame) -> pd.DataFrame:
-    """The overview's numbers as people read them: shares in %, medians labelled, whole numbers whole."""
+def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """The overview's numbers as people read them: shares in %, money with its currency, whole
+    numbers whole."""
     table = overview[[c for c in SUMMARY_COLUMNS if c in overview.columns]].copy()
     for column in table.columns:
         if column.endswith("_share"):
@@ -409,16 +410,17 @@ def summary_table(overview: pd.DataFrame) -> pd.DataFrame:
             table[column] = pd.array([_median_text(v) for v in table[column]], dtype=object)
     if "revenue" in table:
         table["revenue"] = table["revenue"].round(0).astype("int64")
-    return table.rename(columns=SUMMARY_COLUMNS)
+    money = {c: f"{c} ({currency})" for c in ("Revenue", "Spend")} if currency else {}
+    return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
 
 
-def summary_model(population: PopulationResult, anchor: str, converted: int | None) -> SummaryModel | None:
+def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "") -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
         return None
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
     intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
-    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview)), list(population.findings), clusters)
+    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview, currency)), list(population.findings), clusters)
 
 
 def rfm_summary_table(segments: dict) -> TableModel | None:
@@ -454,7 +456,7 @@ def _pct(part: Any, whole: Any) -> str:
         return ""
 
 
-_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue")
+_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
 
 
 def headlines(summary: dict) -> list[Headline]:
@@ -471,7 +473,9 @@ def headlines(summary: dict) -> list[Headline]:
     if "never_converted_customers" in s:
         out.append(Headline("Never converted", format_value(s["never_converted_customers"])[0], "no successful purchase"))
     if "revenue" in s:
-        out.append(Headline("Revenue", _compact(s["revenue"]), f"{s['revenue']:,.0f} spent on purchases by the converted customers"))
+        sign = f"{s['currency']} " if s.get("currency") else ""
+        card = (sign + _compact(s["revenue"])).replace(" ", "\u00a0")  # one line on the card
+        out.append(Headline("Revenue", card, f"{sign}{s['revenue']:,.0f} spent on purchases by the converted customers"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):
@@ -539,7 +543,8 @@ def render_html(result: AnalysisResult) -> str:
             populations.append((model.anchor, model.population))
     anchor_of = {model.population.name: model.anchor for model in sections if model.population is not None}
     converted = (result.summary or {}).get("converted_customers")
-    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted) for p in result.populations) if m is not None]
+    currency = (result.summary or {}).get("currency", "")
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()

@@ -41,6 +41,7 @@ class Dataset:
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> input rows left out
     warnings: list[str] = field(default_factory=list)
     attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
+    currency: str = ""  # the amounts' currency sign where the source says ("R$" for Olist)
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

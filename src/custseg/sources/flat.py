@@ -66,6 +66,7 @@ class ColumnMapping:
     attributes: dict[str, str] = field(default_factory=dict)  # customer attribute name -> column
     date_format: str | None = None  # strptime format of the timestamp column; None: detected
     decimal: str = "."  # the amounts' decimal mark: "." (1,234.56) or "," (1.234,56)
+    currency: str = ""  # the amounts' currency sign, shown with money ("£"); a preset may say
 
     def __post_init__(self):
         unknown = [r for r in self.columns if r not in ROLES]
@@ -111,6 +112,7 @@ class ColumnMapping:
             cancel_prefix=cancel.get("order_prefix"),
             canceled_statuses=tuple(cancel.get("statuses", CANCELED_STATUSES)),
             description=spec.get("description", ""),
+            currency=spec.get("currency", ""),
             date_format=spec.get("date_format"),
             decimal=spec.get("decimal", "."),
         )
@@ -324,6 +326,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
         purchase_rule="not_canceled",
         excluded={"no customer id": int(no_customer_rows)} if no_customer_rows else {},
         attributes=tuple(mapping.attributes),
+        currency=mapping.currency,
     )
 
 

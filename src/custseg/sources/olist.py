@@ -40,6 +40,7 @@ RENAMES = {
 # What an Olist folder tells: every feature of the reference analysis.
 CAPABILITIES = frozenset({"payments", "reviews", "delivery", "weight", "sellers", "products", "city", "state", "categories", "status", "freight"})
 FILE_SUFFIXES = (".csv", ".csv.gz")
+CURRENCY = "R$"  # Olist sells in Brazil: prices and payments in reais
 
 # Every order needs its customer; every item, payment and review its order; every item its
 # product: (child table, column, parent table, column), checked in this order.
@@ -146,6 +147,7 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
         source=str(folder),
         capabilities=CAPABILITIES,
         purchase_rule="olist",
+        currency=CURRENCY,
     )
 
 
