@@ -107,7 +107,8 @@ def test_polar_chart_draws_the_normalised_values(customers, figures):
         assert r[:-1] == pytest.approx(expected[cluster].tolist())
         assert r[-1] == r[0] and trace.theta[-1] == trace.theta[0]  # closed polygon
         assert trace.line.color == cluster_color(cluster)
-        assert list(trace.theta[:-1]) == [label(m) for m in METRICS]
+        # recency counts days: reversed, so the better value is outward on every axis (issue 20)
+        assert list(trace.theta[:-1]) == [label(m) + (" (reversed)" if m == "recency" else "") for m in METRICS]
     assert fig.layout.polar.radialaxis.range == (0, 1.1)
     assert fig.layout.polar.angularaxis.rotation == 90
     assert fig.layout.polar.angularaxis.direction == "clockwise"
@@ -224,3 +225,11 @@ def test_rfm_segments_are_coloured_by_standing_in_every_view():
     on_bar = dict(zip(bar.data[0].y, bar.data[0].marker.color))
     on_treemap = dict(zip(treemap.data[0].labels, treemap.data[0].marker.colors))
     assert on_bar == on_treemap == {"Champions": "#1a7f37", "Lost": "#7f7f7f", "At Risk": "#e15759"}
+
+
+def test_shortened_row_labels_stay_distinct():
+    """Two long category names with one prefix must not fall into one row of a comparison."""
+    from custseg.profile.charts import _short_unique
+
+    labels = _short_unique(["Housewares and kitchen appliances A", "Housewares and kitchen appliances B", "Toys"], 26)
+    assert len(set(labels)) == 3 and all(len(label) <= 26 for label in labels) and labels[2] == "Toys"

@@ -182,9 +182,10 @@ def test_compare_observations_warn_on_small_expected_counts():
 def test_polar_observation():
     table = pd.DataFrame({1: [90.0, 10, 100], 2: [10.0, 300, 900]}, index=[SHARE_ROW, "recency", "monetary"])
     (obs,) = polar_observations(table, n_customers=1000)
-    assert obs.figure_values["top_by_metric"] == {"recency": 2, "monetary": 2}
+    # issue 20: the better value is outward on every axis; recency counts days, so its fewest (cluster 1) is
+    assert obs.figure_values["top_by_metric"] == {"recency": 1, "monetary": 2}
     assert obs.figure_values["largest"] == 1
-    assert "Recency (days) (lower is better): cluster 2" in obs.text
+    assert "Recency (days) (the fewest): cluster 1" in obs.text
     assert obs.confidence == "high"
     (small,) = polar_observations(table, n_customers=100)  # cluster 2 would be 10 customers
     assert small.confidence == "low"

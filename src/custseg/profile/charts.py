@@ -28,7 +28,7 @@ from custseg.errors import InputError
 from custseg.profile.colors import cluster_color, rfm_segment_colors, value_colors
 from custseg.profile.compare import CrossTab
 from custseg.profile.evidence import dendrogram_cut, elbow_k
-from custseg.profile.labels import cluster_label, label
+from custseg.profile.labels import cluster_label, format_cluster, label, metric_config
 from custseg.profile.tables import SHARE_ROW, metric_rows, polar_values, style_profile
 
 Labels = Mapping[str, str] | None
@@ -37,6 +37,7 @@ Names = Mapping[Any, str] | None
 TEMPLATE = "plotly_white"
 UP, DOWN = "▲", "▼"
 _MAX_TICK = 40
+_PANEL_TICK = 26  # row labels of a two-panel comparison: longer ones squeeze both panels (hover shows them whole)
 _MAX_HOVER = 200  # longest data value shown in full in a hover box (a 10 MB name is cut)
 
 
@@ -75,20 +76,31 @@ def _figure(traces: list[dict[str, Any]], layout: dict[str, Any], title: str, vi
     return go.Figure({"data": traces, "layout": settings}, _validate=False)
 
 
+#: The two panels of a comparison: a gap between them keeps the left axis' "100%" apart from the right's "0%".
+LEFT_PANEL, RIGHT_PANEL = (0.0, 0.45), (0.55, 1.0)
+
+
 def _two_panels(left_title: str, right_title: str) -> dict[str, Any]:
-    """Layout of two side-by-side panels sharing the y axis, with a title above each."""
-    title_font = {"size": 16}
+    """Layout of two side-by-side panels sharing the y axis, each titled from its left edge
+    (centred titles of two narrow panels run into each other)."""
     return {
-        "xaxis": {"anchor": "y", "domain": [0.0, 0.48]},
-        "xaxis2": {"anchor": "y2", "domain": [0.52, 1.0]},
+        "xaxis": {"anchor": "y", "domain": list(LEFT_PANEL)},
+        "xaxis2": {"anchor": "y2", "domain": list(RIGHT_PANEL)},
         "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
         "yaxis2": {"anchor": "x2", "domain": [0.0, 1.0], "matches": "y", "showticklabels": False},
         "annotations": [
-            {"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
-             "yanchor": "bottom", "showarrow": False, "font": title_font}
-            for text, x in ((left_title, 0.24), (right_title, 0.76))
+            {"text": _wrap(text, 22), "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "left",
+             "yanchor": "bottom", "showarrow": False, "font": {"size": 13}, "align": "left", "name": "panel-title"}
+            for text, x in ((left_title, LEFT_PANEL[0]), (right_title, RIGHT_PANEL[0]))
         ],
     }
+
+
+def _wrap(text: str, width: int) -> str:
+    """Plotly's annotations do not wrap: break a long one into lines (<br>) at spaces."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width)) or text
 
 
 def _empty(title: str, view: str, message: str) -> go.Figure:
@@ -109,6 +121,19 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def _short(text: Any, limit: int = _MAX_TICK) -> str:
     s = str(text)
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _short_unique(values: Sequence[Any], limit: int) -> list[str]:
+    """Shortened labels that stay distinct (a category axis merges equal labels into one row)."""
+    out, seen = [], set()
+    for v in values:
+        text, n = _short(v, limit), 2
+        while text in seen:
+            text = _short(v, limit - len(str(n)) - 1) + f" {n}"
+            n += 1
+        seen.add(text)
+        out.append(text)
+    return out
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -162,25 +187,27 @@ def segment_polar(
         raise InputError(f"segment_polar needs a profile table with the {SHARE_ROW!r} row")
     norm = polar_values(table)
     raw = metric_rows(table)
+    reversed_metrics = {m for m, spec in metric_config(list(raw.index)).items() if spec["direction"] == "lower_is_better"}
     share = table.loc[SHARE_ROW]
     fig = make_subplots(
         rows=1, cols=2, column_widths=[0.35, 0.65], horizontal_spacing=0.18,
         specs=[[{"type": "xy"}, {"type": "polar"}]],
         subplot_titles=("Share of customers", ""),
     )
-    fig.add_annotation(text="Each metric divided by its highest cluster value", showarrow=False,
-                       xref="paper", yref="paper", x=0.78, y=-0.1, font={"size": 11, "color": "#555555"})
+    fig.add_annotation(text="Better outward on every axis: each metric ÷ its best cluster's value<br>(recency: the fewest days ÷ the cluster's)",
+                       showarrow=False, xref="paper", yref="paper", x=0.78, xanchor="center", y=0, yshift=-40, yanchor="top",
+                       font={"size": 11, "color": "#555555"})
     bar_order = share.sort_values(ascending=True, kind="stable")  # plotly draws bottom-up
     fig.add_trace(
         go.Bar(
-            x=bar_order.to_numpy(), y=[cluster_label(c, names) for c in bar_order.index],
+            x=bar_order.to_numpy(), y=[f"Cluster {format_cluster(c)}" for c in bar_order.index],  # the legend names them
             orientation="h", marker_color=[cluster_color(c) for c in bar_order.index],
             text=[f"{v:.2f}%" for v in bar_order], textposition="auto", showlegend=False,
             hovertemplate="%{y}: %{x:.2f}% of customers<extra></extra>",
         ),
         row=1, col=1,
     )
-    theta = [label(m, labels) for m in norm.index]
+    theta = [label(m, labels) + (" (reversed)" if m in reversed_metrics else "") for m in norm.index]
     for cluster in table.columns:
         r = norm[cluster].fillna(0.0).tolist()
         fig.add_trace(
@@ -195,8 +222,9 @@ def segment_polar(
         )
     fig.update_xaxes(title_text="% of customers", row=1, col=1)
     fig.update_layout(
-        polar={"radialaxis": {"range": [0, 1.1], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
+        polar={"radialaxis": {"range": [0, 1.1], "tickvals": [0, 0.25, 0.5, 0.75, 1.0], "showticklabels": False},
                "angularaxis": {"rotation": 90, "direction": "clockwise"}},
+        margin={"l": 60, "r": 30, "t": 80, "b": 80},
     )
     return _finish(fig, title or "Cluster sizes and metric profiles", "segment_polar", height=520)
 
@@ -231,7 +259,7 @@ def cat_compare(
     if graph == 2:
         left, right = ct.share_within_cluster, ct.share_within_value
         counts, flags, resid = ct.counts, sig, ct.residuals
-        row_names = [cluster_label(c, names) for c in counts.index]
+        row_names = _short_unique([cluster_label(c, names) for c in counts.index], _PANEL_TICK)
         colours = (rfm_segment_colors(list(counts.columns)) if ct.dimension == "rfm_segment"
                    else value_colors(list(counts.columns), ct.other_label))
         series_names = {v: _short(v, 30) for v in counts.columns}
@@ -241,7 +269,7 @@ def cat_compare(
     else:
         left, right = ct.share_within_value.T, ct.share_within_cluster.T
         counts, flags, resid = ct.counts.T, sig.T, ct.residuals.T
-        row_names = [_short(v) for v in counts.index]
+        row_names = _short_unique(list(counts.index), _PANEL_TICK)
         colours = {c: cluster_color(c) for c in counts.columns}
         series_names = {c: cluster_label(c, names) for c in counts.columns}
         left_title, right_title = f"% of the {dim} value's customers", "% of the cluster's customers"
@@ -278,7 +306,9 @@ def cat_compare(
         note += f"; {ct.other_label} = {len(ct.other_values)} less frequent values"
     layout = _two_panels(left_title, right_title)  # what make_subplots(1, 2, shared_yaxes=True) lays out
     layout["annotations"].append({"text": note, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0,
-                                  "y": -0.12, "xanchor": "left", "font": {"size": 10, "color": "#555555"}})
+                                  "y": 0, "yshift": -48, "xanchor": "left", "yanchor": "top",
+                                  "font": {"size": 10, "color": "#555555"}})
+    layout["margin"] = {"l": 60, "r": 30, "t": 80, "b": 90}  # room for the axes and the note below them
     layout["xaxis"].update(range=[0, 100], ticksuffix="%")
     layout["yaxis"]["autorange"] = "reversed"
     layout["xaxis2"].update(range=[0, right_max * 1.15 + 8], ticksuffix="%",

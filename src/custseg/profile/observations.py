@@ -327,12 +327,12 @@ def polar_observations(
             continue
         c = row.idxmax()
         tops[m] = c
-        hint = " (lower is better)" if metric_config([m])[m]["direction"] == LOWER_IS_BETTER else ""
+        hint = " (the fewest)" if metric_config([m])[m]["direction"] == LOWER_IS_BETTER else ""
         parts.append(f"{label(m, labels)}{hint}: {clusters([c])}")
     if not parts:
         text = "No metric separates the clusters on the polar chart (every axis has one value)."
         return [Observation(text, {}, LOW, "segment_polar", "summary", finding=False)]
-    text = "Cluster at the outer edge of each axis: " + "; ".join(parts) + "."
+    text = "Best cluster on each axis (at its outer edge): " + "; ".join(parts) + "."
     values: dict[str, Any] = {"top_by_metric": tops}
     conf = HIGH
     if share is not None:

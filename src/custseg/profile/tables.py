@@ -188,10 +188,19 @@ def column_order(table: pd.DataFrame) -> list[Any]:
 
 
 def polar_values(table: pd.DataFrame) -> pd.DataFrame:
-    """Metric rows normalised for the polar chart: value / max over clusters (min-max when a
-    value is negative), 0.5 when a metric has a single distinct value; radial range 0-1.
+    """Metric rows normalised for the polar chart, the better value outward on every axis:
+    value / max over clusters (min-max when a value is negative); where lower is better
+    (recency) min / value, so the most recent cluster reaches the edge; 0.5 when a metric has
+    a single distinct value; radial range 0-1.
     """
-    return normalise_rows(metric_rows(table), constant=0.5)
+    rows = metric_rows(table)
+    norm = normalise_rows(rows, constant=0.5)
+    for m, spec in metric_config(list(rows.index)).items():
+        present = rows.loc[m].dropna()
+        if spec["direction"] == LOWER_IS_BETTER and len(present) and present.min() >= 0 and present.nunique() > 1:
+            lo = present.min()
+            norm.loc[m, present.index] = [1.0 if v == lo else lo / v for v in present]
+    return norm
 
 
 def format_number(value: float) -> str:

@@ -30,6 +30,57 @@
     return (layout.annotations || []).some(function (a) { return a.yref === "paper" && a.y >= 1; });
   }
 
+  // Below this width a chart is laid out for a phone: panels stacked, legends below, short labels.
+  var NARROW = 700;
+
+  function shorten(text, n) {
+    text = String(text);
+    return text.length > n ? text.slice(0, n - 1) + "\u2026" : text;
+  }
+
+  // Side by side -> one above the other: two panels sharing the y axis (comparisons), or a bar
+  // beside a polar chart (cluster sizes and metric profiles). Each part keeps its own height.
+  function stackPanels(layout) {
+    if (layout.xaxis2 && layout.xaxis && layout.xaxis.domain) {
+      layout.xaxis.domain = [0, 1];
+      layout.xaxis2.domain = [0, 1];
+      layout.yaxis.domain = [0.56, 1];
+      layout.yaxis2 = Object.assign({}, layout.yaxis2, { domain: [0, 0.44], showticklabels: true, matches: undefined,
+                                                         autorange: layout.yaxis.autorange });
+      var titles = (layout.annotations || []).filter(function (a) { return a.name === "panel-title"; });
+      titles.forEach(function (a, i) { a.x = 0; a.y = i === 0 ? 1 : 0.44; });
+      return true;
+    }
+    if (layout.polar && layout.xaxis) {
+      layout.xaxis.domain = [0, 1];
+      layout.yaxis = Object.assign({}, layout.yaxis, { domain: [0.62, 1] });
+      layout.polar.domain = { x: [0.2, 0.8], y: [0, 0.5] };  // room for the axis labels beside it
+      return true;
+    }
+    return false;
+  }
+
+  function narrowLayout(data, layout) {
+    var height = layout.height || 450;
+    var twoPanels = Boolean(layout.xaxis2);
+    if (stackPanels(layout)) height *= 1.9;
+    if (twoPanels) {  // the note under the panels would sit on the legend; the section's intro says the same
+      layout.annotations = (layout.annotations || []).filter(function (a) { return a.name === "panel-title"; });
+    }
+    layout.legend = Object.assign({}, layout.legend, { orientation: "h", x: 0, xanchor: "left", y: -0.08, yanchor: "top" });
+    layout.margin = Object.assign({}, layout.margin, { l: 10, r: 10 });
+    (layout.annotations || []).forEach(function (a) {  // annotations do not wrap: keep them within a phone's width
+      a.text = a.name === "panel-title" ? shorten(a.text, 40) : String(a.text).split(" (")[0];
+      if (a.font) a.font = Object.assign({}, a.font, { size: Math.min(a.font.size || 12, 12) });
+    });
+    ["yaxis", "yaxis2"].forEach(function (k) { if (layout[k]) layout[k].automargin = true; });
+    data.forEach(function (trace) {  // long category labels would take the whole width
+      if (trace.orientation === "h" && Array.isArray(trace.y)) trace.y = trace.y.map(function (v) { return shorten(v, 22); });
+    });
+    var legendRows = data.filter(function (t) { return t.showlegend !== false && t.name; }).length;
+    layout.height = Math.round(height + 22 * legendRows);
+  }
+
   function render(div) {
     var spec;
     try {
@@ -43,13 +94,14 @@
     var layout = spec.layout || {};
     delete layout.width; // fit the column; the slide images keep the figure's own size
     layout.autosize = true;
+    if (div.clientWidth < NARROW) narrowLayout(spec.data || [], layout);
     // The view's heading already shows the figure's title: do not repeat it above the plot.
     var title = layout.title;
     var titleText = typeof title === "string" ? title : (title && title.text) || "";
     if (titleText && same(titleText, div.getAttribute("data-title") || "")) {
       layout.title = { text: "" };
-      layout.margin = layout.margin || {};
-      if (layout.margin.t === undefined) layout.margin.t = hasTopAnnotations(layout) ? 50 : 24;
+      // the top margin was the title's room: keep only what panel titles above the plot need
+      layout.margin = Object.assign({}, layout.margin, { t: hasTopAnnotations(layout) ? 50 : 24 });
     }
     var config = {
       responsive: true,
