@@ -1,11 +1,12 @@
-"""Screenshots of the HTML report, for the docs: the top of the report, one population and one
-comparison section, taken in headless Chromium (Debian's /usr/bin/chromium, via Playwright).
+"""Screenshots of the HTML report, for the docs, taken in headless Chromium (Debian's
+/usr/bin/chromium, via Playwright).
 
     .venv/bin/python docs/make_screenshots.py                     # the built-in sample result
     .venv/bin/python docs/make_screenshots.py out/report.html     # a real report
 
-Writes docs/screenshots/report-top.png, report-population.png and report-comparison.png
-(``--out`` to write elsewhere). Network requests are blocked: the report must not need any.
+Writes docs/screenshots/report-{top,summary,profile,polar,comparison}.png at 1,440 px and the
+same with ``-390`` at a phone's 390 px (``--out`` to write elsewhere). Network requests are
+blocked: the report must not need any.
 """
 
 from __future__ import annotations
@@ -20,19 +21,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--hide-scrollbars"]
 WIDTH, HEIGHT = 1440, 900
 
-# The first section whose title says it compares (else the first subsection), and the first population.
-_FIND = """
-() => {
-  const secs = Array.from(document.querySelectorAll('section.section'));
-  const title = s => (s.querySelector(':scope > .section-title') || {}).textContent || '';
-  const cmp = secs.find(s => /compar|×| x /i.test(title(s)) && s.querySelector('.figure'))
-           || secs.find(s => s.classList.contains('depth-1') && s.querySelector('.figure'));
-  const pop = secs.find(s => s.querySelector(':scope > .population'));
-  return {comparison: cmp ? cmp.id : null, population: pop ? pop.id : null};
-}
-"""
-
-
 def _sample_report(folder: Path) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from custseg.report._sample import sample_result
@@ -43,6 +31,13 @@ def _sample_report(folder: Path) -> Path:
     return path
 
 
+#: What the docs show, at a laptop's and a phone's width: the top, the summary, a profile table,
+#: a polar chart and a comparison (the first of each kind).
+WIDTHS = {"": 1440, "-390": 390}
+PARTS = {"summary": "#summary", "profile": "article[id$='-profile']", "polar": "article[id$='-polar']",
+         "comparison": "article[id$='-by-cluster']"}
+
+
 def shoot(report: Path, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -51,29 +46,25 @@ def shoot(report: Path, out: Path) -> list[Path]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1)
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-            page.goto(report.resolve().as_uri())
-            page.wait_for_selector("body[data-figures-done='true']", timeout=120_000)
-            page.wait_for_timeout(300)
-
-            page.evaluate("window.scrollTo(0, 0)")
-            written.append(out / "report-top.png")
-            page.screenshot(path=str(written[-1]))
-
-            found = page.evaluate(_FIND)
-            for name, anchor, height in (("population", found["population"], 1500), ("comparison", found["comparison"], 1500)):
-                if not anchor:
-                    print(f"no {name} section found; skipped", file=sys.stderr)
-                    continue
-                top = page.evaluate("id => document.getElementById(id).getBoundingClientRect().top + window.scrollY", anchor)
-                page.evaluate("y => window.scrollTo(0, y - 16)", top)
+            for suffix, width in WIDTHS.items():
+                page = browser.new_page(viewport={"width": width, "height": HEIGHT}, device_scale_factor=1)
+                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+                page.goto(report.resolve().as_uri())
+                page.wait_for_selector("body[data-figures-done='true']", timeout=120_000)
                 page.wait_for_timeout(300)
-                written.append(out / f"report-{name}.png")
-                total = page.evaluate("document.documentElement.scrollHeight")
-                y = max(0, top - 16)
-                page.screenshot(path=str(written[-1]), full_page=True,
-                                clip={"x": 0, "y": y, "width": WIDTH, "height": min(height, total - y)})
+                page.evaluate("window.scrollTo(0, 0)")
+                written.append(out / f"report-top{suffix}.png")
+                page.screenshot(path=str(written[-1]))
+                for name, selector in PARTS.items():
+                    element = page.locator(selector).first
+                    if element.count() == 0:
+                        print(f"no {name} in this report; skipped", file=sys.stderr)
+                        continue
+                    element.scroll_into_view_if_needed()
+                    page.wait_for_timeout(200)
+                    written.append(out / f"report-{name}{suffix}.png")
+                    element.screenshot(path=str(written[-1]))
+                page.close()
         finally:
             browser.close()
     return written
