@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.test_report_browser import ARGS, CHROMIUM, Visit
+from tests.test_report_browser import CHROMIUM, Visit, browser  # noqa: F401 - the browser fixture
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (Debian package 'chromium')"),
@@ -62,15 +62,6 @@ def report(tmp_path_factory):
     generate_olist(3000, 5, folder / "data")
     custseg.run(folder / "data", out=folder / "out", slides=False)
     return folder / "out" / "report.html"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("width", [1280, 390])

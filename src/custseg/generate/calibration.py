@@ -436,11 +436,17 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def report_markdown(table: pd.DataFrame) -> str:
-    """The calibration table as markdown (what `custseg generate --report` prints)."""
-    lines = ["| statistic | target | generated | tolerance | ok |", "|---|---:|---:|---|---|"]
-    for row in table.itertuples(index=False):
-        lines.append(f"| {row.statistic} | {_fmt(row.target)} | {_fmt(row.generated)} | {row.tolerance} | "
-                     f"{'yes' if row.ok else '**NO**'} |")
+def comparison_markdown(table: pd.DataFrame, reference: str, fmt=None) -> str:
+    """A statistic / `reference` / generated / tolerance / ok table as markdown, with a closing count."""
+    fmt = fmt or _fmt
+    lines = [f"| statistic | {reference} | generated | tolerance | ok |", "|---|---:|---:|---:|---|"]
+    for row in table.to_dict("records"):
+        lines.append(f"| {row['statistic']} | {fmt(row[reference])} | {fmt(row['generated'])} | {row['tolerance']} | "
+                     f"{'yes' if row['ok'] else '**NO**'} |")
     lines.append(f"\n{int(table['ok'].sum())} of {len(table)} statistics within tolerance.")
     return "\n".join(lines)
+
+
+def report_markdown(table: pd.DataFrame) -> str:
+    """The calibration table as markdown (what `custseg generate --report` prints)."""
+    return comparison_markdown(table, "target")

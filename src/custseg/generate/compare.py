@@ -305,26 +305,11 @@ def compare_to_real(generated_folder: str | Path, real: str | Path | None = None
     return pd.DataFrame(rows, columns=["statistic", "real", "generated", "tolerance", "ok"])
 
 
-def _fmt(x: float) -> str:
-    if not np.isfinite(x):
-        return "n/a"
-    if abs(x) >= 100:
-        return f"{x:,.2f}"
-    if abs(x) >= 1:
-        return f"{x:.3f}"
-    if abs(x) >= 0.1 or x == 0:
-        return f"{x:.4f}"
-    return f"{x:.5f}"
-
-
 def table_markdown(table: pd.DataFrame) -> str:
     """The comparison as a markdown table with a closing count."""
-    lines = ["| statistic | real | generated | tolerance | ok |", "|---|---:|---:|---:|---|"]
-    for row in table.itertuples(index=False):
-        lines.append(f"| {row.statistic} | {_fmt(row.real)} | {_fmt(row.generated)} | {row.tolerance} | "
-                     f"{'yes' if row.ok else '**NO**'} |")
-    lines.append(f"\n{int(table['ok'].sum())} of {len(table)} statistics within tolerance.")
-    return "\n".join(lines)
+    from custseg.generate.calibration import comparison_markdown
+
+    return comparison_markdown(table, "real")
 
 
 def main(argv: list[str] | None = None) -> int:
