@@ -132,3 +132,26 @@ def test_hostile_names_stay_text_in_the_browser(browser, tmp_path):
         assert HOSTILE[0] in legend and HOSTILE[1] in legend
     finally:
         page.close()
+
+
+def test_every_figure_of_the_real_olist_report_renders(browser, olist_result, tmp_path):
+    """The full reference report (68 figures: bar, scatter, heatmap, polar, treemap) under its CSP with the custom bundle."""
+    from custseg.report._walk import figure_views
+
+    path = tmp_path / "report.html"
+    path.write_text(render_html(olist_result), encoding="utf-8")
+    v = Visit(browser, path)
+    page = v.page
+    try:
+        total = len(figure_views(olist_result))
+        assert total > 60 and page.locator("div.figure").count() == total
+        assert page.evaluate("[document.body.dataset.figuresRendered, document.body.dataset.figuresFailed]") == [str(total), "0"]
+        undrawn = page.evaluate(
+            "Array.from(document.querySelectorAll('div.figure')).filter(d => !d.querySelector('svg.main-svg')"
+            " || !d.querySelector('.trace, .point, .slice, .hm, .scatterlayer path, .barlayer path')).map(d => d.id)"
+        )
+        assert undrawn == []
+        assert page.evaluate("typeof Plotly.newPlot") == "function"
+        assert v.errors == [] and v.blocked == [] and v.dialogs == []  # a CSP refusal would be a console error
+    finally:
+        page.close()
