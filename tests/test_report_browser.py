@@ -151,7 +151,13 @@ def test_every_figure_of_the_real_olist_report_renders(browser, olist_result, tm
             " || !d.querySelector('.trace, .point, .slice, .hm, .scatterlayer path, .barlayer path')).map(d => d.id)"
         )
         assert undrawn == []
-        assert page.evaluate("typeof Plotly.newPlot") == "function"
+        # each figure's layout template (written once per kind) reached it and was applied: its plot area colour
+        expected = [v.figure.layout.template.layout.plot_bgcolor for v in figure_views(olist_result)]
+        drawn = page.evaluate("Array.from(document.querySelectorAll('div.figure'))"
+                              ".map(d => [d.layout.template.layout.plot_bgcolor, d._fullLayout.plot_bgcolor || null])")
+        assert len(set(expected)) == 2 and page.locator("script[id^='plotly-template-']").count() == 2
+        assert [t for t, _ in drawn] == expected
+        assert all(full in (None, t) for t, full in drawn) and sum(full is not None for _, full in drawn) > 60
         assert v.errors == [] and v.blocked == [] and v.dialogs == []  # a CSP refusal would be a console error
     finally:
         page.close()
