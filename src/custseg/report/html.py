@@ -149,9 +149,9 @@ class FigureModel:
 class SharedTemplates:
     """Layout templates written once in the report, each in its own JSON block.
 
-    Every custseg figure carries the same Plotly template (~6.5 kB of JSON): written into each
-    of the reference report's 68 figures it was 0.44 MB of the report. The figure's JSON has
-    ``"template": null`` and its div names the block; report.js puts the template back.
+    custseg's figures carry one of two Plotly templates (plotly_white, plotly; ~6.5 kB of JSON
+    each): written into each of the reference report's 68 figures they were 0.44 MB of it. The
+    figure's JSON has ``"template": null`` and its div names the block; report.js puts it back.
     """
 
     ids: dict[str, str] = field(default_factory=dict)  # template JSON (escaped) -> id of its block
