@@ -173,6 +173,10 @@ def markdown(record: dict) -> str:
               "|---|---|---:|---:|---:|---|---:|"]
     lines += [f"| {label} | {', '.join(f'{t:.2f}' for t in r['drawn'])} | {r['median_drawn']:.2f} | {min(r['drawn']):.2f} "
               f"| {r['median_dcl']:.2f} | {', '.join(f'{t:.2f}' for t in r['cpu'])} | {r['median_cpu']:.2f} |" for label, r in reports.items()]
+    label, last = list(reports.items())[-1]
+    lines += ["", f"Of the {label} report's {last['report']:.2f} MB, plotly.js is {last['plotly_js']:.2f} MB ({last['plotly_js'] / last['report']:.0%}), "
+              f"the {last['figures']} figures' own JSON {last['figures_json']:.2f} MB ({last['figures_json'] / last['report']:.0%}), and the page "
+              f"(text, tables, CSS, report.js) {last['rest']:.2f} MB."]
     return "\n".join(lines)
 
 
