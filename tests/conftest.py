@@ -36,3 +36,12 @@ def run_cli(capsys, monkeypatch):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def olist_result():
+    """The reference analysis of the bundled real Olist data (``custseg.run``), once per session."""
+    from custseg.api import run
+    from custseg.data import olist_folder
+
+    return run(olist_folder())

@@ -132,3 +132,32 @@ def test_hostile_names_stay_text_in_the_browser(browser, tmp_path):
         assert HOSTILE[0] in legend and HOSTILE[1] in legend
     finally:
         page.close()
+
+
+def test_every_figure_of_the_real_olist_report_renders(browser, olist_result, tmp_path):
+    """The full reference report (68 figures: bar, scatter, heatmap, polar, treemap) under its CSP with the custom bundle."""
+    from custseg.report._walk import figure_views
+
+    path = tmp_path / "report.html"
+    path.write_text(render_html(olist_result), encoding="utf-8")
+    v = Visit(browser, path)
+    page = v.page
+    try:
+        total = len(figure_views(olist_result))
+        assert total > 60 and page.locator("div.figure").count() == total
+        assert page.evaluate("[document.body.dataset.figuresRendered, document.body.dataset.figuresFailed]") == [str(total), "0"]
+        undrawn = page.evaluate(
+            "Array.from(document.querySelectorAll('div.figure')).filter(d => !d.querySelector('svg.main-svg')"
+            " || !d.querySelector('.trace, .point, .slice, .hm, .scatterlayer path, .barlayer path')).map(d => d.id)"
+        )
+        assert undrawn == []
+        # each figure's layout template (written once per kind) reached it and was applied: its plot area colour
+        expected = [v.figure.layout.template.layout.plot_bgcolor for v in figure_views(olist_result)]
+        drawn = page.evaluate("Array.from(document.querySelectorAll('div.figure'))"
+                              ".map(d => [d.layout.template.layout.plot_bgcolor, d._fullLayout.plot_bgcolor || null])")
+        assert len(set(expected)) == 2 and page.locator("script[id^='plotly-template-']").count() == 2
+        assert [t for t, _ in drawn] == expected
+        assert all(full in (None, t) for t, full in drawn) and sum(full is not None for _, full in drawn) > 60
+        assert v.errors == [] and v.blocked == [] and v.dialogs == []  # a CSP refusal would be a console error
+    finally:
+        page.close()

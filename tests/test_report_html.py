@@ -93,6 +93,9 @@ def test_every_figure_has_a_div_and_parseable_json(normal):
     for div in figures:
         spec = json.loads(data[div["data-src"]])
         assert spec["data"], div
+    # the figures share one layout template, written once
+    assert {div["data-template"] for div in figures} == {"plotly-template-1"}
+    assert json.loads(data["plotly-template-1"])["layout"]
 
 
 def test_table_of_contents_links_every_section_and_view(normal):
@@ -178,7 +181,7 @@ def test_script_end_tag_in_every_kind_of_field():
     html = render_html(result)
     doc = Doc(html)
     assert bad not in html and "alert('x')</script>" not in html
-    assert [a.get("type") for a, _ in doc.scripts] == ["application/json", None, None]
+    assert [a.get("type") for a, _ in doc.scripts] == ["application/json", "application/json", None, None]  # figure, template
     assert "".join(doc.text).count(bad) >= 10
     assert json.loads(doc.scripts[0][1])["data"][0]["name"] == bad
 
@@ -227,7 +230,7 @@ def test_figure_json_is_plotlys_own_text_for_every_figure(normal, hostile, tmp_p
     from custseg.api import run
     from custseg.generate.olist import generate_olist
     from custseg.report._walk import figure_views
-    from custseg.report.html import _escape_json_for_html, figure_json
+    from custseg.report.html import _escape_json_for_html, figure_json, figure_parts
 
     generate_olist(3000, 4, tmp_path / "olist")
     real = run(tmp_path / "olist")
@@ -235,6 +238,12 @@ def test_figure_json_is_plotlys_own_text_for_every_figure(normal, hostile, tmp_p
     assert len(figures) > 60
     for fig in figures:
         assert figure_json(fig) == _escape_json_for_html(fig.to_json())
+        # the report's form: the template in a block of its own, put back by report.js
+        text, template = figure_parts(fig)
+        spec = json.loads(text)
+        assert spec["layout"]["template"] is None
+        spec["layout"]["template"] = json.loads(template)
+        assert spec == json.loads(fig.to_json())
     changed = go.Figure(figures[0])  # a figure whose template differs from the others'
     changed.layout.template.layout.font.size = 31
     assert figure_json(changed) == _escape_json_for_html(changed.to_json())

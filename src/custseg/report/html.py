@@ -1,5 +1,8 @@
 """The self-contained HTML report: one file, plotly.js inlined once, no network access.
 
+The plotly.js is a custom bundle of the trace types custseg draws (``templates/plotly-custseg.min.js``,
+the list in ``plotly_bundle.toml``), the same plotly.js version the Python plotly package targets.
+
 Everything that comes from the data goes through Jinja2 autoescaping (text and attributes),
 figure JSON sits in ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&``
 written as ``\\u003c``-style escapes (so no string can close the block), table colours are
@@ -140,6 +143,27 @@ class FigureModel:
     json: Markup
     height: int
     file_name: str
+    template_id: str | None = None  # its layout template's block (SharedTemplates), if not in `json`
+
+
+@dataclass
+class SharedTemplates:
+    """Layout templates written once in the report, each in its own JSON block.
+
+    custseg's figures carry one of two Plotly templates (plotly_white, plotly; ~6.5 kB of JSON
+    each): written into each of the reference report's 68 figures they were 0.44 MB of it. The
+    figure's JSON has ``"template": null`` and its div names the block; report.js puts it back.
+    """
+
+    ids: dict[str, str] = field(default_factory=dict)  # template JSON (escaped) -> id of its block
+
+    def add(self, text: str) -> str:
+        if text not in self.ids:
+            self.ids[text] = f"plotly-template-{len(self.ids) + 1}"
+        return self.ids[text]
+
+    def blocks(self) -> list[tuple[str, Markup]]:
+        return [(block_id, Markup(text)) for text, block_id in self.ids.items()]
 
 
 @dataclass
@@ -230,29 +254,50 @@ def figure_json(figure: Any) -> str:
     return _escape_json_for_html(text)
 
 
+def figure_parts(figure: Any) -> tuple[str, str | None]:
+    """The figure's JSON with ``"template": null`` and its template's JSON, both escaped for a
+    script block; or its whole JSON and None when the template cannot be told apart."""
+    if hasattr(figure, "to_json"):
+        text, template = _plotly_figure_parts(figure)
+    else:
+        import plotly.io as pio
+
+        text, template = pio.to_json(figure, validate=False), None
+    if template is not None:
+        text = text.replace(f'"{_TEMPLATE_MARK}"', "null", 1)
+        template = _escape_json_for_html(template)
+    return _escape_json_for_html(text), template
+
+
 _TEMPLATE_MARK = f"__custseg_template_{uuid.uuid4().hex}__"  # no data text can equal it
 
 
 def _plotly_figure_json(figure: Any) -> str:
+    text, template = _plotly_figure_parts(figure)
+    return text if template is None else text.replace(f'"{_TEMPLATE_MARK}"', template, 1)
+
+
+def _plotly_figure_parts(figure: Any) -> tuple[str, str | None]:
     """``figure.to_json()``, without Plotly's deep copy and walk of the layout's template.
 
     Plotly copies and walks the whole figure, template included (~860 values, most of a chart's
     JSON time), to turn numeric arrays into typed base64. A template of plain JSON values has
-    none: it is encoded as it is and spliced in where Plotly puts it. Tested equal to
-    ``to_json()`` on every figure of a run.
+    none: it is encoded on its own, and the figure's JSON has ``_TEMPLATE_MARK`` where Plotly
+    puts it (None for the template when the figure's JSON is ``to_json()`` itself). Spliced
+    together, tested equal to ``to_json()`` on every figure of a run.
     """
     from plotly.io._json import to_json_plotly
 
     layout = figure._layout
     template = layout.get("template") if isinstance(layout, dict) else None
     if template is None or getattr(figure, "_frame_objs", None):
-        return figure.to_json()
+        return figure.to_json(), None
     try:
         json.dumps(template)  # plain JSON values only: nothing for Plotly to convert
     except (TypeError, ValueError):
-        return figure.to_json()
+        return figure.to_json(), None
     spec = _typed_copy({"data": figure._data, "layout": {**layout, "template": _TEMPLATE_MARK}})
-    return to_json_plotly(spec).replace(f'"{_TEMPLATE_MARK}"', to_json_plotly(template), 1)
+    return to_json_plotly(spec), to_json_plotly(template)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -330,16 +375,18 @@ def note_model(note: Note | str) -> NoteModel:
     return NoteModel(str(note.text), str(note.confidence or ""), note_kind(note.confidence), note_values(note.values))
 
 
-def view_model(view: View, anchors: Anchors, file_name: str | None) -> ViewModel:
+def view_model(view: View, anchors: Anchors, file_name: str | None, templates: SharedTemplates) -> ViewModel:
     anchor = anchors.make("view", view.key or view.title)
     figure = None
     if view.figure is not None:
+        text, template = figure_parts(view.figure)
         figure = FigureModel(
             div_id=f"fig-{anchor}",
             data_id=f"figdata-{anchor}",
-            json=Markup(figure_json(view.figure)),
+            json=Markup(text),
             height=_figure_height(view.figure),
             file_name=file_name or anchor,
+            template_id=templates.add(template) if template is not None else None,
         )
     table = table_model(view.table, view.table_colors) if view.table is not None else None
     notes = [note_model(n) for n in findings(view.notes)]
@@ -361,13 +408,13 @@ def population_model(pop: PopulationResult) -> PopulationModel:
     )
 
 
-def section_model(section: Section, anchors: Anchors, file_names: dict[int, str], depth: int = 0,
+def section_model(section: Section, anchors: Anchors, file_names: dict[int, str], templates: SharedTemplates, depth: int = 0,
                   population: PopulationResult | None = None) -> SectionModel:
     model = SectionModel(anchors.make("section", section.key or section.title), str(section.title), str(section.intro or ""), depth)
     if population is not None:
         model.population = population_model(population)
-    model.views = [view_model(v, anchors, file_names.get(id(v))) for v in section.views]
-    model.subsections = [section_model(s, anchors, file_names, depth + 1) for s in section.subsections]
+    model.views = [view_model(v, anchors, file_names.get(id(v)), templates) for v in section.views]
+    model.subsections = [section_model(s, anchors, file_names, templates, depth + 1) for s in section.subsections]
     return model
 
 
@@ -506,11 +553,14 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+#: plotly.js with only the trace types the report's figures use (1.2 MB instead of the full
+#: bundle's 4.8 MB): built by scripts/build_plotly_bundle.mjs from plotly_bundle.toml.
+PLOTLY_BUNDLE = "plotly-custseg.min.js"
+
+
 @lru_cache(maxsize=1)
 def plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs().replace("</script", "<\\/script")
+    return _resource(PLOTLY_BUNDLE).replace("</script", "<\\/script")
 
 
 def warm_up() -> None:
@@ -536,7 +586,8 @@ def render_html(result: AnalysisResult) -> str:
     file_names = dict(zip(map(id, views_with_figures), unique_file_names([v.title for v in views_with_figures])))
 
     anchors = Anchors({"overview", "reconciliation", "populations", "top", "toc"})
-    sections = [section_model(b.section, anchors, file_names, 0, b.population) for b in blocks(result)]
+    templates = SharedTemplates()
+    sections = [section_model(b.section, anchors, file_names, templates, 0, b.population) for b in blocks(result)]
     populations = []
     for model in sections:
         if model.population is not None:
@@ -570,6 +621,7 @@ def render_html(result: AnalysisResult) -> str:
         populations=populations,
         sections=sections,
         n_figures=n_figures,
+        templates=templates.blocks(),
         css=Markup(css),
         plotly_js=Markup(js_plotly),
         app_js=Markup(js_app),

@@ -85,6 +85,9 @@
     var spec;
     try {
       spec = JSON.parse(document.getElementById(div.getAttribute("data-src")).textContent);
+      // the figure's layout template, written once for every figure that shares it
+      var templateId = div.getAttribute("data-template");
+      if (templateId) (spec.layout = spec.layout || {}).template = JSON.parse(document.getElementById(templateId).textContent);
     } catch (err) {
       failed += 1;
       div.classList.add("failed");
