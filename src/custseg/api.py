@@ -103,7 +103,8 @@ class TableWriter:
 
 
 def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
-                  tables: TableWriter | None = None) -> dict[str, Path]:
+                  tables: TableWriter | None = None, slide_formats: tuple[str, ...] = ("png",),
+                  progress: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Write every output file of an analysis into `folder` (a staging folder).
 
     ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`).
@@ -125,7 +126,7 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
         if report:
             from custseg.report import write_report
 
-            paths.update(write_report(result, folder, slides=slides))
+            paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress))
         else:
             (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
     finally:
@@ -166,6 +167,7 @@ def run(
     dimensions: dict[str, str] | None = None,
     report: bool = True,
     slides: bool = True,
+    slide_formats: tuple[str, ...] = ("png",),
     progress: Callable[[str], None] | None = None,
     engine: str | None = None,
     spark_master: str | None = None,
@@ -173,7 +175,7 @@ def run(
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
-    With `out`, also write report.html, slides/, deck.pptx, customers.parquet/.csv,
+    With `out`, also write report.html, slides/ (PNG; `slide_formats=("png", "svg")` adds SVG), deck.pptx, customers.parquet/.csv,
     clusters.csv, models/ and summary.json there (all or nothing). The result's frames,
     figures and notes display in Jupyter.
 
@@ -254,5 +256,5 @@ def run(
                 raise
             if progress:
                 progress("writing report" + (", slides and deck" if slides else ""))
-            write_outputs(result, staging, report=report, slides=slides, tables=tables)
+            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress)
         return result

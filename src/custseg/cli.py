@@ -134,14 +134,25 @@ def _check_engine(engine: Optional[str]) -> None:
         raise InputError(f"--engine {engine}: use duckdb or spark")
 
 
+def _slide_formats(text: str) -> tuple[str, ...]:
+    from custseg.report.slides import parse_formats
+
+    try:
+        return parse_formats(text)
+    except ValueError as exc:
+        raise InputError(f"--slide-format {text}: {exc}") from None
+
+
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
-                  engine: Optional[str] = None, spark_master: Optional[str] = None, formats: Optional[dict] = None) -> None:
+                  engine: Optional[str] = None, spark_master: Optional[str] = None, formats: Optional[dict] = None,
+                  slide_format: str = "png") -> None:
     from custseg.api import run as run_api
 
     _check_engine(engine)
+    slide_formats = _slide_formats(slide_format)
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     engine=engine, spark_master=spark_master, **(formats or {}))
+                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, **(formats or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -162,13 +173,15 @@ def run(
     decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
-    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
+    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images and deck.pptx."),
+    slide_format: str = typer.Option("png", "--slide-format", help="Slide image formats: png (default) or png,svg."),
     engine: Optional[str] = typer.Option(None, "--engine", help="duckdb (one machine) or spark (docs/spark.md); default: the config's engine."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _formats(date_format, decimal, sheet, dimension))
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _formats(date_format, decimal, sheet, dimension),
+                  slide_format)
 
 
 DEMO_CUSTOMERS = 96_000
@@ -182,7 +195,8 @@ def demo(
                                             help="Instead of the real Olist data: N generated Olist-schema customers (e.g. 1000000, for scale)."),
     seed: int = typer.Option(DEMO_SEED, "--seed", help="With --synthetic: the generator's seed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
-    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images (PNG, SVG) and deck.pptx."),
+    slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images and deck.pptx."),
+    slide_format: str = typer.Option("png", "--slide-format", help="Slide image formats: png (default) or png,svg."),
 ) -> None:
     """Run the reference analysis on the bundled real Olist data (or, with --synthetic N, on generated data)."""
     progress = _Progress(quiet)
@@ -200,7 +214,7 @@ def demo(
         if not (data_dir / "olist_orders_dataset.csv").is_file():
             progress(f"generating demo data: {synthetic:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
             generate_olist(synthetic, seed, data_dir)
-    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides)
+    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides, slide_format=slide_format)
 
 
 @app.command()

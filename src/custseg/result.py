@@ -13,9 +13,8 @@ if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
     import pandas as pd
 
 
-#: A view shows at most this many findings; the deck's slides show the first DECK_FINDINGS.
+#: A view shows at most this many findings (a deck's slide: as many of them as fit its box).
 MAX_FINDINGS = 5
-DECK_FINDINGS = 3
 
 
 @dataclass

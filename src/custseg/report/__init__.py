@@ -3,8 +3,8 @@
 ``write_report(result, folder)`` writes into the folder it is given (the caller stages it):
 
 - ``report.html``: self-contained (plotly.js inlined once), works offline;
-- ``slides/<title>.png`` and ``.svg``: every figure, named after its title;
-- ``deck.pptx``: a title slide, then one slide per figure with its observations;
+- ``slides/<title>.png`` (and ``.svg`` if asked): every figure, 16:9, named after its title;
+- ``deck.pptx``: title, summary, profile tables, then a slide per figure with its findings;
 - ``summary.json``: the headline numbers and, per population, k, silhouette and method.
 """
 
@@ -88,26 +88,35 @@ def write_summary(result: AnalysisResult, path: str | Path) -> Path:
     return path
 
 
-def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True) -> dict[str, Path]:
+def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True,
+                 slide_formats: tuple[str, ...] = ("png",), progress=None) -> dict[str, Path]:
     """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths.
 
-    ``slides=False`` skips the slide images and the deck (they need a browser and most of the time).
+    ``slides=False`` skips the slide images and the deck (they need a browser). The browser
+    draws the slide images while Python writes the HTML report and summary.json.
+    ``slide_formats``: ("png",) or ("png", "svg").
     """
     from custseg.report.html import render_html as _render_html
 
     out = Path(out_folder)
     out.mkdir(parents=True, exist_ok=True)
+    export = None
+    if slides:  # python-pptx and the slide exporter are imported only for slides
+        from custseg.report.slides import SlideExport
+
+        export = SlideExport(result, out / "slides", slide_formats).start()
     html_path = out / "report.html"
     html_path.write_text(_render_html(result), encoding="utf-8")
     paths = {"report": html_path}
-    if slides:  # python-pptx and the slide exporter are imported only for slides
+    paths["summary"] = write_summary(result, out / "summary.json")
+    if export is not None:
         from custseg.report.deck import write_deck as _write_deck
-        from custseg.report.slides import export_figures
 
-        images = export_figures(result, out / "slides")
+        images = export.images()
+        if progress:
+            progress("slide images written; writing the deck")
         paths["slides"] = out / "slides"
         paths["deck"] = _write_deck(result, out / "deck.pptx", images)
-    paths["summary"] = write_summary(result, out / "summary.json")
     return paths
 
 
