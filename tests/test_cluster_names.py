@@ -239,3 +239,13 @@ def test_tiers_keep_words_in_order():
                          index=[SHARE_ROW, "monetary"])
     assert name_clusters(table, {"monetary": 100.0}) == {
         1: "Top-spending customers", 2: "Higher-spending customers", 3: "Other customers", 4: "Typical customers"}
+
+
+def test_a_trait_of_one_is_singular():
+    from custseg.profile.labels import metric_config
+    from custseg.profile.names import Trait, trait_text
+
+    spec = metric_config(["recency", "frequency"])
+    assert trait_text(Trait("recency", "below", 1.0, 50.0, 1.0, "recent"), spec["recency"]) == "last order 1 day ago (population median: 50)"
+    assert trait_text(Trait("frequency", "below", 1.0, 2.0, 1.0, "one-time"), spec["frequency"]).startswith("1 order (")
+    assert trait_text(Trait("frequency", "above", 3.0, 2.0, 1.0, "repeat"), spec["frequency"]).startswith("3 orders (")

@@ -183,7 +183,7 @@ def trait_text(trait: Trait, spec: Mapping[str, Any], currency: str = "") -> str
     template = spec.get("trait_below", spec["trait"]) if trait.side == BELOW else spec["trait"]
     if ("{ratio}" in template or "{pct}" in template) and not np.isfinite(ratio):
         template = f"{spec['label']} {{value}} (population median: {{overall}})"
-    return template.format(value=format_number(trait.value), overall=format_number(trait.overall),
+    return template.format(value=format_number(trait.value), overall=format_number(trait.overall), s="" if trait.value == 1 else "s",
                            ratio=f"{ratio:.1f}", pct=f"{(1 - ratio) * 100:.0f}", currency=f"{currency} " if currency else "")
 
 
