@@ -233,3 +233,17 @@ def test_shortened_row_labels_stay_distinct():
 
     labels = _short_unique(["Housewares and kitchen appliances A", "Housewares and kitchen appliances B", "Toys"], 26)
     assert len(set(labels)) == 3 and all(len(label) <= 26 for label in labels) and labels[2] == "Toys"
+
+
+def test_rfm_heatmap_colours_start_at_zero():
+    """Issue 19: a colour scale from the smallest to the largest cell (101..113) makes a 12 % spread
+    look dramatic; counts and spend are coloured from 0."""
+    import pandas as pd
+
+    from custseg.profile import charts
+
+    rfm = pd.DataFrame({"recency_score": [1, 1, 2, 2] * 30, "frequency_score": [1, 2, 1, 2] * 30,
+                        "monetary_score": [1, 2, 2, 1] * 30, "monetary": [101.0, 113.0, 105.0, 109.0] * 30})
+    assert charts.rfm_rf_heatmap(rfm).data[0].zmin == 0
+    assert charts.rfm_score_heatmaps(rfm).layout.coloraxis.cmin == 0
+    assert charts.rfm_fm_by_r(rfm).layout.coloraxis.cmin == 0

@@ -382,7 +382,7 @@ def rfm_rf_heatmap(rfm: pd.DataFrame, labels: Labels = None, title: str | None =
     text = [["" if np.isnan(v) else f"{v:,.0f}" for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         z=z, x=[str(v) for v in pivot.columns], y=[str(v) for v in pivot.index], text=text,
-        texttemplate="%{text}", colorscale="Greens", customdata=counts.to_numpy(),
+        texttemplate="%{text}", colorscale="Greens", customdata=counts.to_numpy(), zmin=0,  # from 0: a 12 % spread looks like one
         colorbar={"title": {"text": "Median<br>monetary"}},
         hovertemplate="R=%{y}, F=%{x}: median %{z:,.2f} (%{customdata:,} customers)<extra></extra>",
     ))
@@ -413,7 +413,7 @@ def rfm_score_heatmaps(rfm: pd.DataFrame, labels: Labels = None, title: str | No
         ), row=1, col=i)
         fig.update_xaxes(title_text=label(b, labels), type="category", row=1, col=i)
         fig.update_yaxes(title_text=label(a, labels), type="category", row=1, col=i)
-    fig.update_layout(coloraxis={"colorscale": "Blues", "colorbar": {"title": {"text": "Customers"}}})
+    fig.update_layout(coloraxis={"colorscale": "Blues", "cmin": 0, "colorbar": {"title": {"text": "Customers"}}})
     return _finish(fig, title or "Customers by pairs of RFM scores", "rfm_score_heatmaps", height=440)
 
 
@@ -440,7 +440,7 @@ def rfm_fm_by_r(rfm: pd.DataFrame, labels: Labels = None, title: str | None = No
         ), row=row, col=col)
         fig.update_xaxes(title_text="M score", type="category", row=row, col=col)
         fig.update_yaxes(title_text="F score" if col == 1 else None, type="category", row=row, col=col)
-    fig.update_layout(coloraxis={"colorscale": "Blues", "colorbar": {"title": {"text": "Customers"}}})
+    fig.update_layout(coloraxis={"colorscale": "Blues", "cmin": 0, "colorbar": {"title": {"text": "Customers"}}})
     return _finish(fig, title or "Frequency x monetary scores by recency score", "rfm_fm_by_r",
                    height=180 + 300 * nrows)
 
