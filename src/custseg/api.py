@@ -193,7 +193,7 @@ def run(
     from custseg.sources import load
 
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    formats = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
+    log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
     engine = engine or cfg.engine
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
@@ -206,7 +206,7 @@ def run(
             from custseg.engines.spark import run_analysis_spark
 
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress,
-                                      **formats)
+                                      **log_options)
         # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
         # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
         # The collector waits until they are in: the imports' ~250k new objects would set off
@@ -218,7 +218,7 @@ def run(
                                          "pyarrow.parquet", *(["custseg.report.deck"] if out is not None and report and slides else []))
             if progress:
                 progress(f"load: reading and checking {data}")
-            dataset = load(data, preset=preset, mapping=mapping, **formats)
+            dataset = load(data, preset=preset, mapping=mapping, **log_options)
             from custseg.features import compute_customer_tables
 
             # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over

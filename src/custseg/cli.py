@@ -27,20 +27,20 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _load(data: Path, preset: Optional[str], mapping: Optional[str], formats: Optional[dict] = None):
+def _load(data: Path, preset: Optional[str], mapping: Optional[str], log_options: Optional[dict] = None):
     from custseg.sources import load
 
-    return load(data, preset=preset, mapping=mapping, **(formats or {}))
+    return load(data, preset=preset, mapping=mapping, **(log_options or {}))
 
 
-# A log's formats (docs/your_log.md); the same keys as custseg.run / custseg.sources.load.
+# How to read a log (docs/your_log.md): the same keys as custseg.run / custseg.sources.load.
 DATE_FORMAT_HELP = "Format of the log's timestamps (strptime, e.g. '%d/%m/%Y %H:%M'); default: detected."
 DECIMAL_HELP = "Decimal mark of the log's amounts: . (1,234.56, default) or , (1.234,56)."
 SHEET_HELP = "Sheet of an .xlsx log (default: the first)."
 DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
 
 
-def _formats(date_format: Optional[str], decimal: Optional[str], sheet: Optional[str], dimension: Optional[list[str]] = None) -> dict:
+def _log_options(date_format: Optional[str], decimal: Optional[str], sheet: Optional[str], dimension: Optional[list[str]] = None) -> dict:
     """How to read a log: the keyword arguments of custseg.sources.load and custseg.run."""
     given = {"date_format": date_format, "decimal": decimal, "sheet": sheet, "dimensions": _dimensions(dimension)}
     return {k: v for k, v in given.items() if v}
@@ -106,9 +106,9 @@ def features(
             from custseg.engines.spark import customer_table_spark
 
             customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins,
-                                                            **_formats(date_format, decimal, sheet, dimension))
+                                                            **_log_options(date_format, decimal, sheet, dimension))
         else:
-            dataset = _load(data, preset, mapping, _formats(date_format, decimal, sheet, dimension))
+            dataset = _load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))
             customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
             excluded_rows = dataset.excluded
         write_table(customers, staging, "customers")
@@ -144,7 +144,7 @@ def _slide_formats(text: str) -> tuple[str, ...]:
 
 
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
-                  engine: Optional[str] = None, spark_master: Optional[str] = None, formats: Optional[dict] = None,
+                  engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
                   slide_format: str = "png") -> None:
     from custseg.api import run as run_api
 
@@ -152,7 +152,7 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     slide_formats = _slide_formats(slide_format)
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, **(formats or {}))
+                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -180,7 +180,7 @@ def run(
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _formats(date_format, decimal, sheet, dimension),
+    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
                   slide_format)
 
 
@@ -238,7 +238,7 @@ def assign(
         raise InputError(f"{model}: no model.json here; give a folder OUT/models/POPULATION written by 'custseg run'")
     fitted = ClusterModel.load(model)
     with staged_output(out_dir) as staging:
-        customers = build_customer_table(_load(data, preset, mapping, _formats(date_format, decimal, sheet, dimension))).set_index("customer_id")
+        customers = build_customer_table(_load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))).set_index("customer_id")
         missing = [f for f in fitted.features if f not in customers.columns]
         if missing:
             raise InputError(f"{data}: the model needs customer column {missing[0]!r}, which this data does not give")

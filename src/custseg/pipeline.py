@@ -21,9 +21,6 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
-from custseg.profile.caveats import data_caveats
-from custseg.profile.tables import with_revenue_share
-from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
 from custseg._duck import short_gil_turns
 from custseg.cluster import (
     evaluate_k,
@@ -38,8 +35,11 @@ from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
 from custseg.features import compute_customer_tables
+from custseg.profile.caveats import data_caveats
 from custseg.profile.findings import derived_from
 from custseg.profile.findings import select as select_findings
+from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
+from custseg.profile.tables import with_revenue_share
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
 from custseg.sources.dataset import Dataset
 from custseg.summary import customer_summary

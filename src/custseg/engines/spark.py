@@ -270,11 +270,11 @@ def build_customer_table_spark(ds: SparkDataset, params: FeatureParams | None = 
 
 
 def customer_table_spark(data, *, preset=None, mapping=None, master=None, spark=None, rfm_bins: int = 3,
-                         progress=None, **formats) -> tuple[pd.DataFrame, dict[str, int]]:
+                         progress=None, **log_options) -> tuple[pd.DataFrame, dict[str, int]]:
     """``custseg features --engine spark``: the customer table and the input rows left out
-    (`formats`: date_format, decimal, sheet, dimensions, as for custseg.sources.load)."""
+    (`log_options`: date_format, decimal, sheet, dimensions, as for custseg.sources.load)."""
     session = spark or spark_session(master)
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **formats)
+    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
     try:
         customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins), progress=progress)
         return customers, dict(ds.excluded)
@@ -299,7 +299,7 @@ def run_analysis_spark(
     master: str | None = None,
     spark: Any = None,
     progress: Callable[[str], None] | None = None,
-    **formats,
+    **log_options,
 ):
     """The whole analysis with Spark: load, features and RFM on Spark, clustering with Spark
     MLlib, then the views and report stages on the collected customer table."""
@@ -313,7 +313,7 @@ def run_analysis_spark(
     timings["spark_start"] = time.perf_counter() - t0
     say(f"spark: {session.sparkContext.master} (Spark {session.version})")
     t0 = time.perf_counter()
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **formats)
+    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
     backend = SparkClustering(session)
     try:
         timings["load"] = time.perf_counter() - t0

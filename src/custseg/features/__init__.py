@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 import tomllib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -63,10 +64,15 @@ def _data_text(name: str) -> str:
     return resources.files("custseg.features").joinpath(name).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
+def _requirements() -> dict:
+    return tomllib.loads(_data_text("requirements.toml"))
+
+
 def missing_because(column: str) -> str | None:
     """Why a source may lack the customer column (what the data must give for it), or None when
     every source has it, or it is no column of custseg's (requirements.toml)."""
-    rules = tomllib.loads(_data_text("requirements.toml"))
+    rules = _requirements()
     needs = rules["columns"].get(column)
     return None if needs is None else rules["needs"][needs]
 

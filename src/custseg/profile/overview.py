@@ -21,6 +21,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from custseg.profile.wording import number
+
 REVENUE = "monetary"
 #: The medians the summary shows, where the population has them.
 SUMMARY_METRICS = ("recency", "frequency", "monetary", "avg_unique_products_cnt")
@@ -72,13 +74,6 @@ def action_traits(medians: pd.Series, population: pd.Series) -> dict[str, str]:
     return traits
 
 
-def _fmt(value: float) -> str:
-    """A number for people: no decimals from 100 up or when whole, else one."""
-    if not np.isfinite(value):
-        return "–"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
-
-
 def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str], traits: Mapping[Any, list[str]]) -> pd.DataFrame:
     """One row per cluster, largest first: name, customers and share, revenue and share, the
     medians of SUMMARY_METRICS, what defines it (``traits``: profile.names.cluster_traits, the
@@ -105,7 +100,8 @@ def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str], traits: 
     return table.sort_values("customers", ascending=False, kind="stable").rename_axis("cluster").reset_index()
 
 
-def _pct(x: float) -> str:
+def share_text(x: float) -> str:
+    """A share (0..1) for the summary: one decimal, two below 0.1 %: "52.7 %", "0.13 %"."""
     return f"{100 * x:.1f} %" if x >= 0.001 else f"{100 * x:.2f} %"
 
 
@@ -118,23 +114,23 @@ def headline_findings(overview: pd.DataFrame, limit: int = 5, currency: str = ""
     has_revenue = "revenue_share" in overview and overview["revenue_share"].notna().all()
     if has_revenue:
         top = overview.sort_values("revenue_share", ascending=False).iloc[0]
-        findings.append(f"{top['name']} bring the most revenue: {_pct(top['revenue_share'])} of it, "
-                        f"from {_pct(top['customers_share'])} of the customers.")
+        findings.append(f"{top['name']} bring the most revenue: {share_text(top['revenue_share'])} of it, "
+                        f"from {share_text(top['customers_share'])} of the customers.")
         lift = overview["revenue_share"] / overview["customers_share"]
         best = overview.loc[lift.idxmax()]
         if best["cluster"] != top["cluster"] and lift.max() >= 1.5:
-            findings.append(f"{best['name']} are worth {lift.max():.1f}× their headcount: {_pct(best['customers_share'])} "
-                            f"of the customers, {_pct(best['revenue_share'])} of the revenue (median spend {money}{_fmt(best['median_monetary'])}).")
+            findings.append(f"{best['name']} are worth {lift.max():.1f}× their headcount: {share_text(best['customers_share'])} "
+                            f"of the customers, {share_text(best['revenue_share'])} of the revenue (median spend {money}{number(best['median_monetary'])}).")
         low = overview.loc[lift.idxmin()]
         if lift.min() <= 1 / 1.5 and low["cluster"] not in (top["cluster"], best["cluster"]):
-            findings.append(f"{low['name']} are {_pct(low['customers_share'])} of the customers but {_pct(low['revenue_share'])} of the revenue.")
+            findings.append(f"{low['name']} are {share_text(low['customers_share'])} of the customers but {share_text(low['revenue_share'])} of the revenue.")
     if "median_recency" in overview:
         lapsed = overview[overview["trait_words"].str.contains("recency=lapsed", regex=False)]
         if len(lapsed):
             biggest = lapsed.iloc[0]
-            worth = f" and {_pct(biggest['revenue_share'])} of the revenue" if has_revenue else ""
-            findings.append(f"Slipping away: {biggest['name']} ({_pct(biggest['customers_share'])} of the customers{worth}) "
-                            f"last ordered a median {_fmt(biggest['median_recency'])} days ago.")
+            worth = f" and {share_text(biggest['revenue_share'])} of the revenue" if has_revenue else ""
+            findings.append(f"Slipping away: {biggest['name']} ({share_text(biggest['customers_share'])} of the customers{worth}) "
+                            f"last ordered a median {number(biggest['median_recency'])} days ago.")
     small = overview[overview["customers"] < 30]
     if len(small):
         listed = ", ".join(f"{row['name']} ({row['customers']:,} customer{'s' if row['customers'] != 1 else ''})" for _, row in small.iterrows())

@@ -29,6 +29,8 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from custseg.profile.overview import share_text
+from custseg.profile.wording import number
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View, findings, statistics
@@ -438,23 +440,15 @@ SUMMARY_COLUMNS = {
 }  # the last four are medians: the section's intro says so
 
 
-def _share_text(v: float) -> str:
-    return f"{100 * v:.1f} %" if v >= 0.001 else f"{100 * v:.2f} %"
-
-
-def _median_text(v: float) -> str:
-    return "–" if not math.isfinite(v) else f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.1f}"
-
-
 def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     """The overview's numbers as people read them: shares in %, money with its currency, whole
     numbers whole."""
     table = overview[[c for c in SUMMARY_COLUMNS if c in overview.columns]].copy()
     for column in table.columns:
         if column.endswith("_share"):
-            table[column] = [_share_text(v) for v in table[column]]
+            table[column] = [share_text(v) for v in table[column]]
         elif column.startswith("median_"):
-            table[column] = pd.array([_median_text(v) for v in table[column]], dtype=object)
+            table[column] = pd.array([number(v) for v in table[column]], dtype=object)
     if "revenue" in table:
         table["revenue"] = table["revenue"].round(0).astype("int64")
     money = {c: f"{c} ({currency})" for c in ("Revenue", "Spend")} if currency else {}
@@ -474,8 +468,8 @@ def rfm_summary_table(segments: dict) -> TableModel | None:
     """RFM segments: customers, revenue and the suggested action, largest first."""
     if not segments:
         return None
-    rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": _share_text(row["share"]),
-             **({"% of revenue": _share_text(row["revenue_share"])} if "revenue_share" in row else {}),
+    rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
+             **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
     return table_model(pd.DataFrame(rows))
 
