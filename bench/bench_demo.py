@@ -4,10 +4,10 @@
 
 Each run is a fresh interpreter calling ``custseg.api.run(olist_folder(), out=...)``, what
 ``custseg demo`` does. Stages: load + features, clustering (evidence and fits), views (from
-the progress lines), then report html, slide images and deck (timed around the functions
-``write_report`` calls). Since the slide images are drawn while the HTML is written, the
-"writing outputs" column (progress line "writing report..." to the end) is what they cost
-together. With ``--baseline SRC_DIR`` (e.g. ``git archive main src | tar -x -C /tmp/base``)
+the progress lines), then report html and deck (timed around the functions ``write_report``
+calls) and "writing outputs" (progress line "writing report..." to the end). The same code
+also runs with ``slides=False``, alternating: the difference is what slides and deck cost,
+whatever overlaps what. With ``--baseline SRC_DIR`` (e.g. ``git archive main src | tar -x -C /tmp/base``)
 that code is timed too, alternating with this one run by run.
 """
 
@@ -26,10 +26,11 @@ from bench.measure import machine_line  # noqa: E402
 
 DRIVER = r"""
 import json, sys, tempfile, time
+slides = sys.argv[1] == "slides"
 marks, events = {}, []
 t0 = time.perf_counter()
 now = lambda: time.perf_counter() - t0
-import custseg.report.html as H, custseg.report.deck as D, custseg.report.slides as S
+import custseg.report.html as H, custseg.report.deck as D
 
 def timed(name, fn):
     def wrapper(*a, **k):
@@ -42,26 +43,14 @@ def timed(name, fn):
 
 H.render_html = timed("report html", H.render_html)
 D.write_deck = timed("deck", D.write_deck)
-if hasattr(S, "SlideExport"):  # drawn on a thread beside the HTML: from start() to images()
-    start, images = S.SlideExport.start, S.SlideExport.images
-    def start_(self):
-        marks["_slides"] = now()
-        return start(self)
-    def images_(self):
-        out = images(self)
-        marks["slide images"] = (marks.pop("_slides"), now())
-        return out
-    S.SlideExport.start, S.SlideExport.images = start_, images_
-else:
-    S.export_figures = timed("slide images", S.export_figures)
 from custseg.api import run
 from custseg.data import olist_folder
 with tempfile.TemporaryDirectory() as tmp:
     t0 = time.perf_counter()
-    run(olist_folder(), out=tmp + "/report", progress=lambda m: events.append((now(), m)))
+    run(olist_folder(), out=tmp + "/report", slides=slides, progress=lambda m: events.append((now(), m)))
     total = now()
-    slides = len(list((__import__("pathlib").Path(tmp) / "report/slides").glob("*.png")))
-print(json.dumps({"marks": marks, "events": events, "total": total, "slides": slides}))
+    n = len(list((__import__("pathlib").Path(tmp) / "report/slides").glob("*.png")))
+print(json.dumps({"marks": marks, "events": events, "total": total, "slides": n}))
 """
 
 
@@ -73,17 +62,18 @@ def _stages(data: dict) -> dict[str, float]:
 
     clustering, views, writing = first("evidence"), first(": views"), first("writing report")
     out = {"load + features": clustering, "clustering": views - clustering, "views": writing - views}
-    for name in ("report html", "slide images", "deck"):
-        start, end = data["marks"][name]
+    for name in ("report html", "deck"):
+        start, end = data["marks"].get(name, (0.0, 0.0))
         out[name] = end - start
     out["writing outputs"] = data["total"] - writing
     out["total"] = data["total"]
     return out
 
 
-def measure(src: Path) -> dict:
+def measure(src: Path, slides: bool) -> dict:
     env = {"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", DRIVER], env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", DRIVER, "slides" if slides else "no-slides"], env=env,
+                          capture_output=True, text=True, check=True)
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return {**_stages(data), "slides": data["slides"]}
 
@@ -93,23 +83,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="the src/ folder of the code to compare with")
     args = parser.parse_args()
-    variants = {"this code": REPO / "src"}
+    variants = {"this code, --no-slides": (REPO / "src", False), "this code": (REPO / "src", True)}
     if args.baseline:
-        variants = {"baseline": args.baseline, **variants}
+        variants = {"baseline": (args.baseline, True), **variants}
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     for i in range(args.runs):
-        for name, src in variants.items():
-            runs[name].append(measure(src))
+        for name, (src, slides) in variants.items():
+            runs[name].append(measure(src, slides))
             print(f"run {i + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in runs[name][-1].items()), file=sys.stderr)
     stages = [k for k in runs[next(iter(runs))][0] if k != "slides"]
     command = ".venv/bin/python bench/bench_demo.py" + (f" --runs {args.runs}" if args.runs != 3 else "") + (" --baseline SRC" if args.baseline else "")
+    # what slides and deck cost: a run with them against the run without them just before it
+    costs = [w["total"] - wo["total"] for w, wo in zip(runs["this code"], runs["this code, --no-slides"])]
+    shares = [c / w["total"] for c, w in zip(costs, runs["this code"])]
     lines = [
         "## `custseg demo`: the real Olist data, with slides and deck",
         "",
         f"Machine: {machine_line()}. Command: `{command}`"
         + (" (SRC: the baseline's `src/`, e.g. `git archive main src | tar -x -C /tmp/base`)" if args.baseline else "") + ".",
-        f"Median of {args.runs} runs (seconds), each a fresh interpreter running `custseg.api.run(olist_folder(), out=...)`"
-        + ("; the variants alternate run by run" if args.baseline else "") + ".",
+        f"Median of {args.runs} runs (seconds), each a fresh interpreter running `custseg.api.run(olist_folder(), out=...)`;"
+        " the variants alternate run by run.",
         "",
         "| stage | " + " | ".join(f"{name} ({runs[name][0]['slides']} PNG)" for name in runs) + " |",
         "|---|" + "---:|" * len(runs),
@@ -119,9 +112,12 @@ def main() -> None:
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Report html, slide images and deck are timed around the functions `write_report` calls; this code draws the",
-        "slide images on a thread while it writes the HTML (so they overlap) and only PNG (SVG: `--slide-format png,svg`).",
-        "'writing outputs' is from the progress line 'writing report...' to the end: report, slides, deck, tables.",
+        f"**Slides and deck cost {statistics.median(costs):.1f} s, {statistics.median(shares):.0%} of the demo's time** (median of"
+        f" the runs' differences with and without them: {', '.join(f'{c:.1f} s ({s:.0%})' for c, s in zip(costs, shares))}).",
+        "The browser starts with the run and draws each section's charts as soon as they exist (the RFM views and each",
+        "population's), so most slide images are drawn while Python is still building the next population's views;",
+        "'writing outputs' (from the progress line 'writing report...' to the end: report, the slides still to draw, deck,",
+        "tables) is what is left after the analysis. Report html and deck are timed around the functions `write_report` calls.",
         "",
     ]
     text = "\n".join(lines)

@@ -186,8 +186,8 @@ def test_slide_images_are_16_9_without_the_plotly_title(tmp_path, monkeypatch):
     result = sample_result(hostile=True)
     seen: list[dict] = []
 
-    def fake_draw(specs, path):
-        for spec in specs:
+    async def fake_draw(specs, path, kaleido):
+        async for spec in specs:
             seen.append(spec)
             spec["path"].write_bytes(b"\x89PNG\r\n\x1a\n" if spec["opts"]["format"] == "png" else b"<svg/>")
 

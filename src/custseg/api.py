@@ -104,10 +104,11 @@ class TableWriter:
 
 def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
                   tables: TableWriter | None = None, slide_formats: tuple[str, ...] = ("png",),
-                  progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+                  progress: Callable[[str], None] | None = None, slide_export=None) -> dict[str, Path]:
     """Write every output file of an analysis into `folder` (a staging folder).
 
-    ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`).
+    ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`);
+    ``slide_export``: a browser already drawing the slide images into ``folder/slides``.
     """
     import pandas as pd
 
@@ -126,11 +127,14 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
         if report:
             from custseg.report import write_report
 
-            paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress))
+            paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress,
+                                      slide_export=slide_export))
         else:
             (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
     finally:
         tables.settle()
+        if slide_export is not None:
+            slide_export.settle()
     tables.wait()  # re-raises a failure of the table writer
     return paths
 
@@ -152,6 +156,12 @@ def _import_in_background(*modules: str) -> threading.Thread:
     thread = threading.Thread(target=work, name="custseg-imports", daemon=True)
     thread.start()
     return thread
+
+
+def _start_slides(folder: Path, formats: tuple[str, ...]):
+    from custseg.report.slides import SlideExport
+
+    return SlideExport(folder, formats).start()
 
 
 def run(
@@ -198,7 +208,7 @@ def run(
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
 
-    def analyse(tables: TableWriter | None = None) -> AnalysisResult:
+    def analyse(tables: TableWriter | None = None, slide_export=None) -> AnalysisResult:
         if engine == "spark":
             from custseg.engines.spark import require_pyspark
 
@@ -236,7 +246,8 @@ def run(
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
                                      excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
                                      currency=dataset.currency,
-                                     on_fitted=(lambda populations: tables.start(customers, populations)) if early else None)
+                                     on_fitted=(lambda populations: tables.start(customers, populations)) if early else None,
+                                     on_views=slide_export.draw if slide_export is not None else None)
         finally:
             if frozen:
                 gc.unfreeze()
@@ -249,12 +260,17 @@ def run(
             return analyse()
         with staged_output(out) as staging:
             tables = TableWriter(staging)
+            # The browser starts now and draws each population's charts as soon as they exist.
+            drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
             try:
-                result = analyse(tables)
+                result = analyse(tables, drawing)
             except BaseException:
                 tables.settle()  # nothing may still write into the staging folder when it is removed
+                if drawing is not None:
+                    drawing.settle(drop=True)
                 raise
             if progress:
                 progress("writing report" + (", slides and deck" if slides else ""))
-            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress)
+            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
+                          slide_export=drawing)
         return result

@@ -538,12 +538,15 @@ def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attribut
 
 def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
                       excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
-                      timings: dict[str, float] | None = None, on_fitted=None, attributes=(), currency: str = "") -> AnalysisResult:
+                      timings: dict[str, float] | None = None, on_fitted=None, on_views=None, attributes=(),
+                      currency: str = "") -> AnalysisResult:
     """Every stage after the customer table (any engine): RFM views, each population, summary.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
     ``on_fitted(populations)``: called once every population has its clusters, before the views
-    are drawn (``custseg.api.run`` starts writing the customer tables then). ``attributes``: the
+    are drawn (``custseg.api.run`` starts writing the customer tables then). ``on_views(views)``:
+    called with each section's views as soon as they are made, from any thread (``custseg.api.run``
+    has the browser draw their slide images meanwhile). ``attributes``: the
     user's own customer attributes (compared with the clusters like the config's dimensions).
     """
     say = progress or (lambda _msg: None)
@@ -552,10 +555,10 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
-        rfm = pool.submit(_timed, timings, "rfm_views", rfm_section, customers, config.report.get("currency")) if customers["rfm_score"].notna().any() else None
+        rfm = pool.submit(_timed, timings, "rfm_views", _made(rfm_section, on_views), customers, config.report.get("currency")) if customers["rfm_score"].notna().any() else None
         if rfm is not None:
             say("RFM views (beside the first population's evidence)")
-        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, on_fitted)
+        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, on_fitted, on_views)
     if rfm is not None:
         sections.insert(0, rfm.result())
     summary = customer_summary(customers, excluded_rows)
@@ -576,6 +579,20 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     )
 
 
+def _made(make_section, on_views):
+    """`make_section`, then ``on_views`` told of the section's views."""
+    if on_views is None:
+        return make_section
+
+    def make(*args):
+        section = make_section(*args)
+        if section is not None:
+            on_views(section.all_views())
+        return section
+
+    return make
+
+
 def _timed(timings: dict[str, float], name: str, func, *args):
     started = time.perf_counter()
     try:
@@ -585,7 +602,7 @@ def _timed(timings: dict[str, float], name: str, func, *args):
 
 
 def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: Progress, backend,
-                         timings: dict[str, float], warnings: list[str], on_fitted=None,
+                         timings: dict[str, float], warnings: list[str], on_fitted=None, on_views=None,
                          ) -> tuple[list[PopulationResult], list[Section]]:
     """Check every population's features, then cluster each (skipped ones become warnings).
 
@@ -605,6 +622,12 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
             progress(f"warning: {exc}")
             return None, notes
 
+    def views_of(fitted: FittedPopulation | None) -> PopulationResult | None:
+        result = population_views_of(fitted) if fitted is not None else None
+        if result is not None and result.section is not None and on_views is not None:
+            on_views(result.section.all_views())
+        return result
+
     def beside_first(population: Population, fitted: Future) -> tuple[PopulationResult | None, float]:
         started = time.perf_counter()
         try:
@@ -613,7 +636,7 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
             fitted.set_exception(exc)
             raise
         fitted.set_result(outcome)
-        return (population_views_of(outcome[0]) if outcome[0] is not None else None), time.perf_counter() - started
+        return views_of(outcome[0]), time.perf_counter() - started
 
     first, *others = config.populations
     # The first population is clustered here; the others, one after another, on a thread beside
@@ -633,7 +656,7 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
         if on_fitted is not None:  # every population's clusters are known: e.g. start writing them
             on_fitted([f.result for f, _ in fitted if f is not None])
         started = time.perf_counter()
-        first_result = population_views_of(fitted_first[0]) if fitted_first[0] is not None else None
+        first_result = views_of(fitted_first[0])
         done = [(first_result, first_seconds + time.perf_counter() - started)] + [job.result() for job in later]
     for population, (_, notes), (result, seconds) in zip(config.populations, fitted, done):
         warnings.extend(notes)

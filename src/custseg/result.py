@@ -76,6 +76,10 @@ class Section:
     views: list[View] = field(default_factory=list)
     subsections: list["Section"] = field(default_factory=list)
 
+    def all_views(self) -> list[View]:
+        """Its views and its subsections', in report order."""
+        return self.views + [v for sub in self.subsections for v in sub.all_views()]
+
 
 @dataclass
 class PopulationResult:

@@ -17,6 +17,7 @@ import numbers
 from pathlib import Path
 from typing import Any
 
+from custseg.report._walk import figure_views
 from custseg.result import AnalysisResult
 
 __all__ = ["render_html", "safe_file_name", "summary_data", "write_deck", "write_report", "write_slides", "write_summary"]
@@ -89,22 +90,26 @@ def write_summary(result: AnalysisResult, path: str | Path) -> Path:
 
 
 def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True,
-                 slide_formats: tuple[str, ...] = ("png",), progress=None) -> dict[str, Path]:
+                 slide_formats: tuple[str, ...] = ("png",), progress=None, slide_export=None) -> dict[str, Path]:
     """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths.
 
     ``slides=False`` skips the slide images and the deck (they need a browser). The browser
     draws the slide images while Python writes the HTML report and summary.json.
-    ``slide_formats``: ("png",) or ("png", "svg").
+    ``slide_formats``: ("png",) or ("png", "svg"). ``slide_export``: a started
+    :class:`~custseg.report.slides.SlideExport` into ``out_folder/slides`` that may already
+    have drawn some figures (``custseg.api.run`` starts one with the analysis).
     """
     from custseg.report.html import render_html as _render_html
 
     out = Path(out_folder)
     out.mkdir(parents=True, exist_ok=True)
-    export = None
-    if slides:  # python-pptx and the slide exporter are imported only for slides
+    export = slide_export
+    if slides and export is None:  # python-pptx and the slide exporter are imported only for slides
         from custseg.report.slides import SlideExport
 
-        export = SlideExport(result, out / "slides", slide_formats).start()
+        export = SlideExport(out / "slides", slide_formats).start()
+    if export is not None:
+        export.draw(figure_views(result))  # the browser draws while Python writes the HTML
     html_path = out / "report.html"
     html_path.write_text(_render_html(result), encoding="utf-8")
     paths = {"report": html_path}
@@ -112,7 +117,7 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
     if export is not None:
         from custseg.report.deck import write_deck as _write_deck
 
-        images = export.images()
+        images = export.images(result)
         if progress:
             progress("slide images written; writing the deck")
         paths["slides"] = out / "slides"

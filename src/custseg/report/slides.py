@@ -4,11 +4,13 @@ Images are drawn by kaleido (1.x), which drives a Chromium-based browser over th
 protocol. custseg never downloads a browser: it uses ``BROWSER_PATH`` when set, else Debian's
 ``/usr/bin/chromium`` (installed by ``scripts/setup.sh``), else a chromium/chrome on ``PATH``.
 
-Where the time went (68 figures of the Olist demo, 2 cores): one browser start (~2 s), then per
-image ~0.19 s drawing and ~0.14 s reloading the tab (kaleido reloads plotly.js after every
-image), times two for the SVG copies. Now: PNG only unless asked, the tab reloaded every
-``RELOAD_EVERY`` images, and the images drawn on a thread while Python writes the HTML report
-(:class:`SlideExport`). A slide image has no title (the slide has its own) and is 16:9.
+Where the time went (68 figures of the Olist demo, 2 cores): one browser start (~1-2 s), then per
+image ~0.07 s of plotly.js drawing and rasterising in the browser, which no setting of kaleido
+or of the image size changes much; kaleido's reload of plotly.js after every image and SVG
+copies doubled it. Now: PNG only unless asked, the report's own (smaller) plotly.js reloaded
+every ``RELOAD_EVERY`` images, and the browser started with the run and fed each section's
+figures as soon as the analysis makes them (:class:`SlideExport`), so it draws on the core
+Python leaves idle. A slide image has no title (the slide has its own) and is 16:9.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import threading
@@ -188,78 +191,115 @@ def _kaleido_class():
     return _Kaleido
 
 
-def _draw(specs: list[dict], path: str) -> None:
-    import asyncio
-
-    async def draw() -> None:
-        # mathjax=False: otherwise kaleido's page loads MathJax from a CDN (we never need it, and work offline).
-        async with _kaleido_class()(path=path, mathjax=False, n=TABS) as k:
-            await k.write_fig_from_object(specs, cancel_on_error=True)
-
-    try:
-        asyncio.run(draw())
-    except Exception as exc:  # noqa: BLE001 - one line for the user, the cause stays chained
-        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
-        raise SlideExportError(f"could not draw the slide images with {path}: {detail}") from exc
+_DONE = object()  # ends the stream of figures
 
 
 class SlideExport:
-    """Slide images drawn on a background thread: the browser works while Python writes the report.
+    """Slide images drawn by a browser on a background thread, fed figures as the analysis makes them.
 
-    ``SlideExport(result, folder).start()``, then :meth:`images` waits and returns them (or
-    raises :class:`SlideExportError`).
+    ``SlideExport(folder).start()`` starts the browser (while the data loads); :meth:`draw`
+    queues views as their figures are ready (``custseg.api.run`` passes it to the analysis, so
+    the browser draws one population's charts while Python builds the next one's);
+    :meth:`images` queues whatever was not drawn yet, waits, and names the files after the
+    views' titles in report order. ``settle(drop=True)`` stops early (the analysis failed).
     """
 
-    def __init__(self, result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS):
+    def __init__(self, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS):
         self.folder = Path(folder)
         self.formats = tuple(f for f in FORMATS if f == "png" or f in formats)
-        views = figure_views(result)
-        names = unique_file_names([v.title for v in views])
-        self._images: list[SlideImage] = []
-        for view, name in zip(views, names):
-            width, height = slide_size(view.figure)
-            svg = self.folder / f"{name}.svg" if "svg" in self.formats else None
-            self._images.append(SlideImage(view, self.folder / f"{name}.png", svg, (PNG_WIDTH, round(PNG_WIDTH / ASPECT))))
+        self._drawing = self.folder / ".drawing"  # files named by view key until the report order is known
+        self._queue: queue.Queue = queue.Queue()
+        self._queued: set[str] = set()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def start(self) -> "SlideExport":
-        if not self._images:
-            return self
         path = _check_browser()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        specs = []
-        for image in self._images:
-            width, height = slide_size(image.view.figure)
-            fig = slide_figure(image.view.figure)
-            specs.append(dict(fig=fig, path=image.png, opts=dict(format="png", width=width, height=height, scale=PNG_WIDTH / width)))
-            if image.svg is not None:
-                specs.append(dict(fig=fig, path=image.svg, opts=dict(format="svg", width=width, height=height, scale=1)))
-
-        def work() -> None:
-            try:
-                _draw(specs, path)
-            except BaseException as exc:  # noqa: BLE001 - re-raised by images()
-                self._error = exc
-
-        self._thread = threading.Thread(target=work, name="custseg-slides", daemon=True)
+        self._drawing.mkdir(parents=True, exist_ok=True)
+        # kaleido (with plotly and narwhals) is imported here, not on the thread: importing them there
+        # while the analysis imports scikit-learn (which imports narwhals too) can deadlock the imports.
+        kaleido = _kaleido_class()
+        self._thread = threading.Thread(target=self._work, args=(path, kaleido), name="custseg-slides", daemon=True)
         self._thread.start()
         return self
 
-    def images(self) -> list[SlideImage]:
-        if self._thread is not None:
-            self._thread.join()
+    def draw(self, views) -> None:
+        """Queue the figures of `views` (each view key once); safe to call from any thread."""
+        for view in views:
+            if view.figure is None:
+                continue
+            with self._lock:
+                if view.key in self._queued:
+                    continue
+                self._queued.add(view.key)
+            width, height = slide_size(view.figure)
+            fig = slide_figure(view.figure)
+            for fmt in self.formats:
+                scale = PNG_WIDTH / width if fmt == "png" else 1
+                self._queue.put(dict(fig=fig, path=self._drawing / f"{view.key}.{fmt}",
+                                     opts=dict(format=fmt, width=width, height=height, scale=scale)))
+
+    def images(self, result: AnalysisResult) -> list[SlideImage]:
+        """Every figure of `result` as a slide image, named after its title (waits for the browser)."""
+        views = figure_views(result)
+        self.draw(views)
+        self.settle()
         if self._error is not None:
             raise self._error
-        missing = [str(p) for i in self._images for p in (i.png, i.svg) if p is not None and not p.is_file()]
-        if missing:
-            raise SlideExportError(f"the browser did not write {len(missing)} slide image(s), e.g. {missing[0]}")
-        return list(self._images)
+        images = []
+        for view, name in zip(views, unique_file_names([v.title for v in views])):
+            image = SlideImage(view, self.folder / f"{name}.png", self.folder / f"{name}.svg" if "svg" in self.formats else None,
+                               (PNG_WIDTH, round(PNG_WIDTH / ASPECT)))
+            for fmt, target in (("png", image.png), ("svg", image.svg)):
+                drawn = self._drawing / f"{view.key}.{fmt}"
+                if target is not None:
+                    if not drawn.is_file():
+                        raise SlideExportError(f"the browser did not write the slide image of {view.title!r}")
+                    drawn.replace(target)
+            images.append(image)
+        shutil.rmtree(self._drawing, ignore_errors=True)
+        return images
+
+    def settle(self, drop: bool = False) -> None:
+        """End the stream and wait for the browser to finish what was queued (``drop``: the rest of it)."""
+        if self._thread is not None:
+            while drop and not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put(_DONE)
+            self._thread.join()
+            self._thread = None
+
+    def _work(self, path: str, kaleido) -> None:
+        import asyncio
+
+        async def stream():
+            while (item := await asyncio.to_thread(self._queue.get)) is not _DONE:
+                yield item
+
+        try:
+            asyncio.run(_draw(stream(), path, kaleido))
+        except BaseException as exc:  # noqa: BLE001 - one line for the user (images()), the cause stays chained
+            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+            self._error = SlideExportError(f"could not draw the slide images with {path}: {detail}")
+            self._error.__cause__ = exc
+
+
+async def _draw(specs, path: str, kaleido) -> None:
+    """Draw kaleido figure specs (an async iterable: they arrive as the analysis makes them)."""
+    # The report's own plotly.js (a third of the full bundle kaleido would parse on every reload), so
+    # slides and report are drawn alike. mathjax=False: otherwise kaleido's page loads MathJax from
+    # a CDN (we never need it, and work offline).
+    from importlib import resources
+
+    with resources.as_file(resources.files("custseg.report").joinpath("templates", "plotly-custseg.min.js")) as plotlyjs:
+        async with kaleido(path=path, plotlyjs=str(plotlyjs), mathjax=False, n=TABS) as k:
+            await k.write_fig_from_object(specs, cancel_on_error=True)
 
 
 def export_figures(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[SlideImage]:
     """Write ``<name>.png`` (and ``<name>.svg`` if asked) for every figure of `result` into `folder`."""
-    return SlideExport(result, folder, formats).start().images()
+    return SlideExport(folder, formats).start().images(result)
 
 
 def write_slides(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
