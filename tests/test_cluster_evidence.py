@@ -197,7 +197,7 @@ def test_recommendation_rule_hand_checked():
 def test_adjusted_rand_codes_equals_scikit_learn(k, n, seed):
     from sklearn.metrics import adjusted_rand_score
 
-    from custseg.cluster.evidence import adjusted_rand_codes
+    from custseg.cluster.criteria import adjusted_rand_codes
 
     rng = np.random.default_rng(seed)
     a = rng.integers(0, k, n)
@@ -218,7 +218,7 @@ def test_nearest_centroid_matches_brute_force_with_ties():
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 6), st.integers(8, 300), st.integers(0, 10_000), st.booleans())
 def test_calinski_davies_equal_scikit_learn(k, n, seed, gaps):
-    from custseg.cluster.evidence import calinski_davies
+    from custseg.cluster.criteria import calinski_davies
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3)).round(1)  # rounded: ties and duplicate rows

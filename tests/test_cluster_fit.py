@@ -150,7 +150,7 @@ def test_single_threaded_holds_blas_until_the_last_thread_leaves():
     while another thread still fits under it (populations and the dendrogram run side by side)."""
     import threading
 
-    from custseg.cluster.fit import _threadpools, single_threaded
+    from custseg.cluster.threads import _threadpools, single_threaded
 
     def blas_threads() -> set[int]:
         return {lib["num_threads"] for lib in _threadpools().info() if lib["user_api"] == "blas"}

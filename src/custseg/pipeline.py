@@ -30,7 +30,7 @@ from custseg.cluster import (
     ward_linkage,
     measure_silhouette,
 )
-from custseg.cluster.fit import single_threaded
+from custseg.cluster.threads import single_threaded
 from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError

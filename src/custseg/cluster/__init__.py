@@ -11,8 +11,9 @@
 * :func:`ward_linkage` — the Ward tree for the dendrogram, within a memory budget.
 """
 
-from .evidence import Elbow, Evidence, Recommendation, evaluate_k, find_elbow, recommend_k, ward_linkage
+from .evidence import Evidence, evaluate_k, ward_linkage
 from .fit import ClusterModel, canonical_relabel, fit_clusters, nearest_centroid
+from .recommend import Elbow, Recommendation, find_elbow, recommend_k
 from .prepare import DroppedFeature, FeatureTransform, PreparedData, prepare_features
 from .silhouette import (
     SilhouetteResult,

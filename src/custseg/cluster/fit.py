@@ -16,8 +16,6 @@ pickle, readable by anything.
 from __future__ import annotations
 
 import json
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from threadpoolctl import ThreadpoolController
 
 from custseg.errors import InputError
 
+from .centroids import canonical_order, canonical_relabel, cluster_means, nearest_centroid, within_ss
 from .prepare import FeatureTransform, PreparedData
+from .threads import single_threaded
 from .ward import DEFAULT_MEMORY_BUDGET, DEFAULT_MICRO_CLUSTERS, ward_tree
 
 __all__ = [
@@ -49,57 +48,6 @@ MODEL_FORMAT = "custseg.cluster_model"
 MODEL_VERSION = 1
 
 
-_LIMITS_LOCK = threading.Lock()
-_limits_held = 0
-_blas_limiter = None
-_controller = None
-
-
-def _threadpools():
-    """One threadpoolctl controller for the process (each new one scans every loaded library: ~3 ms)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
-
-
-def limit_this_thread() -> None:
-    """Limit OpenMP to one thread in the calling thread (OpenMP's limit is per thread); a
-    thread pool's ``initializer``, so every worker fits single-threaded."""
-    _threadpools().limit(limits=1, user_api="openmp")
-
-
-@contextmanager
-def single_threaded():
-    """Limit native thread pools (OpenMP, BLAS) to one thread while fitting.
-
-    scikit-learn's KMeans adds per-thread partial sums, so its centres (and, in rare near-ties,
-    labels) depend on the number of cores at the 1e-15 level; one thread makes custseg's fits
-    the same on every machine. It is also faster for these small problems on a busy machine
-    (OpenMP threads spin while they wait). Parallelism comes from running independent fits
-    side by side instead (see :mod:`custseg.cluster.evidence`).
-
-    Safe when several threads hold it at once (populations, the dendrogram's tree and the
-    evidence run side by side): OpenMP's limit is set for the calling thread only, and BLAS's
-    limit, which is process-wide, is set by the first holder and restored by the last, so one
-    thread leaving cannot lift it under another that is still fitting.
-    """
-    global _limits_held, _blas_limiter
-    with _LIMITS_LOCK:
-        if _limits_held == 0:
-            _blas_limiter = _threadpools().limit(limits=1, user_api="blas")
-        _limits_held += 1
-    try:
-        with _threadpools().limit(limits=1, user_api="openmp"):
-            yield
-    finally:
-        with _LIMITS_LOCK:
-            _limits_held -= 1
-            if _limits_held == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
 def kmeans_fit(
     X: np.ndarray, k: int, *, random_state: int, n_init: int | str = "auto", max_iter: int = 300,
     limit_threads: bool = True,
@@ -114,51 +62,6 @@ def kmeans_fit(
         return km.fit(X)
     with single_threaded():
         return km.fit(X)
-
-
-def canonical_order(codes: np.ndarray, k: int) -> np.ndarray:
-    """Old code of each new cluster: largest first, ties by smallest row position.
-
-    ``codes`` (0..k-1) must follow the canonical (customer-id sorted) row order, so "smallest
-    row position" is "smallest customer id".
-    """
-    sizes = np.bincount(codes, minlength=k)
-    first = np.full(k, codes.size, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(codes.size))
-    return np.lexsort((first, -sizes))
-
-
-def canonical_relabel(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels 1..k in canonical order, and the old code of each new label (index label-1)."""
-    order = canonical_order(codes, k)
-    new_of_old = np.empty(k, dtype=np.intp)
-    new_of_old[order] = np.arange(1, k + 1)
-    return new_of_old[codes], order
-
-
-def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre for each row (exact squared distances; ties -> lowest index)."""
-    from ._kernels import nearest_centre
-
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    centroids = np.ascontiguousarray(centroids, dtype=np.float64)
-    if X.ndim != 2 or centroids.ndim != 2 or X.shape[1] != centroids.shape[1] or not len(centroids):
-        raise ValueError(f"rows {X.shape} and centres {centroids.shape} must be 2-D with the same columns")
-    return nearest_centre(X, centroids, np.empty(X.shape[0], dtype=np.intp))
-
-
-def within_ss(X: np.ndarray, codes: np.ndarray, centroids: np.ndarray) -> float:
-    """Sum of squared distances of the rows to their cluster's centre (KMeans' inertia)."""
-    diff = X - centroids[codes]
-    return float(np.einsum("ij,ij->", diff, diff))
-
-
-def cluster_means(X: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
-    """Mean row of each cluster 0..k-1."""
-    sizes = np.bincount(codes, minlength=k).astype(np.float64)
-    sums = np.zeros((k, X.shape[1]))
-    np.add.at(sums, codes, X)
-    return sums / sizes[:, None]
 
 
 @dataclass

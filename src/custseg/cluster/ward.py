@@ -28,6 +28,9 @@ import numpy as np
 from scipy.cluster.hierarchy import linkage
 from sklearn.cluster import KMeans, kmeans_plusplus
 
+from .centroids import nearest_centroid
+from .threads import single_threaded
+
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_MICRO_CLUSTERS",
@@ -208,7 +211,6 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     over all rows. For a drawing (the dendrogram), where the atoms' exact placement does not
     show: 200 atoms placed on 10,000 of 93,000 customers take 0.10 s instead of 0.35 s.
     """
-    from .fit import nearest_centroid, single_threaded  # fit imports this module
 
     uniq, inverse, counts = distinct_rows(X)
     if uniq.shape[0] <= n_micro_clusters:

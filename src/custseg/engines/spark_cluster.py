@@ -52,8 +52,10 @@ from custseg.cluster import (
     silhouette_sampled_many,
     weighted_ward_linkage,
 )
-from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, evidence_table, null_reference
-from custseg.cluster.fit import canonical_rows, cluster_means, within_ss, nearest_centroid
+from custseg.cluster.criteria import null_reference
+from custseg.cluster.evidence import DEFAULT_NULL_RESAMPLES, DEFAULT_NULL_SAMPLE_SIZE, evidence_table
+from custseg.cluster.centroids import cluster_means, nearest_centroid, within_ss
+from custseg.cluster.fit import canonical_rows
 from custseg.cluster.silhouette import DEFAULT_SAMPLE_SIZE
 from custseg.cluster.ward import DEFAULT_MEMORY_BUDGET, DEFAULT_MICRO_CLUSTERS
 from custseg.errors import InputError

@@ -23,7 +23,7 @@ from scipy.cluster.hierarchy import dendrogram
 
 from custseg._categorical import value_counts
 from custseg.cluster.evidence import ARI_RANGE
-from custseg.cluster.evidence import DEFAULT_STABILITY_THRESHOLD as STABLE_ARI
+from custseg.cluster.recommend import DEFAULT_STABILITY_THRESHOLD as STABLE_ARI
 from custseg.errors import InputError
 from custseg.profile.colors import cluster_color, rfm_segment_colors, value_colors
 from custseg.profile.compare import CrossTab

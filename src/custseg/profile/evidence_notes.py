@@ -2,7 +2,7 @@
 dendrogram): what the chart says about the number of clusters, with a confidence.
 
 Stability reads the mean bootstrap ARI against :data:`STABLE_ARI`, the same threshold the k
-choice uses (:data:`custseg.cluster.evidence.DEFAULT_STABILITY_THRESHOLD`) and the chart draws.
+choice uses (:data:`custseg.cluster.recommend.DEFAULT_STABILITY_THRESHOLD`) and the chart draws.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custseg.cluster.evidence import DEFAULT_STABILITY_THRESHOLD as STABLE_ARI
+from custseg.cluster.recommend import DEFAULT_STABILITY_THRESHOLD as STABLE_ARI
 from custseg.profile.evidence import dendrogram_cut, elbow_k
 from custseg.profile.findings import Observation
 from custseg.profile.statistics import HIGH, LOW, MEDIUM
