@@ -497,12 +497,14 @@ def _pct(part: Any, whole: Any) -> str:
         return ""
 
 
-_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
+_KNOWN_SUMMARY = ("as_of", "customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
 
 
 def headlines(summary: dict) -> list[Headline]:
     out = []
     s = summary or {}
+    if "as_of" in s:
+        out.append(Headline("As of", str(s["as_of"]), "orders after this day left out; recency counted from its end"))
     if "customers" in s:
         out.append(Headline("Customers", format_value(s["customers"])[0], "in the input"))
     if "converted_customers" in s:
