@@ -227,6 +227,37 @@ def demo(
 
 
 @app.command()
+def migrate(
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx)."),
+    from_date: str = typer.Option(..., "--from", metavar="DATE", help="The earlier date (YYYY-MM-DD): segments and clusters as of its end."),
+    to_date: str = typer.Option(..., "--to", metavar="DATE", help="The later date (YYYY-MM-DD)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for migration.csv, prediction.csv, customer_moves.csv, migration.json, migration.html."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
+    mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
+    decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+    dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+) -> None:
+    """Who moved where between two dates (RFM segments and clusters), and did the segments predict who bought again."""
+    from custseg.migration.run import check_dates, migrate as run_migrate
+
+    check_dates(from_date, to_date)
+    progress = _Progress(quiet)
+    result = run_migrate(data, from_date, to_date, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress,
+                         **_log_options(date_format, decimal, sheet, dimension))
+    progress("report written")
+    for warning in result.warnings:
+        console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    s = result.summary
+    out.print(f"customers on {s['from']}: {s['customers_at_from']:,}; bought again by {s['to']}: {s['bought_again']:,} "
+              f"({s['bought_again_share']:.1%}); new customers: {s['new_customers']:,}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"report: {(out_dir / 'migration.html').resolve()}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
 def assign(
     model: Path = typer.Option(..., "--model", help="A saved model folder: OUT/models/POPULATION of an earlier run."),
     data: Path = typer.Option(..., "--data", help="New order data (same kind as the run that made the model)."),
