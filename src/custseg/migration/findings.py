@@ -82,11 +82,13 @@ def movement_notes(kind: str, moves: pd.DataFrame, earlier: pd.DataFrame, period
 
 
 def prediction_notes(kind: str, prediction: pd.DataFrame, outcomes: pd.DataFrame, groups: pd.Series,
-                     to_date: str, currency: str = "") -> list[Note]:
+                     to_date: str, currency: str = "", title: str = "") -> list[Note]:
     """Whether the kind's groups at the earlier date told who would buy again: the best and worst
     group's rate of buying again against all customers, the best revenue per customer, and a
-    chi-square test of buying again by group (do the groups differ at all?)."""
+    chi-square test of buying again by group (do the groups differ at all?). ``title``: the
+    population's (clusters) or none (RFM segments)."""
     w = words()["prediction"]
+    named = "The RFM segments" if kind == mt.RFM_KIND else f"The clusters of {title or kind}"
     base = prediction[prediction["kind"] == mt.BASELINE_KIND].iloc[0]
     rows = prediction[(prediction["kind"] == kind) & (prediction["customers"] >= MIN_GROUP)]
     if len(rows) < 2 or not base["bought_again_share"]:
@@ -97,11 +99,11 @@ def prediction_notes(kind: str, prediction: pd.DataFrame, outcomes: pd.DataFrame
     notes = []
     ratio = best["bought_again_share"] / worst["bought_again_share"] if worst["bought_again_share"] else np.inf
     if p_value < P_VALUE and ratio >= SPREAD:
-        text = w["spread"].format(best=best["group"], worst=worst["group"], ratio=_times(ratio)) if np.isfinite(ratio) else \
-            w["spread_none"].format(best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"])
+        text = w["spread"].format(groups=named, best=best["group"], worst=worst["group"], ratio=_times(ratio)) if np.isfinite(ratio) else \
+            w["spread_none"].format(groups=named, best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"])
         notes.append(Note(text, f"significant (chi-square p {_p(p_value)})", {"p_value": p_value}))
     else:
-        notes.append(Note(w["flat"].format(best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"],
+        notes.append(Note(w["flat"].format(groups=named, best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"],
                                            worst_share=share_text(worst["bought_again_share"]), ratio=_times(ratio)),
                           f"chi-square p {_p(p_value)}", {"p_value": p_value}))
     notes.append(Note(w["best"].format(group=best["group"], share=share_text(best["bought_again_share"]), to_date=to_date,

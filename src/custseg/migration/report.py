@@ -121,7 +121,7 @@ def migration_sections(result: MigrationResult) -> list[Section]:
         counts = mt.matrix(result.transitions, kind.kind, kind.order)
         moves = mf.movement_notes(kind.kind, result.moves, result.earlier, result.period, result.from_date, result.to_date)
         groups = _groups(result, kind.kind)
-        predicts = mf.prediction_notes(kind.kind, result.prediction, result.outcomes, groups, result.to_date, currency)
+        predicts = mf.prediction_notes(kind.kind, result.prediction, result.outcomes, groups, result.to_date, currency, kind.title)
         if kind.kind == mt.RFM_KIND:  # the largest movement, the new customers, and whether the segments predicted
             headline += moves[:1] + [n for n in moves if n.values.get("new customers")] + predicts[:1]
         else:  # and whether each population's clusters predicted
