@@ -19,9 +19,10 @@ from custseg.result import Note
 MIN_MOVERS = 20
 MIN_GROUP = 30
 #: The segments "predict" when buying again depends on the segment (chi-square p below this) and
-#: the best segment's rate is at least SPREAD times the worst's.
+#: the best segment's rate is at least SPREAD times the worst's or POINTS above it.
 P_VALUE = 0.01
 SPREAD = 1.5
+POINTS = 0.10
 
 
 @lru_cache(maxsize=1)
@@ -98,14 +99,17 @@ def prediction_notes(kind: str, prediction: pd.DataFrame, outcomes: pd.DataFrame
     p_value = _independence_p(outcomes, groups)
     notes = []
     ratio = best["bought_again_share"] / worst["bought_again_share"] if worst["bought_again_share"] else np.inf
-    if p_value < P_VALUE and ratio >= SPREAD:
-        text = w["spread"].format(groups=named, best=best["group"], worst=worst["group"], ratio=_times(ratio)) if np.isfinite(ratio) else \
-            w["spread_none"].format(groups=named, best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"])
-        notes.append(Note(text, f"significant (chi-square p {_p(p_value)})", {"p_value": p_value}))
+    shares = {"groups": named, "best": best["group"], "worst": worst["group"],
+              "best_share": share_text(best["bought_again_share"]), "worst_share": share_text(worst["bought_again_share"])}
+    tested = f"chi-square p {_p(p_value)}"
+    if p_value >= P_VALUE:
+        notes.append(Note(w["flat"].format(**shares), f"not significant ({tested})", {"p_value": p_value}))
+    elif not np.isfinite(ratio):
+        notes.append(Note(w["spread_none"].format(**shares), f"significant ({tested})", {"p_value": p_value}))
+    elif ratio >= SPREAD or best["bought_again_share"] - worst["bought_again_share"] >= POINTS:
+        notes.append(Note(w["spread"].format(ratio=_times(ratio), **shares), f"significant ({tested})", {"p_value": p_value}))
     else:
-        notes.append(Note(w["flat"].format(groups=named, best=best["group"], best_share=share_text(best["bought_again_share"]), worst=worst["group"],
-                                           worst_share=share_text(worst["bought_again_share"]), ratio=_times(ratio)),
-                          f"chi-square p {_p(p_value)}", {"p_value": p_value}))
+        notes.append(Note(w["weak"].format(**shares), f"significant ({tested})", {"p_value": p_value}))
     notes.append(Note(w["best"].format(group=best["group"], share=share_text(best["bought_again_share"]), to_date=to_date,
                                        lift=_times(best["bought_again_lift"]), base_share=share_text(base["bought_again_share"])),
                       rate_confidence(best), {"customers": int(best["customers"]), "bought again": int(best["bought_again"])}))
