@@ -168,3 +168,19 @@ def test_bad_as_of_in_a_config_is_one_line(run_cli, tmp_path):
     out = tmp_path / "out"
     assert_rejected(run_cli("run", "--quiet", "--data", ONLINE_RETAIL, "--preset", "online_retail", "--config", config, "--out", out),
                     out, "c.toml [features] as_of", "not a date")
+
+
+def test_the_reference_instant_is_one_value_in_sql_and_python():
+    """analysis_reference (SQL) and reference_of (a customer table and its as-of date) agree."""
+    from custseg.features import FeatureParams, build_customer_table, reference_time
+    from custseg.features.as_of import reference_of
+    from custseg.sources import load
+
+    for as_of in (None, "2011-06-30"):
+        dataset = load(ONLINE_RETAIL, preset="online_retail")
+        customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, as_of=as_of))
+        assert pd.Timestamp(reference_time(dataset.con)) == reference_of(customers, as_of)
+        bought = customers["last_purchase_ts"].notna()
+        days = (reference_of(customers, as_of) - customers.loc[bought, "last_purchase_ts"]).dt.days
+        np.testing.assert_array_equal(customers.loc[bought, "recency"].to_numpy(), days.to_numpy())
+    assert reference_of(customers, as_of) == pd.Timestamp("2011-06-30 23:59:59.999999")

@@ -9,7 +9,8 @@ D (a purchase on D: 0; on the day before, at any time: 1), also for a log of dat
 Without an as-of date the reference is the data's latest order (as every run before), so the
 outputs are unchanged. One value flows from here: :func:`reference_instant` renders the as-of
 date for the SQL (``as_of_end`` in the templates); the feature SQL stores the instant recency was
-counted from in the table ``analysis_reference`` (one row, ``now_ts``), which later stages read.
+counted from in the table ``analysis_reference`` (one row, ``now_ts``; :func:`custseg.features.reference_time`
+reads it), and :func:`reference_of` gives the same instant from a customer table and its as-of date.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def reference_instant(as_of: str | None) -> str | None:
     if as_of is None:
         return None
     return _dt.datetime.combine(_dt.date.fromisoformat(as_of), _LAST_MICROSECOND).isoformat(sep=" ")
+
+
+def reference_of(customers, as_of: str | None):
+    """The instant recency was counted from, for a customer table made with ``as_of``: the end of
+    the as-of day, or else the latest purchase (the largest ``last_purchase_ts``; the SQL's
+    ``analysis_reference`` holds the same instant). What models of customer age and recency
+    (the lifetime-value models' T) count to."""
+    import pandas as pd
+
+    if as_of is not None:
+        return pd.Timestamp(reference_instant(as_of))
+    return pd.Timestamp(customers["last_purchase_ts"].max())
 
 
 def window_bounds(window_start: str | None, window_end: str | None, column: str = "purchase_ts") -> list[str]:

@@ -44,8 +44,8 @@ def movement_notes(kind: str, moves: pd.DataFrame, earlier: pd.DataFrame, period
     """
     w = words()["movement"]
     m = moves[moves["kind"] == kind]
-    spent = m["customer_id"].map(_by_id(earlier, "monetary")).fillna(0.0).to_numpy()
-    brought = m["customer_id"].map(_by_id(period, "revenue")).fillna(0.0).to_numpy()
+    spent = m["customer_id"].map(mt.by_id(earlier, "monetary")).fillna(0.0).to_numpy()
+    brought = m["customer_id"].map(mt.by_id(period, "revenue")).fillna(0.0).to_numpy()
     m = m.assign(spent=spent, brought=brought)
     total_spent = float(earlier["monetary"].sum())
     total_period = float(period["revenue"].sum())
@@ -165,6 +165,3 @@ def _times(x: float) -> str:
 def _p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
-
-def _by_id(frame: pd.DataFrame, column: str) -> pd.Series:
-    return pd.Series(frame[column].to_numpy(), index=pd.Index(frame["customer_id"]), name=column)

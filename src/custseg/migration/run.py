@@ -149,7 +149,7 @@ def compare(earlier: pd.DataFrame, later: pd.DataFrame, period: pd.DataFrame, cf
     special = {s: NOISE_COLOR for s in mt.SPECIAL_STATES}
     kinds = [KindResult(mt.RFM_KIND, "RFM segments", rfm_states, {**rfm_segment_colors(rfm_states), **special},
                         "Recency, frequency and monetary scores of the customers who had bought, at each date.")]
-    groups = {mt.RFM_KIND: _by_id(earlier, "rfm_segment").dropna()}
+    groups = {mt.RFM_KIND: mt.by_id(earlier, "rfm_segment").dropna()}
     for population in fitted_cfg.populations:
         t0 = time.perf_counter()
         try:
@@ -237,6 +237,3 @@ def customer_moves(result: MigrationResult) -> pd.DataFrame:
     wide["revenue_in_period"] = wide["customer_id"].map(bought["revenue"]).fillna(0.0)
     return wide
 
-
-def _by_id(frame: pd.DataFrame, column: str) -> pd.Series:
-    return pd.Series(frame[column].to_numpy(), index=pd.Index(frame["customer_id"]), name=column)

@@ -66,12 +66,12 @@ def state_order(kind: str, states: Sequence[str], cluster_order: Sequence[str] =
 
 def rfm_moves(earlier: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
     """Each customer's RFM segment at both dates: every customer with a segment at either date."""
-    e = _by_id(earlier, "rfm_segment").dropna()
-    l = _by_id(later, "rfm_segment").dropna()
-    ids = e.index.union(l.index)
+    before = by_id(earlier, "rfm_segment").dropna()
+    after = by_id(later, "rfm_segment").dropna()
+    ids = before.index.union(after.index)
     return pd.DataFrame({"kind": RFM_KIND, "customer_id": ids,
-                         "from": e.reindex(ids).fillna(NEW).to_numpy(),
-                         "to": l.reindex(ids).fillna(NO_PURCHASE).to_numpy()})
+                         "from": before.reindex(ids).astype(object).fillna(NEW).to_numpy(),
+                         "to": after.reindex(ids).astype(object).fillna(NO_PURCHASE).to_numpy()})
 
 
 def cluster_moves(kind: str, earlier: pd.DataFrame, later: pd.DataFrame, earlier_members: pd.Series, earlier_clusters: pd.Series,
@@ -85,14 +85,14 @@ def cluster_moves(kind: str, earlier: pd.DataFrame, later: pd.DataFrame, earlier
     """
     in_before, in_after = pd.Index(earlier_members), pd.Index(later_members)
     ids = in_before.union(in_after)
-    bought_before = pd.Index(_by_id(earlier, "buys_cnt").dropna().index)
+    bought_before = pd.Index(by_id(earlier, "buys_cnt").dropna().index)
     before = pd.Series(OUTSIDE, index=ids, dtype=object)
     before[~ids.isin(bought_before)] = NEW
     before[ids.isin(in_before)] = NOT_CLUSTERED
     clustered = earlier_clusters.dropna()
     before.loc[clustered.index.intersection(ids)] = clustered
     after = pd.Series(OUTSIDE, index=ids, dtype=object)
-    after[~ids.isin(pd.Index(_by_id(later, "buys_cnt").dropna().index))] = NO_PURCHASE
+    after[~ids.isin(pd.Index(by_id(later, "buys_cnt").dropna().index))] = NO_PURCHASE
     after[ids.isin(in_after)] = NOT_CLUSTERED
     clustered = later_clusters.dropna()
     after.loc[clustered.index.intersection(ids)] = clustered
@@ -105,7 +105,7 @@ def transition_table(moves: pd.DataFrame, period: pd.DataFrame, orders: dict[str
     ``period``: purchases and revenue in the period per customer (see :func:`period_purchases`);
     ``orders``: per kind the states in reading order (``from`` then ``to`` rows are sorted so).
     """
-    revenue = moves["customer_id"].map(_by_id(period, "revenue")).fillna(0.0)
+    revenue = moves["customer_id"].map(by_id(period, "revenue")).fillna(0.0)
     table = (moves.assign(revenue_in_period=revenue.to_numpy())
              .groupby(["kind", "from", "to"], sort=False)
              .agg(customers=("customer_id", "size"), revenue_in_period=("revenue_in_period", "sum"))
@@ -143,8 +143,8 @@ def customer_outcomes(earlier: pd.DataFrame, actual: pd.DataFrame, *, period_day
     """
     buyers = earlier.loc[earlier["buys_cnt"].notna(), "customer_id"].to_numpy()
     outcomes = pd.DataFrame({"customer_id": buyers})
-    outcomes["purchases"] = outcomes["customer_id"].map(_by_id(actual, "purchases")).fillna(0).astype("int64")
-    outcomes["revenue"] = outcomes["customer_id"].map(_by_id(actual, "revenue")).fillna(0.0).astype(float)
+    outcomes["purchases"] = outcomes["customer_id"].map(by_id(actual, "purchases")).fillna(0).astype("int64")
+    outcomes["revenue"] = outcomes["customer_id"].map(by_id(actual, "revenue")).fillna(0.0).astype(float)
     outcomes["bought_again"] = outcomes["purchases"] > 0
     if predict is not None:
         expected = predict(earlier.loc[earlier["buys_cnt"].notna()], period_days)
@@ -189,5 +189,6 @@ def _group_row(o: pd.DataFrame) -> dict:
     return row
 
 
-def _by_id(frame: pd.DataFrame, column: str) -> pd.Series:
+def by_id(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column of a customer table as a Series indexed by customer id."""
     return pd.Series(frame[column].to_numpy(), index=pd.Index(frame["customer_id"]), name=column)
