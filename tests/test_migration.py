@@ -155,6 +155,9 @@ def test_the_report_is_one_self_contained_file(migrated):
     figures = [json.loads(block) for block in re.findall(r'<script type="application/json" id="figdata-[^"]+">(.*?)</script>', html)]
     types = sorted(trace["type"] for figure in figures for trace in figure["data"])
     assert types == ["heatmap"] * 3 + ["sankey"] * 3  # per kind (RFM and the two populations): a Sankey and a matrix
+    from tests.test_plotly_bundle import BUNDLED
+
+    assert set(types) <= BUNDLED  # the report's plotly.js draws them
     from custseg.report.html import plotly_js
 
     ours = html.replace(plotly_js(), "")  # the plotly.js bundle names its CDN in a string
