@@ -14,3 +14,10 @@ def run(*args, **kwargs):
     from custseg.api import run as _run
 
     return _run(*args, **kwargs)
+
+
+def migrate(*args, **kwargs):
+    """Segments at two dates and who moved where; see :func:`custseg.migration.run.migrate`."""
+    from custseg.migration.run import migrate as _migrate
+
+    return _migrate(*args, **kwargs)

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from custseg.config import AnalysisConfig, load_config
+from custseg.config import AnalysisConfig, load_config, with_as_of
 from custseg.errors import InputError
 from custseg.result import AnalysisResult, PopulationResult
 
@@ -182,6 +182,7 @@ def run(
     engine: str | None = None,
     spark_master: str | None = None,
     spark=None,
+    as_of=None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -197,12 +198,16 @@ def run(
     `engine` ("duckdb" or "spark") overrides the config's; with "spark", `spark_master` is the
     master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
     existing SparkSession to use (see docs/spark.md).
+
+    `as_of` (a date or "YYYY-MM-DD"; overrides the config's ``[features] as_of``): every metric as
+    if the data ended that day: later orders are left out and recency counts from the day's end
+    (custseg.features.as_of; docs/migration.md).
     """
     from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
     from custseg.sources import load
 
-    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    cfg = with_as_of(config if isinstance(config, AnalysisConfig) else load_config(config), as_of)
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
     engine = engine or cfg.engine
     if engine not in ("duckdb", "spark"):

@@ -37,6 +37,7 @@ def _load(data: Path, preset: Optional[str], mapping: Optional[str], log_options
 DATE_FORMAT_HELP = "Format of the log's timestamps (strptime, e.g. '%d/%m/%Y %H:%M'); default: detected."
 DECIMAL_HELP = "Decimal mark of the log's amounts: . (1,234.56, default) or , (1.234,56)."
 SHEET_HELP = "Sheet of an .xlsx log (default: the first)."
+AS_OF_HELP = "Analyse the data as it stood at the end of this day (YYYY-MM-DD): later orders left out, recency counted from it."
 DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
 
 
@@ -91,14 +92,18 @@ def features(
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark (docs/spark.md)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Per-customer metrics, segments and RFM scores."""
     from custseg.features import FeatureParams, build_customer_table
     from custseg.outputs import staged_output, write_table
     from custseg.summary import customer_summary
 
+    from custseg.features.as_of import parse_as_of
+
     if rfm_bins not in (3, 5):
         raise InputError(f"--rfm-bins {rfm_bins}: use 3 or 5")
+    as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     _check_engine(engine)
     started = time.perf_counter()
     with staged_output(out_dir) as staging:
@@ -106,10 +111,10 @@ def features(
             from custseg.engines.spark import customer_table_spark
 
             customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins,
-                                                            **_log_options(date_format, decimal, sheet, dimension))
+                                                            as_of=as_of, **_log_options(date_format, decimal, sheet, dimension))
         else:
             dataset = _load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))
-            customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins))
+            customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins, as_of=as_of))
             excluded_rows = dataset.excluded
         write_table(customers, staging, "customers")
     summary = customer_summary(customers, excluded_rows)
@@ -145,14 +150,16 @@ def _slide_formats(text: str) -> tuple[str, ...]:
 
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
                   engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
-                  slide_format: str = "png") -> None:
+                  slide_format: str = "png", as_of: Optional[str] = None) -> None:
     from custseg.api import run as run_api
+    from custseg.features.as_of import parse_as_of
 
     _check_engine(engine)
     slide_formats = _slide_formats(slide_format)
+    as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, **(log_options or {}))
+                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -178,10 +185,11 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="duckdb (one machine) or spark (docs/spark.md); default: the config's engine."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP + " Default: the config's, else the whole data."),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
     _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
-                  slide_format)
+                  slide_format, as_of=as_of)
 
 
 DEMO_CUSTOMERS = 96_000
@@ -197,6 +205,7 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
     slides: bool = typer.Option(True, "--slides/--no-slides", help="Also write slide images and deck.pptx."),
     slide_format: str = typer.Option("png", "--slide-format", help="Slide image formats: png (default) or png,svg."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Run the reference analysis on the bundled real Olist data (or, with --synthetic N, on generated data)."""
     progress = _Progress(quiet)
@@ -214,7 +223,38 @@ def demo(
         if not (data_dir / "olist_orders_dataset.csv").is_file():
             progress(f"generating demo data: {synthetic:,} customers (synthetic, real Olist catalogue) -> {data_dir}")
             generate_olist(synthetic, seed, data_dir)
-    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides, slide_format=slide_format)
+    _run_analysis(data_dir, out_dir / "report", None, None, None, quiet, slides, slide_format=slide_format, as_of=as_of)
+
+
+@app.command()
+def migrate(
+    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx)."),
+    from_date: str = typer.Option(..., "--from", metavar="DATE", help="The earlier date (YYYY-MM-DD): segments and clusters as of its end."),
+    to_date: str = typer.Option(..., "--to", metavar="DATE", help="The later date (YYYY-MM-DD)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for migration.csv, prediction.csv, customer_moves.csv, migration.json, migration.html."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
+    mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
+    date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
+    decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
+    dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+) -> None:
+    """Who moved where between two dates (RFM segments and clusters), and did the segments predict who bought again."""
+    from custseg.migration.run import check_dates, migrate as run_migrate
+
+    check_dates(from_date, to_date)
+    progress = _Progress(quiet)
+    result = run_migrate(data, from_date, to_date, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress,
+                         **_log_options(date_format, decimal, sheet, dimension))
+    progress("report written")
+    for warning in result.warnings:
+        console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    s = result.summary
+    out.print(f"customers on {s['from']}: {s['customers_at_from']:,}; bought again by {s['to']}: {s['bought_again']:,} "
+              f"({s['bought_again_share']:.1%}); new customers: {s['new_customers']:,}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"report: {(out_dir / 'migration.html').resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -566,6 +566,8 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         summary["warnings"] = warnings
     if config.report.get("currency"):
         summary["currency"] = config.report["currency"]
+    if config.features.get("as_of"):
+        summary["as_of"] = config.features["as_of"]
     caveats = data_caveats(customers, populations, config.report)
     if caveats:
         summary["caveats"] = caveats

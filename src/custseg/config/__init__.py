@@ -23,7 +23,7 @@ SCALERS = ("standard", "robust")
 AGGREGATES = ("median", "mean", "sum", "min", "max")
 
 TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine"}
-FEATURE_KEYS = {"rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
+FEATURE_KEYS = {"as_of", "rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
@@ -181,6 +181,10 @@ def _check_sections(source: str, merged: dict) -> None:
             _dt.datetime.fromisoformat(_text(f"{source} [features] {key}", value))
         except ValueError:
             raise InputError(f"{source} [features] {key} = {value!r}: use a date like \"2017-01-01\"") from None
+    if feats.get("as_of") is not None:
+        from custseg.features.as_of import parse_as_of
+
+        feats["as_of"] = parse_as_of(feats["as_of"], f"{source} [features] as_of =")
     _whole(f"{source} [features] grace_days", feats.get("grace_days", 31), 0)
     _whole(f"{source} [features] top_n", feats.get("top_n", 3), 1)
     segments = feats.get("segments", {})
@@ -271,6 +275,17 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
         title=str(merged.get("title", "Customer clustering")), features=merged["features"], cluster=merged["cluster"],
         populations=populations, report=merged["report"], engine=engine, source=source,
     )
+
+
+def with_as_of(config: AnalysisConfig, as_of, where: str = "as_of") -> AnalysisConfig:
+    """The config with its as-of date set (``as_of`` None: the config as it is)."""
+    if as_of is None:
+        return config
+    from dataclasses import replace
+
+    from custseg.features.as_of import parse_as_of
+
+    return replace(config, features={**config.features, "as_of": parse_as_of(as_of, where)})
 
 
 def reference() -> AnalysisConfig:

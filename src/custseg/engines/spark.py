@@ -48,6 +48,7 @@ from custseg.features import (
     rule_tables,
     segments_for,
 )
+from custseg.features.as_of import check_as_of, order_span_sql
 from custseg.features.dialect import split_statements
 
 __all__ = [
@@ -238,6 +239,9 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
     say = progress or (lambda _m: None)
     if spark.table("orders").limit(1).count() == 0:
         raise InputError(f"{ds.source}: there are no orders; nothing to analyse")
+    if params.as_of:
+        first, last = spark.sql(order_span_sql(params.window_start, params.window_end)).first()
+        check_as_of(params.as_of, first, last, ds.source, windowed=bool(params.window_start or params.window_end))
     _register_rule_tables(ds, params.rfm_bins)
     context = feature_context(ds, params, dialect="spark", columns=lambda table: spark.table(table).columns)
     for name in SQL_FILES:
@@ -270,13 +274,13 @@ def build_customer_table_spark(ds: SparkDataset, params: FeatureParams | None = 
 
 
 def customer_table_spark(data, *, preset=None, mapping=None, master=None, spark=None, rfm_bins: int = 3,
-                         progress=None, **log_options) -> tuple[pd.DataFrame, dict[str, int]]:
+                         progress=None, as_of: str | None = None, **log_options) -> tuple[pd.DataFrame, dict[str, int]]:
     """``custseg features --engine spark``: the customer table and the input rows left out
     (`log_options`: date_format, decimal, sheet, dimensions, as for custseg.sources.load)."""
     session = spark or spark_session(master)
     ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
     try:
-        customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins), progress=progress)
+        customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins, as_of=as_of), progress=progress)
         return customers, dict(ds.excluded)
     finally:
         ds.release()

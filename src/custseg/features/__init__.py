@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from custseg._duck import SPLIT_SCANS_UP_TO, arrow_to_pandas, fetch_one, run_sql, split_small_scans, to_pandas
 from custseg.errors import InputError
+from custseg.features.as_of import check_as_of, order_span_sql, reference_instant, window_bounds
 from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
 
@@ -51,6 +52,7 @@ class FeatureParams:
     rfm_bins: int = 3
     use_category_groups: bool = True
     segments: dict = field(default_factory=dict)  # overrides of segments.toml entries
+    as_of: str | None = None  # "YYYY-MM-DD": the data as it stood at the end of that day (features/as_of.py)
 
     @classmethod
     def for_dataset(cls, dataset: Dataset, **overrides) -> "FeatureParams":
@@ -199,6 +201,12 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
         "has": dataset.has,
         "window_start": params.window_start,
         "window_end": params.window_end,
+        # orders kept: inside the window and, with an as-of date, purchased by the end of its day
+        "order_bounds": window_bounds(params.window_start, params.window_end)
+                        + ([f"purchase_ts <= TIMESTAMP '{reference_instant(params.as_of)}'"] if params.as_of else []),
+        "window_bounds": window_bounds(params.window_start, params.window_end),
+        "as_of": params.as_of,
+        "as_of_end": reference_instant(params.as_of),  # the reference instant ("now"); None: the latest order
         "review_min_date": params.review_min_date,
         "grace_days": int(params.grace_days),
         "bins": int(params.rfm_bins),
@@ -242,6 +250,9 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
     n_orders = fetch_one(con, "SELECT count(*) FROM orders")[0]
     if n_orders == 0:
         raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
+    if params.as_of:
+        first, last = fetch_one(con, order_span_sql(params.window_start, params.window_end))
+        check_as_of(params.as_of, first, last, dataset.source, windowed=bool(params.window_start or params.window_end))
     if in_memory_lists is None:
         in_memory_lists = n_orders <= IN_MEMORY_LISTS_UP_TO
     split_small_scans(con, n_orders <= SPLIT_SCANS_UP_TO if split_scans is None else split_scans)
@@ -270,6 +281,12 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
             f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
             "widen the window in the config"
         )
+
+
+def reference_time(con):
+    """The instant recency was counted from by the last :func:`run_feature_sql` on ``con``: the
+    end of the as-of day, or the latest purchase (None: no purchase). See features/as_of.py."""
+    return fetch_one(con, "SELECT now_ts FROM analysis_reference")[0]
 
 
 def check_attribute_names(dataset, column_lists) -> None:

@@ -497,12 +497,14 @@ def _pct(part: Any, whole: Any) -> str:
         return ""
 
 
-_KNOWN_SUMMARY = ("customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
+_KNOWN_SUMMARY = ("as_of", "customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
 
 
 def headlines(summary: dict) -> list[Headline]:
     out = []
     s = summary or {}
+    if "as_of" in s:
+        out.append(Headline("As of", str(s["as_of"]), "orders after this day left out; recency counted from its end"))
     if "customers" in s:
         out.append(Headline("Customers", format_value(s["customers"])[0], "in the input"))
     if "converted_customers" in s:
@@ -574,8 +576,12 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(result: AnalysisResult) -> str:
-    """The whole report as one HTML document (UTF-8 text)."""
+def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation report", cards: list[Headline] | None = None) -> str:
+    """The whole report as one HTML document (UTF-8 text).
+
+    ``kicker``: the line above the title; ``cards``: the "At a glance" cards (default: from the
+    result's summary). Another report made of sections (the migration report) passes its own.
+    """
     views_with_figures = figure_views(result)
     file_names = dict(zip(map(id, views_with_figures), unique_file_names([v.title for v in views_with_figures])))
 
@@ -606,7 +612,8 @@ def render_html(result: AnalysisResult) -> str:
     return _environment().get_template("report.html.j2").render(
         title=str(result.title),
         source=str(result.source or ""),
-        headlines=headlines(result.summary),
+        kicker=kicker,
+        headlines=headlines(result.summary) if cards is None else cards,
         summaries=summaries,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
         rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),

@@ -1,12 +1,13 @@
--- Orders inside the analysis window, text normalised, missing dates imputed (spec section 2).
+-- Orders inside the analysis window (and by the as-of date), text normalised, missing dates imputed (spec section 2).
 -- One text for DuckDB and Spark SQL: the macro calls in double braces render each engine's spelling of
 -- the few functions they name differently (features/dialect.py).
 CREATE OR REPLACE TABLE clean_orders AS
 WITH windowed AS (
     SELECT *
     FROM orders
-    WHERE purchase_ts IS NULL
-    {% if window_start %} OR (purchase_ts >= TIMESTAMP '{{ window_start }}'{% if window_end %} AND purchase_ts < TIMESTAMP '{{ window_end }}'{% endif %}){% elif window_end %} OR purchase_ts < TIMESTAMP '{{ window_end }}'{% else %} OR true{% endif %}
+    -- inside the window and, with an as-of date, purchased by the end of its day (features/as_of.py);
+    -- an order without a purchase time cannot be placed in time: kept
+    WHERE purchase_ts IS NULL OR ({{ order_bounds | join(" AND ") if order_bounds else "true" }})
 ),
 stage_medians AS (
     -- Median stage durations in microseconds, over orders that have both ends.

@@ -1,7 +1,8 @@
 -- Which orders are purchases (spec section 3). 8.64e10 = microseconds per day (a DOUBLE literal
 -- in both engines).
 CREATE OR REPLACE TABLE purchases AS
-WITH last_purchase AS (SELECT max(purchase_ts) AS last_ts FROM clean_orders)
+-- "now" of the grace rule: the latest order, or the end of the as-of day (features/as_of.py)
+WITH last_purchase AS ({% if as_of_end %}SELECT TIMESTAMP '{{ as_of_end }}' AS last_ts{% else %}SELECT max(purchase_ts) AS last_ts FROM clean_orders{% endif %})
 SELECT o.order_id,
 {% if purchase_rule == "olist" %}
        coalesce(

@@ -1,9 +1,18 @@
 -- RFM on purchases (spec section 7). Ranks break ties by customer id; bins follow pandas'
 -- qcut on those ranks in exact integer arithmetic: rank r is in the smallest bin b with
 -- (r - 1) * bins <= (n - 1) * b.
+-- The reference instant recency counts from ("now"): the latest purchase, or the end of the as-of
+-- day (features/as_of.py). One row; later stages read it (custseg.features.reference_time).
+CREATE OR REPLACE TABLE analysis_reference AS
+{% if as_of_end %}
+SELECT TIMESTAMP '{{ as_of_end }}' AS now_ts;
+{% else %}
+SELECT max(purchase_ts) AS now_ts FROM order_metrics WHERE is_purchase;
+{% endif %}
+
 CREATE OR REPLACE TABLE customer_rfm AS
 WITH bought AS (SELECT customer_id, order_id, purchase_ts, total_payment FROM order_metrics WHERE is_purchase),
-reference AS (SELECT max(purchase_ts) AS now_ts FROM bought),
+reference AS (SELECT now_ts FROM analysis_reference),
 per_customer AS (
     SELECT b.customer_id,
            CAST({{ intdiv(epoch_us("r.now_ts") ~ " - " ~ epoch_us("max(b.purchase_ts)"), "86400000000") }} AS BIGINT) AS recency,

@@ -81,6 +81,16 @@
     layout.height = Math.round(height + 22 * legendRows);
   }
 
+  // A heatmap of many columns with numbers in its cells (the migration report's transition
+  // matrix) keeps its cells wide enough to read: on a narrow screen it scrolls sideways.
+  function matrixWidth(data) {
+    var columns = 0;
+    data.forEach(function (t) {
+      if (t.type === "heatmap" && t.texttemplate && Array.isArray(t.x)) columns = Math.max(columns, t.x.length);
+    });
+    return columns > 6 ? 170 + 62 * columns : 0;
+  }
+
   function render(div) {
     var spec;
     try {
@@ -97,7 +107,13 @@
     var layout = spec.layout || {};
     delete layout.width; // fit the column; the slide images keep the figure's own size
     layout.autosize = true;
-    if (div.clientWidth < NARROW) narrowLayout(spec.data || [], layout);
+    var scrolled = div.clientWidth < NARROW && div.clientWidth < matrixWidth(spec.data || []);
+    if (scrolled) {
+      layout.width = matrixWidth(spec.data || []);
+      layout.autosize = false;
+      (spec.data || []).forEach(function (t) { t.showscale = false; });  // the cells show their numbers
+      div.classList.add("scroll-x");
+    } else if (div.clientWidth < NARROW) narrowLayout(spec.data || [], layout);
     // The view's heading already shows the figure's title: do not repeat it above the plot.
     var title = layout.title;
     var titleText = typeof title === "string" ? title : (title && title.text) || "";
@@ -107,7 +123,7 @@
       layout.margin = Object.assign({}, layout.margin, { t: hasTopAnnotations(layout) ? 50 : 24 });
     }
     var config = {
-      responsive: true,
+      responsive: !scrolled,
       displaylogo: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d"],
       toImageButtonOptions: { format: "png", scale: 2, filename: div.getAttribute("data-file-name") || "figure" }
