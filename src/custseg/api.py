@@ -102,16 +102,50 @@ class TableWriter:
             self._thread.join()
 
 
+class Background:
+    """One function on a thread: ``wait()`` re-raises its failure, ``settle()`` waits and drops it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, func, *args) -> None:
+        def work() -> None:
+            try:
+                func(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name=self.name, daemon=True)
+        self._thread.start()
+
+    def settle(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait(self) -> None:
+        self.settle()
+        if self._error is not None:
+            raise self._error
+
+
 def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
                   tables: TableWriter | None = None, slide_formats: tuple[str, ...] = ("png",),
-                  progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+                  progress: Callable[[str], None] | None = None, audiences=None, contacts=None) -> dict[str, Path]:
     """Write every output file of an analysis into `folder` (a staging folder).
 
     ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`).
+    ``audiences``: how to write audiences/ (:class:`custseg.audiences.AudienceSettings`, default
+    plain); ``contacts``: the customers' contacts (:func:`custseg.audiences.prepare_contacts`),
+    written into the audience files only.
     """
     import pandas as pd
 
+    from custseg.audiences import AudienceSettings, cluster_groupings, describe, plan_audiences, rfm_grouping, write_files
+
     paths: dict[str, Path] = {}
+    audience_files = Background("custseg-audiences")
     if tables is None or not tables.started:
         # Parquet and DuckDB's CSV writer release the GIL: beside the report
         tables = TableWriter(folder)
@@ -122,17 +156,37 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
         paths["customers"] = folder / "customers.parquet"
         for pop in result.populations:
             if pop.model is not None:
-                pop.model.save(folder / "models" / pop.name)
+                save_model(pop, folder / "models" / pop.name)
+        groupings = [*cluster_groupings(result.populations), *filter(None, [rfm_grouping(result.customers)])]
+        manifest, files = plan_audiences(result.customers, groupings, contacts=contacts, settings=audiences or AudienceSettings())
+        paths["audiences"] = folder / "audiences"
+        audience_files.start(write_files, paths["audiences"], manifest, files)  # DuckDB's writer, beside the report
+        if progress:
+            progress(describe(manifest))
         if report:
             from custseg.report import write_report
 
-            paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress))
+            paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress, audiences=manifest))
         else:
             (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
     finally:
         tables.settle()
+        audience_files.settle()
     tables.wait()  # re-raises a failure of the table writer
+    audience_files.wait()
     return paths
+
+
+def save_model(pop: PopulationResult, directory: Path) -> None:
+    """The population's model, and clusters.json: the population and each cluster's name and
+    suggested action (so new customers assigned later get the same audience files)."""
+    from custseg.audiences.saved import CLUSTERS_FILE
+
+    pop.model.save(directory)
+    actions = {} if pop.overview is None else dict(zip(pop.overview["cluster"], pop.overview["action"]))
+    clusters = [{"cluster": int(c), "name": str(name), "suggested_action": str(actions.get(c, ""))} for c, name in sorted(pop.cluster_names.items())]
+    meta = {"population": pop.name, "title": pop.title, "clusters": clusters}
+    (directory / CLUSTERS_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _import_in_background(*modules: str) -> threading.Thread:
@@ -172,6 +226,8 @@ def run(
     engine: str | None = None,
     spark_master: str | None = None,
     spark=None,
+    audience_format: str | None = None,
+    phone_country: str | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -187,6 +243,11 @@ def run(
     `engine` ("duckdb" or "spark") overrides the config's; with "spark", `spark_master` is the
     master URL (default: the active session, spark-submit's master or local[*]) and `spark` an
     existing SparkSession to use (see docs/spark.md).
+
+    With `out`, audiences/ holds one CSV per cluster and RFM segment; `audience_format`
+    ("plain", "klaviyo", "mailchimp" or "google-customer-match"; default the config's
+    ``[audiences] format``, else plain) and `phone_country` (e.g. "BR": phones written without
+    + country code) say how (docs/audiences.md).
     """
     from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
@@ -197,8 +258,15 @@ def run(
     engine = engine or cfg.engine
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
+    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, read_contacts
+
+    audience = AudienceSettings.of(audience_format, phone_country, cfg.audiences)
+    if out is not None and audience.format != "plain":  # a tool's format needs a contact column: refused before any work
+        check_format(audience, *mapped_contacts(data, preset, mapping, date_format, decimal))
+    contacts = None
 
     def analyse(tables: TableWriter | None = None) -> AnalysisResult:
+        nonlocal contacts
         if engine == "spark":
             from custseg.engines.spark import require_pyspark
 
@@ -219,6 +287,8 @@ def run(
             if progress:
                 progress(f"load: reading and checking {data}")
             dataset = load(data, preset=preset, mapping=mapping, **log_options)
+            if out is not None:  # personal data: kept apart from the customer table, for audiences/ only
+                contacts = prepare_contacts(read_contacts(dataset), audience)
             from custseg.features import compute_customer_tables
 
             # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
@@ -256,5 +326,17 @@ def run(
                 raise
             if progress:
                 progress("writing report" + (", slides and deck" if slides else ""))
-            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress)
+            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
+                          audiences=audience, contacts=contacts)
         return result
+
+
+def mapped_contacts(data, preset, mapping, date_format=None, decimal=None) -> tuple[tuple[str, ...], str]:
+    """The contact roles a source maps, and how to name the source in a message (read from the
+    mapping alone: nothing is loaded)."""
+    from custseg.sources import ColumnMapping
+
+    if not (preset or mapping):
+        return (), "the Olist data"
+    found = ColumnMapping.resolve(Path(str(data)).name, preset, mapping, date_format, decimal)
+    return found.contact_roles, (f"the preset {preset!r}" if preset else "the mapping (--map)")

@@ -89,12 +89,13 @@ def write_summary(result: AnalysisResult, path: str | Path) -> Path:
 
 
 def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True,
-                 slide_formats: tuple[str, ...] = ("png",), progress=None) -> dict[str, Path]:
+                 slide_formats: tuple[str, ...] = ("png",), progress=None, audiences: dict | None = None) -> dict[str, Path]:
     """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths.
 
     ``slides=False`` skips the slide images and the deck (they need a browser). The browser
     draws the slide images while Python writes the HTML report and summary.json.
-    ``slide_formats``: ("png",) or ("png", "svg").
+    ``slide_formats``: ("png",) or ("png", "svg"). ``audiences``: the manifest of the audience
+    files written beside the report (custseg.audiences), linked from its summary tables.
     """
     from custseg.report.html import render_html as _render_html
 
@@ -106,7 +107,7 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
 
         export = SlideExport(result, out / "slides", slide_formats).start()
     html_path = out / "report.html"
-    html_path.write_text(_render_html(result), encoding="utf-8")
+    html_path.write_text(_render_html(result, audiences=audiences), encoding="utf-8")
     paths = {"report": html_path}
     paths["summary"] = write_summary(result, out / "summary.json")
     if export is not None:

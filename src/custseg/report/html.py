@@ -128,6 +128,7 @@ class CellModel:
     text: str
     numeric: bool = False
     style: str | None = None
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (text, relative href, title): shown instead of text
 
 
 @dataclass
@@ -455,23 +456,65 @@ def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
 
 
-def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "") -> SummaryModel | None:
+AUDIENCE_FOLDER = "audiences"
+AUDIENCE_HEADER = "Audience file"
+
+
+def audience_links(manifest: dict | None) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+    """(population, segment) -> the links to its audience files (custseg.audiences' manifest):
+    the CSV with its customers, and the tool's import file with its rows; hrefs relative to the
+    report, so they work from the folder opened locally."""
+    links: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    tool = (manifest or {}).get("import_format", "")
+    for entry in (manifest or {}).get("audiences", []):
+        shown = [(f"CSV · {entry['customers']:,}", f"{AUDIENCE_FOLDER}/{entry['file']}", entry["file"])]
+        if entry.get("import_file"):
+            shown.append((f"{tool} · {entry['import_rows']:,}", f"{AUDIENCE_FOLDER}/{entry['import_file']}", entry["import_file"]))
+        links[(str(entry["population"]), str(entry["segment"]))] = shown
+    return links
+
+
+def _with_links(table: TableModel, keys: list[tuple[str, str]], links: dict) -> TableModel:
+    """The table with an "Audience file" column: each row's links (rows in ``keys``' order)."""
+    if not links:
+        return table
+    table.headers.append(AUDIENCE_HEADER)
+    for (_, cells), key in zip(table.rows, keys):
+        cells.append(CellModel("–", links=links.get(key, [])))
+    return table
+
+
+def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
+                  links: dict | None = None) -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
         return None
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
     intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
-    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview, currency)), list(population.findings), clusters)
+    table = table_model(summary_table(population.overview, currency))
+    keys = [(str(population.name), str(int(c))) for c in population.overview["cluster"]]
+    return SummaryModel(anchor, str(population.title), intro, _with_links(table, keys, links or {}), list(population.findings), clusters)
 
 
-def rfm_summary_table(segments: dict) -> TableModel | None:
-    """RFM segments: customers, revenue and the suggested action, largest first."""
+def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel | None:
+    """RFM segments: customers, revenue and the suggested action, largest first (and their
+    audience files, with ``links``)."""
     if not segments:
         return None
     rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
              **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
-    return table_model(pd.DataFrame(rows))
+    return _with_links(table_model(pd.DataFrame(rows)), [("rfm", str(name)) for name in segments], links or {})
+
+
+def audience_note(manifest: dict | None) -> str:
+    """The summary's sentence on the audience files ("" without them)."""
+    if not manifest or not manifest.get("audiences"):
+        return ""
+    tool = manifest.get("import_format")
+    also = f", each also in {tool}'s import layout (customers with the contacts it needs)" if tool else ""
+    return (f"Audience files: the customers of every cluster and RFM segment, one CSV each{also}, in the "
+            f"{AUDIENCE_FOLDER} folder beside this report (its list: {AUDIENCE_FOLDER}/audiences.json).")
 
 
 @dataclass
@@ -574,8 +617,9 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(result: AnalysisResult) -> str:
-    """The whole report as one HTML document (UTF-8 text)."""
+def render_html(result: AnalysisResult, audiences: dict | None = None) -> str:
+    """The whole report as one HTML document (UTF-8 text); ``audiences``: the manifest of the
+    audience files beside it (linked from the summary tables)."""
     views_with_figures = figure_views(result)
     file_names = dict(zip(map(id, views_with_figures), unique_file_names([v.title for v in views_with_figures])))
 
@@ -589,7 +633,8 @@ def render_html(result: AnalysisResult) -> str:
     anchor_of = {model.population.name: model.anchor for model in sections if model.population is not None}
     converted = (result.summary or {}).get("converted_customers")
     currency = (result.summary or {}).get("currency", "")
-    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency) for p in result.populations) if m is not None]
+    links = audience_links(audiences)
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency, links) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()
@@ -609,7 +654,8 @@ def render_html(result: AnalysisResult) -> str:
         headlines=headlines(result.summary),
         summaries=summaries,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
-        rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
+        rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}, links),
+        audiences=audience_note(audiences),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
         reconciliation=reconciliation,
         populations=populations,
