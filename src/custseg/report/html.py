@@ -128,7 +128,7 @@ class CellModel:
     text: str
     numeric: bool = False
     style: str | None = None
-    links: list[tuple[str, str, str]] = field(default_factory=list)  # (text, relative href, title): shown instead of text
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (text, relative href, title): shown under the text
 
 
 @dataclass
@@ -457,7 +457,6 @@ def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
 
 
 AUDIENCE_FOLDER = "audiences"
-AUDIENCE_HEADER = "Audience file"
 
 
 def audience_links(manifest: dict | None) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
@@ -475,12 +474,12 @@ def audience_links(manifest: dict | None) -> dict[tuple[str, str], list[tuple[st
 
 
 def _with_links(table: TableModel, keys: list[tuple[str, str]], links: dict) -> TableModel:
-    """The table with an "Audience file" column: each row's links (rows in ``keys``' order)."""
+    """The table with each row's audience-file links under its name (the first column, which
+    stays in view on a phone; rows in ``keys``' order)."""
     if not links:
         return table
-    table.headers.append(AUDIENCE_HEADER)
     for (_, cells), key in zip(table.rows, keys):
-        cells.append(CellModel("–", links=links.get(key, [])))
+        cells[0].links = links.get(key, [])
     return table
 
 
