@@ -160,11 +160,10 @@ def _columns(customers: pd.DataFrame) -> list[str]:
 def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None) -> list[tuple[str, str, pd.DataFrame]]:
     """(file, segment name, rows) of every segment of ``grouping``, segments in order, rows by
     customer id: customer_id, population, segment, segment_name, the metric and lifetime-value
-    columns the customer table has, suggested_action. ``index``: the customer ids as an Index
+    columns the customer table has (as computed: :func:`rounded` rounds them), suggested_action. ``index``: the customer ids as an Index
     (made once for many groupings)."""
     import pandas as pd
 
-    decimals = layout()["decimals"]
     columns = _columns(customers)
     members = grouping.members
     index = _id_index(customers) if index is None else index
@@ -180,8 +179,7 @@ def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index
                           "population": pd.Categorical([grouping.population] * len(row)),
                           "segment": picked["segment"].to_numpy(), "segment_name": text(picked["segment_name"].astype(str))})
     for column in columns:
-        values = customers[column].take(row).reset_index(drop=True)
-        frame[column] = values.round(decimals[column]) if column in decimals else values
+        frame[column] = customers[column].take(row).reset_index(drop=True)
     frame["suggested_action"] = text(frame["segment"].map(grouping.actions).fillna("").astype(str))
     out, used = [], set()
     for segment, rows in frame.groupby("segment", sort=False, observed=True):
@@ -193,6 +191,12 @@ def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index
         used.add(file)
         out.append((file, name, rows.reset_index(drop=True)))
     return out
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the columns of audiences.toml's [decimals] rounded, as the files show them."""
+    decimals = {c: d for c, d in layout()["decimals"].items() if c in frame.columns}
+    return frame.assign(**{c: frame[c].round(d) for c, d in decimals.items()}) if decimals else frame
 
 
 def _id_index(customers: pd.DataFrame) -> pd.Index:
@@ -270,7 +274,7 @@ def plan_audiences(customers: pd.DataFrame, groupings: list[Grouping], *, contac
     entries, files = [], []
     for grouping in groupings:
         for file, name, rows in audience_frames(customers, grouping, index):
-            written = rows
+            written = rounded(rows)
             if contacts is not None and not contacts.normalised:
                 found = contacts.frame.reindex(rows["customer_id"].to_numpy(dtype=object)).fillna("").reset_index(drop=True)
                 written = rows.join(found)
