@@ -268,7 +268,7 @@ def assign(
                         contacts=contacts, settings=settings)
     assigned = int(table["cluster"].notna().sum())
     out.print(f"assigned {assigned:,} of {len(table):,} customers to {fitted.k} clusters; {len(table) - assigned:,} lack a feature")
-    out.print(f"wrote {out_dir / 'assignments.csv'} and {out_dir / 'audiences'}")
+    out.print(f"wrote {out_dir / 'assignments.csv'} and {out_dir / 'audiences'}", markup=False, highlight=False, soft_wrap=True)
 
 
 @generate_app.command("olist")

@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from custseg.profile.overview import share_text
 from custseg.profile.wording import number
+from custseg.report._audiences import audience_links, audience_note, with_links
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View, findings, statistics
@@ -456,33 +457,6 @@ def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
 
 
-AUDIENCE_FOLDER = "audiences"
-
-
-def audience_links(manifest: dict | None) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
-    """(population, segment) -> the links to its audience files (custseg.audiences' manifest):
-    the CSV with its customers, and the tool's import file with its rows; hrefs relative to the
-    report, so they work from the folder opened locally."""
-    links: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-    tool = (manifest or {}).get("import_format", "")
-    for entry in (manifest or {}).get("audiences", []):
-        shown = [(f"CSV · {entry['customers']:,}", f"{AUDIENCE_FOLDER}/{entry['file']}", entry["file"])]
-        if entry.get("import_file"):
-            shown.append((f"{tool} · {entry['import_rows']:,}", f"{AUDIENCE_FOLDER}/{entry['import_file']}", entry["import_file"]))
-        links[(str(entry["population"]), str(entry["segment"]))] = shown
-    return links
-
-
-def _with_links(table: TableModel, keys: list[tuple[str, str]], links: dict) -> TableModel:
-    """The table with each row's audience-file links under its name (the first column, which
-    stays in view on a phone; rows in ``keys``' order)."""
-    if not links:
-        return table
-    for (_, cells), key in zip(table.rows, keys):
-        cells[0].links = links.get(key, [])
-    return table
-
-
 def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
                   links: dict | None = None) -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
@@ -492,7 +466,7 @@ def summary_model(population: PopulationResult, anchor: str, converted: int | No
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
     table = table_model(summary_table(population.overview, currency))
     keys = [(str(population.name), str(int(c))) for c in population.overview["cluster"]]
-    return SummaryModel(anchor, str(population.title), intro, _with_links(table, keys, links or {}), list(population.findings), clusters)
+    return SummaryModel(anchor, str(population.title), intro, with_links(table, keys, links or {}), list(population.findings), clusters)
 
 
 def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel | None:
@@ -503,17 +477,7 @@ def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel |
     rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
              **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
-    return _with_links(table_model(pd.DataFrame(rows)), [("rfm", str(name)) for name in segments], links or {})
-
-
-def audience_note(manifest: dict | None) -> str:
-    """The summary's sentence on the audience files ("" without them)."""
-    if not manifest or not manifest.get("audiences"):
-        return ""
-    tool = manifest.get("import_format")
-    also = f", each also in {tool}'s import layout (customers with the contacts it needs)" if tool else ""
-    return (f"Audience files: the customers of every cluster and RFM segment, one CSV each{also}, in the "
-            f"{AUDIENCE_FOLDER} folder beside this report (its list: {AUDIENCE_FOLDER}/audiences.json).")
+    return with_links(table_model(pd.DataFrame(rows)), [("rfm", str(name)) for name in segments], links or {})
 
 
 @dataclass
