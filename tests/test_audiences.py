@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import custseg
-from custseg.audiences import AudienceSettings, Grouping, audience_frames, file_name, rounded, slug
+from custseg.audiences import AudienceSettings, Grouping, audience_frames, file_name, plan_audiences, rounded, slug
 from custseg.audiences.contacts import country_code, e164
 from custseg.errors import InputError
 
@@ -310,6 +310,12 @@ def test_file_names_are_safe_and_stable():
     assert slug("***") == "segment"
     assert file_name("repeat_champions", 3, "Less recent champions") == "repeat-champions-03-less-recent-champions.csv"
     assert file_name("rfm", "Cannot Lose Them", "Cannot Lose Them") == "rfm-cannot-lose-them.csv"
+    # two populations whose names have one slug ("a_b", "a-b") get two files, not one overwritten
+    customers = pd.DataFrame({"customer_id": ["x", "y"], "monetary": [1.0, 2.0]})
+    members = pd.DataFrame({"customer_id": ["x", "y"], "segment": [1, 1], "segment_name": ["Same", "Same"]})
+    manifest, files = plan_audiences(customers, [Grouping("a_b", "A", members), Grouping("a-b", "B", members.iloc[:1])])
+    assert [f for f, _ in files] == ["a-b-01-same.csv", "a-b-01-same-2.csv"]
+    assert [(e["population"], e["customers"], e["revenue"]) for e in manifest["audiences"]] == [("a_b", 2, 3.0), ("a-b", 1, 1.0)]
 
 
 def test_lifetime_value_columns_are_carried_when_the_customer_table_has_them():

@@ -157,11 +157,12 @@ def _columns(customers: pd.DataFrame) -> list[str]:
     return [c for c in [*spec["metrics"], *spec["lifetime_value"]] if c in customers.columns and c not in FILE_COLUMNS]
 
 
-def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None) -> list[tuple[str, str, pd.DataFrame]]:
+def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None,
+                    used: set[str] | None = None) -> list[tuple[str, str, pd.DataFrame]]:
     """(file, segment name, rows) of every segment of ``grouping``, segments in order, rows by
     customer id: customer_id, population, segment, segment_name, the metric and lifetime-value
     columns the customer table has (as computed: :func:`rounded` rounds them), suggested_action. ``index``: the customer ids as an Index
-    (made once for many groupings)."""
+    (made once for many groupings); ``used``: file names taken already (by other groupings)."""
     import pandas as pd
 
     columns = _columns(customers)
@@ -180,8 +181,8 @@ def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index
                           "segment": picked["segment"].to_numpy(), "segment_name": text(picked["segment_name"].astype(str))})
     for column in columns:
         frame[column] = customers[column].take(row).reset_index(drop=True)
-    frame["suggested_action"] = text(frame["segment"].map(grouping.actions).fillna("").astype(str))
-    out, used = [], set()
+    frame["suggested_action"] = text(frame["segment"].map(grouping.actions).astype(object).fillna("").astype(str))
+    out, used = [], set() if used is None else used
     for segment, rows in frame.groupby("segment", sort=False, observed=True):
         name = str(rows["segment_name"].iloc[0])
         file = file_name(grouping.population, segment, name)
@@ -270,10 +271,10 @@ def plan_audiences(customers: pd.DataFrame, groupings: list[Grouping], *, contac
     fmt = settings.format
     spec = layout()["formats"].get(fmt)
     tool = contacts is not None and contacts.normalised and spec is not None
-    index = _id_index(customers)
+    index, used = _id_index(customers), set()
     entries, files = [], []
     for grouping in groupings:
-        for file, name, rows in audience_frames(customers, grouping, index):
+        for file, name, rows in audience_frames(customers, grouping, index, used):
             written = rounded(rows)
             if contacts is not None and not contacts.normalised:
                 found = contacts.frame.reindex(rows["customer_id"].to_numpy(dtype=object)).fillna("").reset_index(drop=True)
