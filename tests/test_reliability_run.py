@@ -624,7 +624,11 @@ def test_hostile_names_end_to_end(hostile_run):
         assert "<" not in body and ">" not in body, "no markup inside a data block"
     assert not [t for t, _ in doc.tags if t in ("img", "iframe", "object", "embed", "base", "form", "svg", "math")]
     assert not [(t, k) for t, a in doc.tags for k in a if k.lower().startswith("on")]
-    assert not [(t, a) for t, a in doc.tags for k, v in a.items() if k in ("href", "src", "action") and v and not v.startswith("#")]
+    # Links go to the report's own anchors, or to the audience files beside it (safe names, existing files).
+    files = [v for t, a in doc.tags for k, v in a.items() if k == "href" and v and v.startswith("audiences/")]
+    assert files and all(re.fullmatch(r"audiences/[a-z0-9-]+\.csv", v) and (out / v).is_file() for v in files)
+    assert not [(t, a) for t, a in doc.tags for k, v in a.items()
+                if k in ("href", "src", "action") and v and not v.startswith("#") and v not in files]
     # The hostile strings are in the report, as text a reader sees (page text and chart data).
     visible = "".join(doc.text)
     assert HOSTILE_TITLE in visible

@@ -102,17 +102,51 @@ class TableWriter:
             self._thread.join()
 
 
+class Background:
+    """One function on a thread: ``wait()`` re-raises its failure, ``settle()`` waits and drops it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self, func, *args) -> None:
+        def work() -> None:
+            try:
+                func(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name=self.name, daemon=True)
+        self._thread.start()
+
+    def settle(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait(self) -> None:
+        self.settle()
+        if self._error is not None:
+            raise self._error
+
+
 def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
                   tables: TableWriter | None = None, slide_formats: tuple[str, ...] = ("png",),
-                  progress: Callable[[str], None] | None = None, slide_export=None) -> dict[str, Path]:
+                  progress: Callable[[str], None] | None = None, slide_export=None, audiences=None, contacts=None) -> dict[str, Path]:
     """Write every output file of an analysis into `folder` (a staging folder).
 
     ``tables``: a writer already writing the customer and cluster tables (see :class:`TableWriter`);
     ``slide_export``: a browser already drawing the slide images into ``folder/slides``.
+    ``audiences``: how to write audiences/ (:class:`custseg.audiences.AudienceSettings`, default
+    plain); ``contacts``: the customers' contacts (:func:`custseg.audiences.prepare_contacts`),
+    written into the audience files only.
     """
     import pandas as pd
 
+    from custseg.audiences import AudienceSettings, cluster_groupings, describe, plan_audiences, rfm_grouping, write_files
+
     paths: dict[str, Path] = {}
+    audience_files = Background("custseg-audiences")
     if tables is None or not tables.started:
         # Parquet and DuckDB's CSV writer release the GIL: beside the report
         tables = TableWriter(folder)
@@ -123,20 +157,40 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
         paths["customers"] = folder / "customers.parquet"
         for pop in result.populations:
             if pop.model is not None:
-                pop.model.save(folder / "models" / pop.name)
+                save_model(pop, folder / "models" / pop.name)
+        groupings = [*cluster_groupings(result.populations), *filter(None, [rfm_grouping(result.customers)])]
+        manifest, files = plan_audiences(result.customers, groupings, contacts=contacts, settings=audiences or AudienceSettings())
+        paths["audiences"] = folder / "audiences"
+        audience_files.start(write_files, paths["audiences"], manifest, files)  # DuckDB's writer, beside the report
+        if progress:
+            progress(describe(manifest))
         if report:
             from custseg.report import write_report
 
             paths.update(write_report(result, folder, slides=slides, slide_formats=slide_formats, progress=progress,
-                                      slide_export=slide_export))
+                                      slide_export=slide_export, audiences=manifest))
         else:
             (folder / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n")
     finally:
         tables.settle()
         if slide_export is not None:
             slide_export.settle()
+        audience_files.settle()
     tables.wait()  # re-raises a failure of the table writer
+    audience_files.wait()
     return paths
+
+
+def save_model(pop: PopulationResult, directory: Path) -> None:
+    """The population's model, and clusters.json: the population and each cluster's name and
+    suggested action (so new customers assigned later get the same audience files)."""
+    from custseg.audiences.saved import CLUSTERS_FILE
+
+    pop.model.save(directory)
+    actions = {} if pop.overview is None else dict(zip(pop.overview["cluster"], pop.overview["action"]))
+    clusters = [{"cluster": int(c), "name": str(name), "suggested_action": str(actions.get(c, ""))} for c, name in sorted(pop.cluster_names.items())]
+    meta = {"population": pop.name, "title": pop.title, "clusters": clusters}
+    (directory / CLUSTERS_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _import_in_background(*modules: str) -> threading.Thread:
@@ -183,6 +237,8 @@ def run(
     spark_master: str | None = None,
     spark=None,
     as_of=None,
+    audience_format: str | None = None,
+    phone_country: str | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -202,6 +258,10 @@ def run(
     `as_of` (a date or "YYYY-MM-DD"; overrides the config's ``[features] as_of``): every metric as
     if the data ended that day: later orders are left out and recency counts from the day's end
     (custseg.features.as_of; docs/migration.md).
+    With `out`, audiences/ holds one CSV per cluster and RFM segment; `audience_format`
+    ("plain", "klaviyo", "mailchimp" or "google-customer-match"; default the config's
+    ``[audiences] format``, else plain) and `phone_country` (e.g. "BR": phones written without
+    + country code) say how (docs/audiences.md).
     """
     from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
@@ -212,8 +272,15 @@ def run(
     engine = engine or cfg.engine
     if engine not in ("duckdb", "spark"):
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
+    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, read_contacts
+
+    audience = AudienceSettings.of(audience_format, phone_country, cfg.audiences)
+    if out is not None and audience.format != "plain":  # a tool's format needs a contact column: refused before any work
+        check_format(audience, *mapped_contacts(data, preset, mapping, date_format, decimal))
+    contacts = None
 
     def analyse(tables: TableWriter | None = None, slide_export=None) -> AnalysisResult:
+        nonlocal contacts
         if engine == "spark":
             from custseg.engines.spark import require_pyspark
 
@@ -234,6 +301,8 @@ def run(
             if progress:
                 progress(f"load: reading and checking {data}")
             dataset = load(data, preset=preset, mapping=mapping, **log_options)
+            if out is not None:  # personal data: kept apart from the customer table, for audiences/ only
+                contacts = prepare_contacts(read_contacts(dataset), audience)
             from custseg.features import compute_customer_tables
 
             # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
@@ -277,5 +346,16 @@ def run(
             if progress:
                 progress("writing report" + (", slides and deck" if slides else ""))
             write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
-                          slide_export=drawing)
+                          slide_export=drawing, audiences=audience, contacts=contacts)
         return result
+
+
+def mapped_contacts(data, preset, mapping, date_format=None, decimal=None) -> tuple[tuple[str, ...], str]:
+    """The contact roles a source maps, and how to name the source in a message (read from the
+    mapping alone: nothing is loaded)."""
+    from custseg.sources import ColumnMapping
+
+    if not (preset or mapping):
+        return (), "the Olist data"
+    found = ColumnMapping.resolve(Path(str(data)).name, preset, mapping, date_format, decimal)
+    return found.contact_roles, (f"the preset {preset!r}" if preset else "the mapping (--map)")

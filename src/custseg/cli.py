@@ -39,6 +39,9 @@ DECIMAL_HELP = "Decimal mark of the log's amounts: . (1,234.56, default) or , (1
 SHEET_HELP = "Sheet of an .xlsx log (default: the first)."
 AS_OF_HELP = "Analyse the data as it stood at the end of this day (YYYY-MM-DD): later orders left out, recency counted from it."
 DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
+AUDIENCE_FORMAT_HELP = ("Layout of the audience files' import copies: plain (default; the config's [audiences] format), klaviyo, mailchimp "
+                        "or google-customer-match (needs contact columns in --map: email=..., phone=...; docs/audiences.md).")
+PHONE_COUNTRY_HELP = "Country of phone numbers written without + country code, e.g. BR (for E.164 in the audience files)."
 
 
 def _log_options(date_format: Optional[str], decimal: Optional[str], sheet: Optional[str], dimension: Optional[list[str]] = None) -> dict:
@@ -150,7 +153,8 @@ def _slide_formats(text: str) -> tuple[str, ...]:
 
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
                   engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
-                  slide_format: str = "png", as_of: Optional[str] = None) -> None:
+                  slide_format: str = "png", as_of: Optional[str] = None, audience_format: Optional[str] = None,
+                  phone_country: Optional[str] = None) -> None:
     from custseg.api import run as run_api
     from custseg.features.as_of import parse_as_of
 
@@ -159,7 +163,8 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     progress = _Progress(quiet)
     result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, **(log_options or {}))
+                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
+                     phone_country=phone_country, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -167,6 +172,7 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     for pop in result.populations:
         out.print(f"{pop.title}: {pop.n_customers:,} customers, k = {pop.k}, silhouette {pop.silhouette_label or 'n/a'}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"report: {(out_dir / 'report.html').resolve()}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"audiences: {(out_dir / 'audiences').resolve()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -186,10 +192,12 @@ def run(
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="Spark master URL, e.g. spark://host:7077 (default: spark-submit's, else local[*])."),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP + " Default: the config's, else the whole data."),
+    audience_format: Optional[str] = typer.Option(None, "--audience-format", help=AUDIENCE_FORMAT_HELP),
+    phone_country: Optional[str] = typer.Option(None, "--phone-country", help=PHONE_COUNTRY_HELP),
 ) -> None:
-    """The whole analysis: features, RFM, clusters with evidence, profiles, report and slides."""
+    """The whole analysis: features, RFM, clusters with evidence, profiles, report, slides and audience files."""
     _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
-                  slide_format, as_of=as_of)
+                  slide_format, as_of=as_of, audience_format=audience_format, phone_country=phone_country)
 
 
 DEMO_CUSTOMERS = 96_000
@@ -261,15 +269,21 @@ def migrate(
 def assign(
     model: Path = typer.Option(..., "--model", help="A saved model folder: OUT/models/POPULATION of an earlier run."),
     data: Path = typer.Option(..., "--data", help="New order data (same kind as the run that made the model)."),
-    out_dir: Path = typer.Option(..., "--out", help="Folder for assignments.csv/.parquet."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for assignments.csv/.parquet and audiences/."),
     preset: Optional[str] = typer.Option(None, "--preset"),
     mapping: Optional[str] = typer.Option(None, "--map"),
     date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     decimal: Optional[str] = typer.Option(None, "--decimal", help=DECIMAL_HELP),
     sheet: Optional[str] = typer.Option(None, "--sheet", help=SHEET_HELP),
     dimension: Optional[list[str]] = typer.Option(None, "--dimension", help=DIMENSION_HELP),
+    audience_format: Optional[str] = typer.Option(None, "--audience-format", help=AUDIENCE_FORMAT_HELP),
+    phone_country: Optional[str] = typer.Option(None, "--phone-country", help=PHONE_COUNTRY_HELP),
 ) -> None:
-    """Put the customers of new data into a saved model's clusters (nearest cluster centre)."""
+    """Put the customers of new data into a saved model's clusters (nearest cluster centre); write
+    their audience files (one per cluster and per RFM segment of the new data)."""
+    from custseg.api import mapped_contacts
+    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, read_contacts, write_audiences
+    from custseg.audiences.saved import assigned_groupings
     from custseg.cluster import ClusterModel
     from custseg.features import build_customer_table
     from custseg.outputs import staged_output, write_table
@@ -277,17 +291,25 @@ def assign(
     if not (model / "model.json").is_file():
         raise InputError(f"{model}: no model.json here; give a folder OUT/models/POPULATION written by 'custseg run'")
     fitted = ClusterModel.load(model)
+    settings = AudienceSettings.of(audience_format, phone_country)
+    if settings.format != "plain":
+        check_format(settings, *mapped_contacts(data, preset, mapping, date_format, decimal))
     with staged_output(out_dir) as staging:
-        customers = build_customer_table(_load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))).set_index("customer_id")
-        missing = [f for f in fitted.features if f not in customers.columns]
+        dataset = _load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))
+        contacts = prepare_contacts(read_contacts(dataset), settings)
+        customers = build_customer_table(dataset)
+        indexed = customers.set_index("customer_id")
+        missing = [f for f in fitted.features if f not in indexed.columns]
         if missing:
             raise InputError(f"{data}: the model needs customer column {missing[0]!r}, which this data does not give")
-        labels = fitted.assign(customers)
+        labels = fitted.assign(indexed)
         table = labels.rename("cluster").rename_axis("customer_id").reset_index()
         write_table(table, staging, "assignments")
+        write_audiences(staging / "audiences", customers, assigned_groupings(model, table, customers, fitted.k),
+                        contacts=contacts, settings=settings)
     assigned = int(table["cluster"].notna().sum())
     out.print(f"assigned {assigned:,} of {len(table):,} customers to {fitted.k} clusters; {len(table) - assigned:,} lack a feature")
-    out.print(f"wrote {out_dir / 'assignments.csv'}")
+    out.print(f"wrote {out_dir / 'assignments.csv'} and {out_dir / 'audiences'}", markup=False, highlight=False, soft_wrap=True)
 
 
 @generate_app.command("olist")

@@ -22,12 +22,13 @@ TRANSFORMS = ("none", "log1p")
 SCALERS = ("standard", "robust")
 AGGREGATES = ("median", "mean", "sum", "min", "max")
 
-TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine"}
+TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine", "audiences"}
 FEATURE_KEYS = {"as_of", "rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
 REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency"}
+AUDIENCE_KEYS = {"format", "phone_country"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
 
 
@@ -66,6 +67,7 @@ class AnalysisConfig:
     report: dict
     engine: str = "duckdb"
     source: str = "reference"
+    audiences: dict = field(default_factory=dict)  # [audiences]: format, phone_country (custseg.audiences)
 
 
 def _reference_dict() -> dict:
@@ -241,7 +243,7 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
     base = _reference_dict()
     _check_keys(source, raw, TOP_KEYS)
     merged = copy.deepcopy(base)
-    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS)):
+    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS), ("audiences", AUDIENCE_KEYS)):
         given = raw.get(section, {})
         if not isinstance(given, dict):
             raise InputError(f"{source}: [{section}] must be a table")
@@ -271,9 +273,19 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
     if isinstance(bins, bool) or bins not in (3, 5):
         raise InputError(f"{source} [features] rfm_bins = {bins!r}: use 3 or 5")
     _check_sections(source, merged)
+    audiences = merged["audiences"]
+    for key in AUDIENCE_KEYS & set(audiences):
+        _text(f"{source} [audiences] {key}", audiences[key])
+    if audiences:  # the values' meaning is checked where they are used (custseg.audiences.AudienceSettings)
+        from custseg.audiences import AudienceSettings
+
+        try:
+            AudienceSettings.of(config=audiences)
+        except InputError as exc:
+            raise InputError(f"{source} [audiences]: {exc}".replace("--audience-format ", "format = ").replace("--phone-country ", "phone_country = ")) from None
     return AnalysisConfig(
         title=str(merged.get("title", "Customer clustering")), features=merged["features"], cluster=merged["cluster"],
-        populations=populations, report=merged["report"], engine=engine, source=source,
+        populations=populations, report=merged["report"], engine=engine, source=source, audiences=dict(audiences),
     )
 
 

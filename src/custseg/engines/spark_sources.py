@@ -542,4 +542,8 @@ def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping, date_form
     if paths.is_dir(path) and not _is_parquet(paths, path) and not preset and not mapping:
         raise not_olist_error(path)
     mapping = ColumnMapping.resolve(_base_name(path), preset, mapping, date_format, decimal).with_attributes(dimensions)
+    contacts = [r for r in mapping.contact_roles if r != "country"]  # country is a place role too
+    if contacts:
+        raise InputError(f"--map {contacts[0]}=...: the Spark engine does not read contact columns (they go into the audience files); "
+                         "leave them out of --map, or use --engine duckdb")
     return load_flat(ds, path, mapping, paths)

@@ -90,14 +90,17 @@ def write_summary(result: AnalysisResult, path: str | Path) -> Path:
 
 
 def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool = True,
-                 slide_formats: tuple[str, ...] = ("png",), progress=None, slide_export=None) -> dict[str, Path]:
+                 slide_formats: tuple[str, ...] = ("png",), progress=None, slide_export=None,
+                 audiences: dict | None = None) -> dict[str, Path]:
     """Write report.html, slides/, deck.pptx and summary.json into `out_folder`; returns their paths.
 
     ``slides=False`` skips the slide images and the deck (they need a browser). The browser
     draws the slide images while Python writes the HTML report and summary.json.
     ``slide_formats``: ("png",) or ("png", "svg"). ``slide_export``: a started
     :class:`~custseg.report.slides.SlideExport` into ``out_folder/slides`` that may already
-    have drawn some figures (``custseg.api.run`` starts one with the analysis).
+    have drawn some figures (``custseg.api.run`` starts one with the analysis). ``audiences``:
+    the manifest of the audience files written beside the report (custseg.audiences), linked
+    from its summary tables.
     """
     from custseg.report.html import render_html as _render_html
 
@@ -111,7 +114,7 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
     if export is not None:
         export.draw(figure_views(result))  # the browser draws while Python writes the HTML
     html_path = out / "report.html"
-    html_path.write_text(_render_html(result), encoding="utf-8")
+    html_path.write_text(_render_html(result, audiences=audiences), encoding="utf-8")
     paths = {"report": html_path}
     paths["summary"] = write_summary(result, out / "summary.json")
     if export is not None:

@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from custseg.profile.overview import share_text
 from custseg.profile.wording import number
+from custseg.report._audiences import audience_links, audience_note, with_links
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View, findings, statistics
@@ -128,6 +129,7 @@ class CellModel:
     text: str
     numeric: bool = False
     style: str | None = None
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (text, relative href, title): shown under the text
 
 
 @dataclass
@@ -455,23 +457,27 @@ def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
 
 
-def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "") -> SummaryModel | None:
+def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
+                  links: dict | None = None) -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
         return None
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
     intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
-    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview, currency)), list(population.findings), clusters)
+    table = table_model(summary_table(population.overview, currency))
+    keys = [(str(population.name), str(int(c))) for c in population.overview["cluster"]]
+    return SummaryModel(anchor, str(population.title), intro, with_links(table, keys, links or {}), list(population.findings), clusters)
 
 
-def rfm_summary_table(segments: dict) -> TableModel | None:
-    """RFM segments: customers, revenue and the suggested action, largest first."""
+def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel | None:
+    """RFM segments: customers, revenue and the suggested action, largest first (and their
+    audience files, with ``links``)."""
     if not segments:
         return None
     rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
              **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
-    return table_model(pd.DataFrame(rows))
+    return with_links(table_model(pd.DataFrame(rows)), [("rfm", str(name)) for name in segments], links or {})
 
 
 @dataclass
@@ -576,11 +582,13 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation report", cards: list[Headline] | None = None) -> str:
+def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation report", cards: list[Headline] | None = None,
+                audiences: dict | None = None) -> str:
     """The whole report as one HTML document (UTF-8 text).
 
     ``kicker``: the line above the title; ``cards``: the "At a glance" cards (default: from the
     result's summary). Another report made of sections (the migration report) passes its own.
+    ``audiences``: the manifest of the audience files beside it (linked from the summary tables).
     """
     views_with_figures = figure_views(result)
     file_names = dict(zip(map(id, views_with_figures), unique_file_names([v.title for v in views_with_figures])))
@@ -595,7 +603,8 @@ def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation 
     anchor_of = {model.population.name: model.anchor for model in sections if model.population is not None}
     converted = (result.summary or {}).get("converted_customers")
     currency = (result.summary or {}).get("currency", "")
-    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency) for p in result.populations) if m is not None]
+    links = audience_links(audiences)
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency, links) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()
@@ -616,7 +625,8 @@ def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation 
         headlines=headlines(result.summary) if cards is None else cards,
         summaries=summaries,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
-        rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
+        rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}, links),
+        audiences=audience_note(audiences),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
         reconciliation=reconciliation,
         populations=populations,

@@ -12,6 +12,9 @@ A :class:`Dataset` owns a DuckDB connection holding these tables (names fixed):
 - ``category_translation``: category (raw), category_english
 - ``order_attributes``: order_id, name, value — the user's own customer attributes (``attributes``
   names them), one row per order and attribute
+- ``customer_contacts`` (only when ``contacts`` names contact roles): customer_id and one column
+  per mapped contact role (email, phone, first_name, last_name, zip, country); personal data, read
+  by the audience files alone
 
 `capabilities` says which facts the source carries (payments, reviews, delivery, weight, sellers,
 products, categories, freight, status, and the places city, state, region, country), so the
@@ -42,6 +45,7 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)
     attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
     currency: str = ""  # the amounts' currency sign where the source says ("R$" for Olist)
+    contacts: dict[str, str] = field(default_factory=dict)  # contact role -> column mapped: table customer_contacts (personal data)
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

@@ -1,7 +1,9 @@
 """The flat transaction-log adapter: one row per order line, CSV or Parquet, with a column mapping.
 
 Roles: customer, order, timestamp, amount (or quantity + unit_price), and optionally
-product, category, status and the customer's place (city, state, region, country). Customer
+product, category, status, the customer's place (city, state, region, country) and contact
+(email, phone, first_name, last_name, zip: kept apart in ``customer_contacts``, for the audience
+files only; see :data:`CONTACT_ROLES`). Customer
 attributes of the user's own (a segment, a channel, a loyalty tier) are mapped by name
 (``attributes``: name -> column); each customer gets their most frequent value. Rows without a
 customer are excluded and counted. An order is cancelled when its status is a cancellation
@@ -25,15 +27,21 @@ from custseg.sources.dataset import Dataset
 from custseg.sources.formats import AmountColumn, TimestampColumn, check_decimal
 
 ROLES = ("customer", "order", "timestamp", "amount", "quantity", "unit_price", "product", "category", "status",
-         "city", "state", "region", "country")
+         "city", "state", "region", "country", "email", "phone", "first_name", "last_name", "zip")
 # The place roles: the customer's value on their latest purchase (customer_<role> in the customer table).
 PLACE_ROLES = ("city", "state", "region", "country")
+# The contact roles: personal data, never in the customer table, the report or a log line. Each
+# customer's value is the one on their latest order that has one (latest timestamp, then the
+# later row), in the table customer_contacts with the country (its place role) read the same way;
+# custseg.audiences writes them into the audience files only.
+CONTACT_ROLES = ("email", "phone", "first_name", "last_name", "zip")
 REQUIRED = ("customer", "timestamp")
 CANCELED_STATUSES = ("canceled", "cancelled", "cancel", "void", "refunded", "returned")
 # The type each role's column is read as (see custseg.sources._read.SQL_TYPES).
 ROLE_KINDS = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
               "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
-              "status": "text", "city": "text", "state": "text", "region": "text", "country": "text"}
+              "status": "text", "city": "text", "state": "text", "region": "text", "country": "text",
+              **{role: "text" for role in CONTACT_ROLES}}
 # An attribute's name becomes a customer column: a plain lower-case identifier.
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -166,6 +174,16 @@ class ColumnMapping:
                 rename[col] = role
         return columns, rename
 
+    @property
+    def contact_roles(self) -> tuple[str, ...]:
+        """The contact roles this mapping gives (country counts: it is a place role too)."""
+        return tuple(r for r in (*CONTACT_ROLES, "country") if r in self.columns)
+
+    @property
+    def contact_columns(self) -> dict[str, str]:
+        """Contact role -> the log's column (for messages; the values never go into one)."""
+        return {role: self.columns[role] for role in self.contact_roles}
+
     def capabilities(self) -> frozenset[str]:
         """What a log with these roles can tell (see custseg.sources.dataset)."""
         has = set(self.columns)
@@ -203,7 +221,8 @@ class ColumnMapping:
                    {q('timestamp')} AS ts, CAST({amount} AS DECIMAL(18,4)) AS amount,
                    coalesce({' OR '.join(cancel) or 'false'}, false) AS is_canceled,
                    {role('product')} AS product_id, {role('category')} AS category,
-                   {role('status')} AS status, {', '.join(f"{role(p)} AS {p}" for p in PLACE_ROLES)}
+                   {role('status')} AS status, {', '.join(f"{role(p)} AS {p}" for p in PLACE_ROLES)},
+                   {', '.join(f"{role(c)} AS contact_{c}" for c in CONTACT_ROLES)}
                    {''.join(f", {q(attribute_column(name))}" for name in self.attributes)}
             FROM {source}
             WHERE NOT ({no_customer(q)})
@@ -239,6 +258,17 @@ def order_attributes_sql(attributes, quote) -> str:
         for name in attributes
     ]
     return " UNION ALL ".join(parts) or "SELECT CAST(NULL AS STRING) AS order_id, CAST(NULL AS STRING) AS name, CAST(NULL AS STRING) AS value WHERE false"
+
+
+def contacts_sql(roles) -> str:
+    """customer_contacts: one row per customer, each contact role's value (trimmed; empty is
+    none) from the customer's latest line that has one (latest timestamp, then the later row)."""
+    def column(role: str) -> str:
+        source = "country" if role == "country" else f"contact_{role}"
+        value = f"nullif(trim({source}), '')"
+        return f"arg_max({value}, (ts, _row)) FILTER (WHERE {value} IS NOT NULL) AS {role}"
+
+    return f"SELECT customer_id, {', '.join(column(r) for r in roles)} FROM log_lines GROUP BY customer_id ORDER BY customer_id"
 
 
 def no_customer(quote) -> str:
@@ -293,6 +323,8 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
         """
     )
     run_sql(con, f"CREATE OR REPLACE TABLE order_attributes AS {order_attributes_sql(mapping.attributes, quote_ident)}")
+    if mapping.contact_roles:
+        run_sql(con, f"CREATE OR REPLACE TABLE customer_contacts AS {contacts_sql(mapping.contact_roles)}")
     run_sql(con, 
         """
         CREATE OR REPLACE TABLE order_items AS
@@ -327,6 +359,7 @@ def load_flat(path: str | Path, mapping: ColumnMapping, con: duckdb.DuckDBPyConn
         excluded={"no customer id": int(no_customer_rows)} if no_customer_rows else {},
         attributes=tuple(mapping.attributes),
         currency=mapping.currency,
+        contacts=mapping.contact_columns,
     )
 
 
