@@ -22,12 +22,13 @@ TRANSFORMS = ("none", "log1p")
 SCALERS = ("standard", "robust")
 AGGREGATES = ("median", "mean", "sum", "min", "max")
 
-TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine"}
+TOP_KEYS = {"title", "features", "cluster", "populations", "report", "value", "engine"}
 FEATURE_KEYS = {"rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
 REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency"}
+VALUE_KEYS = {"horizon_days", "sample_size", "random_state", "min_repeat_customers", "spend_correlation_warning"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
 
 
@@ -66,6 +67,7 @@ class AnalysisConfig:
     report: dict
     engine: str = "duckdb"
     source: str = "reference"
+    value: dict = field(default_factory=dict)  # [value]: lifetime value (custseg.value.ValueSettings)
 
 
 def _reference_dict() -> dict:
@@ -230,6 +232,12 @@ def _check_sections(source: str, merged: dict) -> None:
     _text(f"{source} [report] currency", report.get("currency", ""))
     _whole(f"{source} [report] min_population", report.get("min_population", 100), 1)
     _text(f"{source} title", merged.get("title", ""))
+    value = merged["value"]
+    for key, low in (("horizon_days", 1), ("sample_size", 100), ("random_state", 0), ("min_repeat_customers", 2)):
+        _whole(f"{source} [value] {key}", value.get(key, low), low)
+    threshold = _number(f"{source} [value] spend_correlation_warning", value.get("spend_correlation_warning", 0.3))
+    if not 0 < threshold <= 1:
+        raise InputError(f"{source} [value] spend_correlation_warning = {threshold}: use a correlation in (0, 1], e.g. 0.3")
 
 
 def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
@@ -237,7 +245,7 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
     base = _reference_dict()
     _check_keys(source, raw, TOP_KEYS)
     merged = copy.deepcopy(base)
-    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS)):
+    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS), ("value", VALUE_KEYS)):
         given = raw.get(section, {})
         if not isinstance(given, dict):
             raise InputError(f"{source}: [{section}] must be a table")
@@ -269,7 +277,7 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
     _check_sections(source, merged)
     return AnalysisConfig(
         title=str(merged.get("title", "Customer clustering")), features=merged["features"], cluster=merged["cluster"],
-        populations=populations, report=merged["report"], engine=engine, source=source,
+        populations=populations, report=merged["report"], engine=engine, source=source, value=merged["value"],
     )
 
 

@@ -435,33 +435,60 @@ class SummaryModel:
 #: The overview's columns as the summary table shows them (profile.overview.cluster_overview).
 SUMMARY_COLUMNS = {
     "name": "Cluster", "customers": "Customers", "customers_share": "% of customers", "revenue": "Revenue",
-    "revenue_share": "% of revenue", "median_recency": "Days since last order", "median_frequency": "Orders",
+    "revenue_share": "% of revenue", "expected_revenue_share": "% of expected revenue",
+    "median_recency": "Days since last order", "median_frequency": "Orders",
     "median_monetary": "Spend", "median_avg_unique_products_cnt": "Products per order",
-}  # the last four are medians: the section's intro says so
+    "expected_revenue": "Expected revenue",
+}  # recency to products per order are medians: the section's intro says so
 
 
-def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+def _amount(x: float) -> str:
+    """Three significant figures, thousands as k and millions as M: 128,440 -> "128 k"."""
+    for unit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= unit:
+            return f"{x / unit:.3g}{suffix}"
+    return number(x)
+
+
+def _with_interval(total: Any, low: Any, high: Any) -> str:
+    """ "128 k (128 k–129 k)": an amount and its interval in three figures, on one line."""
+    if total is None or not math.isfinite(float(total)):
+        return "–"
+    return f"{_amount(float(total))} ({_amount(max(float(low), 0.0))}\u2060–\u2060{_amount(float(high))})".replace(" ", "\u00a0")
+
+
+def summary_table(overview: pd.DataFrame, currency: str = "", horizon_days: int | None = None) -> pd.DataFrame:
     """The overview's numbers as people read them: shares in %, money with its currency, whole
-    numbers whole."""
+    numbers whole; with the value (custseg.value) the expected revenue of the next
+    ``horizon_days`` and its 90 % interval."""
     table = overview[[c for c in SUMMARY_COLUMNS if c in overview.columns]].copy()
     for column in table.columns:
         if column.endswith("_share"):
-            table[column] = [share_text(v) for v in table[column]]
+            table[column] = [share_text(v) if pd.notna(v) else "–" for v in table[column]]
         elif column.startswith("median_"):
             table[column] = pd.array([number(v) for v in table[column]], dtype=object)
     if "revenue" in table:
         table["revenue"] = table["revenue"].round(0).astype("int64")
+    if "expected_revenue" in table:
+        table["expected_revenue"] = [_with_interval(*v) for v in overview[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()]
+    names = dict(SUMMARY_COLUMNS)
+    if horizon_days:
+        names["expected_revenue"] = f"Expected revenue, next {horizon_days} days (90 % interval)"
     money = {c: f"{c} ({currency})" for c in ("Revenue", "Spend")} if currency else {}
-    return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
+    if currency:
+        names["expected_revenue"] = names["expected_revenue"].replace("Expected revenue", f"Expected revenue ({currency})")
+    return table.rename(columns=names).rename(columns=money)
 
 
-def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "") -> SummaryModel | None:
+def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
+                  horizon_days: int | None = None) -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
         return None
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
     intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
-    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview, currency)), list(population.findings), clusters)
+    table = summary_table(population.overview, currency, horizon_days)
+    return SummaryModel(anchor, str(population.title), intro, table_model(table), list(population.findings), clusters)
 
 
 def rfm_summary_table(segments: dict) -> TableModel | None:
@@ -470,6 +497,8 @@ def rfm_summary_table(segments: dict) -> TableModel | None:
         return None
     rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
              **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
+             **({"% of expected revenue": share_text(row["expected_revenue_share"])}
+                if row.get("expected_revenue_share") is not None and pd.notna(row["expected_revenue_share"]) else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
     return table_model(pd.DataFrame(rows))
 
@@ -517,6 +546,13 @@ def headlines(summary: dict) -> list[Headline]:
         sign = f"{s['currency']} " if s.get("currency") else ""
         card = (sign + _compact(s["revenue"])).replace(" ", "\u00a0")  # one line on the card
         out.append(Headline("Revenue", card, f"{sign}{s['revenue']:,.0f} spent on purchases by the converted customers"))
+    value = s.get("value") if isinstance(s.get("value"), dict) else {}
+    if value.get("expected_revenue") is not None:
+        sign = f"{s['currency']} " if s.get("currency") else ""
+        card = (sign + _compact(value["expected_revenue"])).replace(" ", "\u00a0")
+        out.append(Headline(f"Expected revenue, next {value['horizon_days']} days", card,
+                            f"from these customers (90 % interval {sign}{_compact(max(value['expected_revenue_low'], 0))}–"
+                            f"{_compact(value['expected_revenue_high'])}); new customers not included"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):
@@ -589,7 +625,8 @@ def render_html(result: AnalysisResult) -> str:
     anchor_of = {model.population.name: model.anchor for model in sections if model.population is not None}
     converted = (result.summary or {}).get("converted_customers")
     currency = (result.summary or {}).get("currency", "")
-    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency) for p in result.populations) if m is not None]
+    horizon = ((result.summary or {}).get("value") or {}).get("horizon_days")
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency, horizon) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()
@@ -608,6 +645,7 @@ def render_html(result: AnalysisResult) -> str:
         source=str(result.source or ""),
         headlines=headlines(result.summary),
         summaries=summaries,
+        value_horizon=horizon if any(p.overview is not None and "expected_revenue" in p.overview for p in result.populations) else None,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
         rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],
