@@ -148,6 +148,17 @@ def test_scores_equal_the_papers_closed_forms_on_every_customer(bg, cdnow):
         np.testing.assert_allclose(bgnbd.expected_purchases(bg, t, x, t_x, T), paper_expected_purchases(bg, t, x, t_x, T), rtol=1e-9)
 
 
+def test_scores_of_many_whole_day_customers_equal_the_papers_closed_form(bg):
+    """Above 50,000 customers with whole-number x and T, custseg evaluates each distinct (x, T)
+    once: the result is the same."""
+    rng = np.random.default_rng(5)
+    T = rng.integers(0, 700, 60_000).astype(float)
+    x = rng.poisson(0.4, 60_000).astype(float)
+    t_x = np.where(x > 0, np.floor(T * rng.random(60_000)), 0.0)
+    days = BGNBD(bg.r, bg.alpha * 7, bg.a, bg.b)  # CDNOW's parameters in days
+    np.testing.assert_allclose(bgnbd.expected_purchases(days, 365, x, t_x, T), paper_expected_purchases(days, 365, x, t_x, T), rtol=1e-9)
+
+
 def integral_expected_purchases(p: BGNBD, t, x, t_x, T):
     """From the model's definition, not the closed form: alive at T, λ | data ~ Gamma(r+x, α+T) and
     the dropout probability θ | data ~ Beta(a, b+x); a customer alive buys (1 - e^{-λθt}) / θ times
@@ -235,6 +246,21 @@ def test_a_simulated_customer_base_is_recovered_and_predicted():
     for lo, hi in ((0, 0), (1, 2), (3, 1e9)):  # and by past frequency
         group = (data["x"] >= lo) & (data["x"] <= hi)
         assert expected[group].sum() == pytest.approx(actual[group].sum(), rel=0.1)
+
+
+def test_a_base_where_nobody_leaves_fits_the_limit_without_dropout():
+    """Dropout probability 0 for everyone (θ ~ Beta(1e-9, 1)): BG/NBD's likelihood is highest at
+    a -> 0, its limit without dropout (the NBD), which custseg fits as such."""
+    data = simulate_bgnbd(BGNBD(0.8, 30.0, 1e-9, 1.0), 20_000, 180.0, seed=11)
+    fit = bgnbd.fit(data["x"], data["t_x"], data["T"])
+    assert fit.converged and fit.params.a == 0 and "without dropout" in fit.message
+    assert fit.params.r == pytest.approx(0.8, rel=0.08) and fit.params.alpha == pytest.approx(30.0, rel=0.08)
+    assert (bgnbd.p_alive(fit.params, data["x"], data["t_x"], data["T"]) == 1).all()
+    expected = bgnbd.expected_purchases(fit.params, 180.0, data["x"], data["t_x"], data["T"])
+    assert expected.sum() == pytest.approx(data["later"].sum(), rel=0.05)
+    # the limit's likelihood is the BG/NBD's as a -> 0
+    near = BGNBD(fit.params.r, fit.params.alpha, 1e-12, 1.0)
+    assert fit.log_likelihood == pytest.approx(bgnbd.log_likelihood(near, data["x"], data["t_x"], data["T"]).sum(), rel=1e-9)
 
 
 # ------------------------------------------------------------------ intervals and checks

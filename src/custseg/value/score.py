@@ -50,6 +50,7 @@ class CustomerValue:
     spend_left_out: int = 0  # customers of the sample without a positive order value: not in the spend fit
     problems: list[str] = field(default_factory=list)  # one line per model not fitted
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # inputs, fit_purchases, fit_spend, score (s)
 
     @property
     def has_purchases(self) -> bool:
@@ -80,6 +81,7 @@ def customer_value(customers: pd.DataFrame, settings: ValueSettings | None = Non
     inputs = value_inputs(customers, end)
     scores = pd.DataFrame(np.nan, index=customers.index, columns=list(VALUE_COLUMNS))
     out = CustomerValue(settings, end, scores, inputs)
+    out.timings["inputs"] = time.perf_counter() - started
     sample = _sample(len(inputs), settings)
     fit_rows = inputs if sample is None else inputs.iloc[sample]
     out.fitted_on = len(fit_rows)
@@ -104,23 +106,31 @@ def _fit_and_score(out: CustomerValue, fit_rows: pd.DataFrame) -> None:
     """Fit the purchase model, then the spend model, scoring every customer with each that fits."""
     inputs, scores, settings = out.inputs, out.scores, out.settings
     x, t_x, T = (inputs[c].to_numpy() for c in ("frequency", "recency", "T"))
+    started = time.perf_counter()
     out.purchases = bgnbd.fit(fit_rows["frequency"], fit_rows["recency"], fit_rows["T"])
+    out.timings["fit_purchases"] = time.perf_counter() - started
     if out.purchases.params is None:
         out.problems.append(f"Lifetime value not modelled: the purchase model (BG/NBD) did not fit: {out.purchases.message}.")
         return
     rows = inputs.index.to_numpy()
+    started = time.perf_counter()
     horizon = float(settings.horizon_days)
     p_alive = bgnbd.p_alive(out.purchases.params, x, t_x, T)
     purchases = bgnbd.expected_purchases(out.purchases.params, horizon, x, t_x, T)
     scores.iloc[rows, 0] = p_alive
     scores.iloc[rows, 1] = purchases
+    out.timings["score"] = time.perf_counter() - started
+    started = time.perf_counter()
     valued = fit_rows[(fit_rows["purchase_value"] > 0) & np.isfinite(fit_rows["purchase_value"])]
     out.spend_left_out = len(fit_rows) - len(valued)
     out.spend = gamma_gamma.fit(valued["purchases"], valued["purchase_value"])
+    out.timings["fit_spend"] = time.perf_counter() - started
     if out.spend.params is None:
         out.problems.append(f"Expected revenue not modelled: the spend model (Gamma-Gamma) did not fit: {out.spend.message}.")
     else:
+        started = time.perf_counter()
         value = np.clip(inputs["purchase_value"].to_numpy(), 0, None)  # a customer whose orders were free: value 0
         purchase_value = gamma_gamma.expected_spend(out.spend.params, inputs["purchases"].to_numpy(), np.nan_to_num(value))
         scores.iloc[rows, 2] = purchase_value
         scores.iloc[rows, 3] = purchases * purchase_value
+        out.timings["score"] += time.perf_counter() - started

@@ -184,7 +184,8 @@ def _model_view(value: CustomerValue, summary: dict, r: float, n_repeat: int, st
     """The fitted parameters and the checks the models need."""
     p = value.purchases.params
     rows = [("Purchases (BG/NBD)", "r, α (days): purchase rate across customers", f"{p.r:.4g}, {p.alpha:.4g}"),
-            ("Purchases (BG/NBD)", "a, b: chance of dropping out after a purchase", f"{p.a:.4g}, {p.b:.4g}")]
+            ("Purchases (BG/NBD)", "a, b: chance of dropping out after a purchase",
+             "no dropout (a → 0)" if p.a == 0 else f"{p.a:.4g}, {p.b:.4g}")]
     if value.spend is not None and value.spend.params is not None:
         g = value.spend.params
         rows += [("Purchase value (Gamma-Gamma)", "p, q, γ", f"{g.p:.4g}, {g.q:.4g}, {g.gamma:.4g}"),
@@ -199,6 +200,10 @@ def _model_view(value: CustomerValue, summary: dict, r: float, n_repeat: int, st
                 f"Average purchase value and number of purchases are barely correlated among the {n_repeat:,} customers who bought "
                 f"on two or more days (r = {r:.2f}), as the spend model assumes (warning from |r| = {value.settings.spend_correlation_warning}).")
         notes.append(Note(text=text, confidence="caution" if strong else "check passed", values={"r": r, "customers": n_repeat}))
+    if p.a == 0:
+        notes.append(Note(text="No customer seems to leave within the data: the purchase model fits best without dropout "
+                               "(BG/NBD's limit a → 0), so every customer counts as active and expected purchases may be high "
+                               "for those who have in fact left.", confidence="caution"))
     for problem in value.problems:
         notes.append(Note(text=problem, confidence="caution"))
     return View(key="value-models", title="How the value was modelled", table=pd.DataFrame(rows, columns=["Model", "Parameter", "Value"]),
