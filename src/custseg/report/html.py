@@ -451,10 +451,15 @@ def _amount(x: float) -> str:
 
 
 def _with_interval(total: Any, low: Any, high: Any) -> str:
-    """ "128 k (128 k–129 k)": an amount and its interval in three figures, on one line."""
+    """ "128 k (127–129 k)": an amount and its interval in three figures, on one line (the unit
+    written once when both ends have it)."""
     if total is None or not math.isfinite(float(total)):
         return "–"
-    return f"{_amount(float(total))} ({_amount(max(float(low), 0.0))}\u2060–\u2060{_amount(float(high))})".replace(" ", "\u00a0")
+    lo, hi = _amount(max(float(low), 0.0)), _amount(float(high))
+    unit = hi.rpartition(" ")[2] if " " in hi else ""
+    if unit and lo.endswith(" " + unit):
+        lo = lo.removesuffix(" " + unit)
+    return f"{_amount(float(total))} ({lo}\u2060–\u2060{hi})".replace(" ", "\u00a0")
 
 
 def summary_table(overview: pd.DataFrame, currency: str = "", horizon_days: int | None = None) -> pd.DataFrame:
@@ -551,8 +556,8 @@ def headlines(summary: dict) -> list[Headline]:
         sign = f"{s['currency']} " if s.get("currency") else ""
         card = (sign + _compact(value["expected_revenue"])).replace(" ", "\u00a0")
         out.append(Headline(f"Expected revenue, next {value['horizon_days']} days", card,
-                            f"from these customers (90 % interval {sign}{_compact(max(value['expected_revenue_low'], 0))}–"
-                            f"{_compact(value['expected_revenue_high'])}); new customers not included"))
+                            "from these customers (90 % interval " + f"{sign}{_compact(max(value['expected_revenue_low'], 0))}–"
+                            f"{_compact(value['expected_revenue_high'])}".replace(" ", "\u00a0") + "); new customers not included"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):

@@ -50,8 +50,9 @@ def share_chart(table: pd.DataFrame, title: str, group_label: str, horizon_days:
         "barmode": "group", "bargap": 0.25, "bargroupgap": 0.05,
         "xaxis": {"title": {"text": "% of all"}, "ticksuffix": "%", "range": [0, top * 1.15 + 1]},
         "yaxis": {"title": {"text": group_label}, "automargin": True},
-        "legend": {"orientation": "h", "x": 0, "y": -0.12, "xanchor": "left", "yanchor": "top", "traceorder": "reversed"},
-        "height": max(360, 140 + 46 * len(rows)), "margin": {"l": 60, "r": 30, "t": 80, "b": 90},
+        # above the bars, under the title: below them it met the axis title on some heights
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "xanchor": "left", "yanchor": "bottom", "traceorder": "reversed"},
+        "height": max(380, 160 + 46 * len(rows)), "margin": {"l": 60, "r": 30, "t": 100, "b": 60},
     }
     return _figure(traces, layout, title, "value_shares")
 
@@ -69,6 +70,6 @@ def p_alive_chart(p_alive: np.ndarray, title: str) -> go.Figure:
                "customdata": np.column_stack([edges[:-1], edges[1:]]).tolist(),
                "hovertemplate": "P(alive) %{customdata[0]:.2f}–%{customdata[1]:.2f}: %{y:,} customers<extra></extra>",
                "showlegend": False}]
-    layout = {"xaxis": {"title": {"text": "P(alive): chance the customer still buys"}, "range": [0, 1], "dtick": 0.1},
+    layout = {"xaxis": {"title": {"text": "P(alive): chance the customer still buys"}, "range": [0, 1], "dtick": 0.2},
               "yaxis": {"title": {"text": "Customers"}}, "bargap": 0, "height": 400}
     return _figure(traces, layout, title, "value_p_alive")

@@ -2,7 +2,7 @@
 
 The models count purchase *days*: orders a customer places on one calendar day are one purchase
 (as lifetimes and PyMC-Marketing summarise transactions). Olist splits one basket into several
-orders placed minutes apart (27 % of its repeat customers' second order came within the hour);
+orders placed minutes apart (29 % of its repeat customers' second order came within the hour);
 counted as orders, these bursts drive BG/NBD's α to 0 and the fit to a boundary.
 
 Per customer who bought, in days: ``frequency`` = purchase days - 1, ``recency`` = days from the

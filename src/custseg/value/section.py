@@ -14,7 +14,7 @@ from custseg.profile.overview import share_text
 from custseg.profile.wording import money, number
 from custseg.result import Note, PopulationResult, Section, View
 from custseg.value.charts import p_alive_chart, share_chart
-from custseg.value.groups import LEVEL, spend_correlation, sum_interval, value_by_group
+from custseg.value.groups import spend_correlation, sum_interval, value_by_group
 from custseg.value.score import CustomerValue
 
 #: The overview columns (per cluster) the value adds; summary.json and the summary table read them.
@@ -63,10 +63,10 @@ def display_table(table: pd.DataFrame, group_title: str, names=None, currency: s
         "Customers": table["customers"].to_numpy(),
         "% of customers": [share_text(v) for v in table["customers_share"]],
         "Expected purchases": [number(v) for v in table["expected_purchases"]],
-        f"Expected revenue ({LEVEL:.0%} interval)": [_interval(*v, currency) for v in
+        "Expected revenue (90 % interval)": [_interval(*v, currency) for v in
                                                     table[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()],
         "% of expected revenue": [share_text(v) if math.isfinite(v) else "–" for v in table["expected_revenue_share"]],
-        f"Median per customer ({LEVEL:.0%} interval)": [_interval(*v, currency) for v in
+        "Median per customer (90 % interval)": [_interval(*v, currency) for v in
                                                        table[["median_expected_revenue", "median_expected_revenue_low", "median_expected_revenue_high"]].to_numpy()],
         "P(alive) of repeat customers (mean)": [f"{v:.2f}" if math.isfinite(v) else "–" for v in table["mean_p_alive_repeat"]],
     })
@@ -130,7 +130,7 @@ def value_outputs(value: CustomerValue, customers: pd.DataFrame, populations: li
     notes: list[Note] = []
     if value.has_revenue:
         notes.append(Note(text=f"The {summary['customers_scored']:,} customers are expected to make {number(purchases)} purchases and spend "
-                               f"{money(total, currency)} in the next {horizon} days ({LEVEL:.0%} interval {number(low)}–{number(high)}).",
+                               f"{money(total, currency)} in the next {horizon} days (90 % interval {number(low)}–{number(high)}).",
                           confidence=CONFIDENCE, values={"expected_purchases": purchases, "expected_revenue": total, "low": low, "high": high}))
         repeat = value.inputs["frequency"].to_numpy() > 0
         rows = value.inputs.index.to_numpy()
@@ -165,16 +165,16 @@ def value_outputs(value: CustomerValue, customers: pd.DataFrame, populations: li
         clusters[pop.name] = table
         title = f"{pop.title}: expected revenue in the next {horizon} days by cluster"
         views.append(View(key=f"value-{pop.name}", title=title,
-                          figure=share_chart(table, title, "Cluster", horizon, currency,
+                          figure=share_chart(table, title, "", horizon, currency,
                                              labels={c: cluster_label(c, pop.cluster_names) for c in table["group"]})
                           if len(table) else None,
                           notes=_share_notes(table, f"{pop.title.lower()}", horizon, names=pop.cluster_names),
                           table=display_table(table, "Cluster", names=pop.cluster_names, currency=currency)))
     title = "Customers who came back: chance they still buy"
     views.append(View(key="value-p-alive", title=title, figure=p_alive_chart(repeat_alive, title),
-                      caption="Customers who bought on one day only are left out: the purchase model (BG/NBD) lets a customer "
-                              "drop out only right after a repeat purchase, so it counts them as active (P(alive) = 1); their low "
-                              "expected purchases carry the risk instead."))
+                      caption="Red: below 0.5, more likely gone than still buying. Customers who bought on one day only are left "
+                              "out: the purchase model (BG/NBD) lets a customer drop out only right after a repeat purchase, so it "
+                              "counts them as active (P(alive) = 1); their low expected purchases carry the risk instead."))
     views.append(_model_view(value, summary, r, n_repeat, strong, currency))
     section = Section(key="value", title=f"Value: the next {horizon} days", intro=intro, views=views)
     return ValueOutputs(summary, section, segments, clusters, caveats)
@@ -188,7 +188,7 @@ def _model_view(value: CustomerValue, summary: dict, r: float, n_repeat: int, st
              "no dropout (a → 0)" if p.a == 0 else f"{p.a:.4g}, {p.b:.4g}")]
     if value.spend is not None and value.spend.params is not None:
         g = value.spend.params
-        rows += [("Purchase value (Gamma-Gamma)", "p, q, γ", f"{g.p:.4g}, {g.q:.4g}, {g.gamma:.4g}"),
+        rows += [("Purchase value (Gamma-Gamma)", "p, q, γ: spread of values within and across customers", f"{g.p:.4g}, {g.q:.4g}, {g.gamma:.4g}"),
                  ("Purchase value (Gamma-Gamma)", "mean value of a purchase", money(g.mean_spend, currency))]
     sampled = f", a random sample (seed {value.settings.random_state}) of the {len(value.inputs):,}" if summary["sampled"] else ""
     rows.append(("Both", "customers fitted on", f"{value.fitted_on:,}{sampled}"))
