@@ -339,6 +339,13 @@ def test_too_few_repeat_customers_is_said_not_raised():
                               "(at least 30 are needed to learn how often customers come back)."]
 
 
+def test_a_customer_table_without_the_needed_columns_is_said_not_raised():
+    value = customer_value(pd.DataFrame({"customer_id": [1, 2], "buys_cnt": [1, 2]}))
+    assert not value.has_purchases and value.scores.isna().all().all()
+    assert value.problems == ["Lifetime value not modelled: the customer table has no days_with_buys, first_purchase_ts, "
+                              "last_purchase_ts, monetary."]
+
+
 @pytest.mark.parametrize("burst", [0.0, 1 / 1440])
 def test_a_fit_that_runs_off_to_a_boundary_is_not_converged(burst):
     """Repeat "purchases" a minute or less after the first (a basket split into orders, counted as
@@ -431,7 +438,7 @@ def test_too_few_repeat_customers_leave_the_run_whole(tmp_path):
     result = run(write_olist_fixture(tmp_path / "olist"), out=tmp_path / "out", slides=False)
     line = ("Lifetime value not modelled: 4 customers bought on more than one day "
             "(at least 30 are needed to learn how often customers come back).")
-    assert result.summary["value"]["status"] == "not modelled" and line in result.summary["warnings"]
+    assert result.summary["value"]["status"] == "not modelled" and result.summary["value"]["problems"] == [line]
     assert result.customers["expected_revenue"].isna().all()
     assert line in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 

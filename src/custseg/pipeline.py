@@ -583,7 +583,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     started = time.perf_counter()
     value = value_outputs(value_job.result(), customers, populations, config.report.get("currency") or "")
     timings["value_views"] = time.perf_counter() - started
-    _add_value(value, summary, populations, sections, warnings)
+    _add_value(value, summary, populations, sections)
     if warnings:
         summary["warnings"] = warnings
     if config.report.get("currency"):
@@ -601,12 +601,10 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     )
 
 
-def _add_value(value: ValueOutputs, summary: dict, populations: list[PopulationResult], sections: list[Section],
-               warnings: list[str]) -> None:
-    """The value of each RFM segment and cluster into the summary and overviews, its section
-    after the RFM one, and a line for each model not fitted."""
+def _add_value(value: ValueOutputs, summary: dict, populations: list[PopulationResult], sections: list[Section]) -> None:
+    """The value of each RFM segment and cluster into the summary and overviews, and its section
+    after the RFM one (which says why, when a model could not be fitted)."""
     summary["value"] = value.summary
-    warnings.extend(value.summary.get("problems", []))
     if value.segments is not None and "rfm_segments" in summary:
         by_segment = value.segments.set_index("group")
         for name, row in summary["rfm_segments"].items():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from custseg.value import bgnbd, gamma_gamma
-from custseg.value.inputs import analysis_end, value_inputs
+from custseg.value.inputs import NEEDED, analysis_end, value_inputs
 
 #: The columns added to the customer table (empty for customers who never bought).
 VALUE_COLUMNS = ("p_alive", "expected_purchases", "expected_purchase_value", "expected_revenue")
@@ -77,6 +77,12 @@ def customer_value(customers: pd.DataFrame, settings: ValueSettings | None = Non
     """
     started = time.perf_counter()
     settings = settings or ValueSettings()
+    missing = [c for c in NEEDED if c not in customers.columns]
+    if missing:  # a customer table from elsewhere (custseg's own always has them)
+        empty = CustomerValue(settings, pd.NaT, pd.DataFrame(np.nan, index=customers.index, columns=list(VALUE_COLUMNS)),
+                              pd.DataFrame(columns=["frequency", "recency", "T", "purchases", "purchase_value"]))
+        empty.problems.append(f"Lifetime value not modelled: the customer table has no {', '.join(missing)}.")
+        return empty
     end = analysis_end(customers) if end is None else pd.Timestamp(end)
     inputs = value_inputs(customers, end)
     scores = pd.DataFrame(np.nan, index=customers.index, columns=list(VALUE_COLUMNS))

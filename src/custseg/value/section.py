@@ -97,7 +97,8 @@ def value_outputs(value: CustomerValue, customers: pd.DataFrame, populations: li
     """Everything the report and summary.json say about value, from the scored customers."""
     s = value.settings
     horizon = s.horizon_days
-    summary: dict = {"horizon_days": horizon, "end_of_data": value.end.isoformat(), "problems": list(value.problems),
+    summary: dict = {"horizon_days": horizon, "end_of_data": None if pd.isna(value.end) else value.end.isoformat(),
+                     "problems": list(value.problems),
                      "customers_scored": int(value.scores["expected_purchases"].notna().sum()),
                      "fitted_on": value.fitted_on, "sampled": value.fitted_on < len(value.inputs)}
     intro = (f"What the customers analysed are expected to bring in the next {horizon} days (new customers not included, "
