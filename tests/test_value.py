@@ -454,3 +454,12 @@ def test_value_settings_are_checked():
         from_dict({"value": {"horizon_days": 0}})
     with pytest.raises(InputError, match=r"spend_correlation_warning = 1.5: use a correlation"):
         from_dict({"value": {"spend_correlation_warning": 1.5}})
+
+
+def test_amounts_and_intervals_read_in_three_figures():
+    from custseg.profile.wording import amount, interval
+
+    assert [amount(v) for v in (12.5, 950, 999.6, 10_038, 128_440, 999_600, 9_430_000)] == \
+        ["12.5", "950", "1.00 k", "10.0 k", "128 k", "1.00 M", "9.43 M"]
+    assert interval(128_440, 127_698, 129_182, "R$") == "R$\u00a0128\u00a0k\u00a0(128\u2060–\u2060129\u00a0k)"
+    assert interval(950, -20, 1_020) == "950\u00a0(0\u2060–\u20601.02\u00a0k)"  # a negative low end shows as 0

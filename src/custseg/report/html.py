@@ -30,7 +30,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from custseg.profile.overview import share_text
-from custseg.profile.wording import number
+from custseg.profile.wording import interval, number
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View, findings, statistics
@@ -430,59 +430,45 @@ class SummaryModel:
     table: TableModel
     findings: list[str]
     clusters: list[tuple[str, str, str]]  # name, what defines it, suggested action
+    value: TableModel | None = None  # custseg.value per cluster, when modelled
+    value_caption: str = ""
 
 
 #: The overview's columns as the summary table shows them (profile.overview.cluster_overview).
 SUMMARY_COLUMNS = {
     "name": "Cluster", "customers": "Customers", "customers_share": "% of customers", "revenue": "Revenue",
-    "revenue_share": "% of revenue", "expected_revenue_share": "% of expected revenue",
-    "median_recency": "Days since last order", "median_frequency": "Orders",
+    "revenue_share": "% of revenue", "median_recency": "Days since last order", "median_frequency": "Orders",
     "median_monetary": "Spend", "median_avg_unique_products_cnt": "Products per order",
-    "expected_revenue": "Expected revenue",
-}  # recency to products per order are medians: the section's intro says so
+}  # the last four are medians: the section's intro says so
 
 
-def _amount(x: float) -> str:
-    """Three significant figures, thousands as k and millions as M: 128,440 -> "128 k"."""
-    for unit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if abs(x) >= unit:
-            return f"{x / unit:.3g}{suffix}"
-    return number(x)
-
-
-def _with_interval(total: Any, low: Any, high: Any) -> str:
-    """ "128 k (127–129 k)": an amount and its interval in three figures, on one line (the unit
-    written once when both ends have it)."""
-    if total is None or not math.isfinite(float(total)):
-        return "–"
-    lo, hi = _amount(max(float(low), 0.0)), _amount(float(high))
-    unit = hi.rpartition(" ")[2] if " " in hi else ""
-    if unit and lo.endswith(" " + unit):
-        lo = lo.removesuffix(" " + unit)
-    return f"{_amount(float(total))} ({lo}\u2060–\u2060{hi})".replace(" ", "\u00a0")
-
-
-def summary_table(overview: pd.DataFrame, currency: str = "", horizon_days: int | None = None) -> pd.DataFrame:
+def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     """The overview's numbers as people read them: shares in %, money with its currency, whole
-    numbers whole; with the value (custseg.value) the expected revenue of the next
-    ``horizon_days`` and its 90 % interval."""
+    numbers whole."""
     table = overview[[c for c in SUMMARY_COLUMNS if c in overview.columns]].copy()
     for column in table.columns:
         if column.endswith("_share"):
-            table[column] = [share_text(v) if pd.notna(v) else "–" for v in table[column]]
+            table[column] = [share_text(v) for v in table[column]]
         elif column.startswith("median_"):
             table[column] = pd.array([number(v) for v in table[column]], dtype=object)
     if "revenue" in table:
         table["revenue"] = table["revenue"].round(0).astype("int64")
-    if "expected_revenue" in table:
-        table["expected_revenue"] = [_with_interval(*v) for v in overview[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()]
-    names = dict(SUMMARY_COLUMNS)
-    if horizon_days:
-        names["expected_revenue"] = f"Expected revenue, next {horizon_days} days (90 % interval)"
     money = {c: f"{c} ({currency})" for c in ("Revenue", "Spend")} if currency else {}
-    if currency:
-        names["expected_revenue"] = names["expected_revenue"].replace("Expected revenue", f"Expected revenue ({currency})")
-    return table.rename(columns=names).rename(columns=money)
+    return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
+
+
+def value_summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame | None:
+    """Per cluster what its customers are expected to bring (custseg.value; None without it):
+    expected purchases, expected revenue with its 90 % interval, and the share of it."""
+    if "expected_revenue" not in overview or not overview["expected_revenue"].notna().any():
+        return None
+    sign = f" ({currency})" if currency else ""
+    return pd.DataFrame({
+        "Cluster": overview["name"].to_numpy(),
+        "Expected purchases": [number(v) for v in overview["expected_purchases"]],
+        f"Expected revenue{sign} (90 % interval)": [interval(*v) for v in overview[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()],
+        "% of expected revenue": [share_text(v) if pd.notna(v) else "–" for v in overview["expected_revenue_share"]],
+    })
 
 
 def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
@@ -492,8 +478,10 @@ def summary_model(population: PopulationResult, anchor: str, converted: int | No
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
     intro = f"{population.n_customers:,} customers{share}: {population.description}" if population.description else ""
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
-    table = summary_table(population.overview, currency, horizon_days)
-    return SummaryModel(anchor, str(population.title), intro, table_model(table), list(population.findings), clusters)
+    value = value_summary_table(population.overview, currency)
+    return SummaryModel(anchor, str(population.title), intro, table_model(summary_table(population.overview, currency)),
+                        list(population.findings), clusters, table_model(value) if value is not None else None,
+                        f"The next {horizon_days} days, expected (new customers not included)" if horizon_days else "")
 
 
 def rfm_summary_table(segments: dict) -> TableModel | None:
@@ -650,7 +638,7 @@ def render_html(result: AnalysisResult) -> str:
         source=str(result.source or ""),
         headlines=headlines(result.summary),
         summaries=summaries,
-        value_horizon=horizon if any(p.overview is not None and "expected_revenue" in p.overview for p in result.populations) else None,
+        value_horizon=horizon if any(m.value is not None for m in summaries) else None,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
         rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}),
         warnings=[str(w) for w in (warnings if isinstance(warnings, (list, tuple)) else [warnings])],

@@ -11,7 +11,7 @@ import pandas as pd
 
 from custseg.profile.labels import cluster_label
 from custseg.profile.overview import share_text
-from custseg.profile.wording import money, number
+from custseg.profile.wording import interval, money, number
 from custseg.result import Note, PopulationResult, Section, View
 from custseg.value.charts import p_alive_chart, share_chart
 from custseg.value.groups import spend_correlation, sum_interval, value_by_group
@@ -48,27 +48,19 @@ def with_value(overview: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     return overview.drop(columns=[c for c in OVERVIEW_COLUMNS if c in overview]).merge(values, on="cluster", how="left")
 
 
-def _interval(total: float, low: float, high: float, currency: str) -> str:
-    """ "R$ 25,151 (24,761–25,541)", kept on one line (no-break space, word joiners around the dash)."""
-    if not math.isfinite(total):
-        return "–"
-    return f"{money(total, currency)} ({number(max(low, 0))}\u2060–\u2060{number(high)})".replace(" ", "\u00a0")
-
-
 def display_table(table: pd.DataFrame, group_title: str, names=None, currency: str = "") -> pd.DataFrame:
-    """``value_by_group``'s table as the report shows it."""
+    """``value_by_group``'s table as the report shows it (the share of customers is on the chart above it)."""
     groups = [names.get(g, g) if names else g for g in table["group"]]
     return pd.DataFrame({
         group_title: groups,
         "Customers": table["customers"].to_numpy(),
-        "% of customers": [share_text(v) for v in table["customers_share"]],
         "Expected purchases": [number(v) for v in table["expected_purchases"]],
-        "Expected revenue (90 % interval)": [_interval(*v, currency) for v in
+        "Expected revenue (90 % interval)": [interval(*v, currency) for v in
                                                     table[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()],
         "% of expected revenue": [share_text(v) if math.isfinite(v) else "–" for v in table["expected_revenue_share"]],
-        "Median per customer (90 % interval)": [_interval(*v, currency) for v in
+        "Median per customer (90 % interval)": [interval(*v, currency) for v in
                                                        table[["median_expected_revenue", "median_expected_revenue_low", "median_expected_revenue_high"]].to_numpy()],
-        "P(alive) of repeat customers (mean)": [f"{v:.2f}" if math.isfinite(v) else "–" for v in table["mean_p_alive_repeat"]],
+        "P(alive) of repeat buyers": [f"{v:.2f}" if math.isfinite(v) else "–" for v in table["mean_p_alive_repeat"]],
     })
 
 
