@@ -5,8 +5,9 @@
     .venv/bin/python docs/make_screenshots.py out/report.html     # a real report
 
 Writes docs/screenshots/report-{top,summary,profile,polar,comparison}.png at 1,440 px and the
-same with ``-390`` at a phone's 390 px (``--out`` to write elsewhere). Network requests are
-blocked: the report must not need any.
+same with ``-390`` at a phone's 390 px (``--out`` to write elsewhere); for a real run's report
+also value-{rfm,clusters,p-alive,models}.png, its Value section. Network requests are blocked:
+the report must not need any.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ def _sample_report(folder: Path) -> Path:
 #: a polar chart and a comparison (the first of each kind).
 WIDTHS = {"": 1440, "-390": 390}
 PARTS = {"summary": "#summary", "profile": "article[id$='-profile']", "polar": "article[id$='-polar']",
-         "comparison": "article[id$='-by-cluster']"}
+         "comparison": "article[id$='-by-cluster']",
+         # the Value section (a real run's report; the sample result has none): value-*.png
+         "value-rfm": "#view-value-rfm-segments", "value-clusters": "#view-value-all",
+         "value-p-alive": "#view-value-p-alive", "value-models": "#view-value-models"}
+
+
+def _file_name(name: str, suffix: str) -> str:
+    return f"{name}{suffix}.png" if name.startswith("value") else f"report-{name}{suffix}.png"
 
 
 def shoot(report: Path, out: Path) -> list[Path]:
@@ -62,7 +70,7 @@ def shoot(report: Path, out: Path) -> list[Path]:
                         continue
                     element.scroll_into_view_if_needed()
                     page.wait_for_timeout(200)
-                    written.append(out / f"report-{name}{suffix}.png")
+                    written.append(out / _file_name(name, suffix))
                     element.screenshot(path=str(written[-1]))
                 page.close()
         finally:

@@ -21,7 +21,7 @@ Choices where the contract leaves room (also listed in the test module's docstri
 - RFM "now" is the latest purchase time over purchases (not over all orders).
 - A purchase without a purchase time (delivered, timestamp missing) counts in buys_cnt but has no
   weekday; it sorts after the timed purchases, so from_first_to_second_days needs two timed ones,
-  while first/last, from_first_to_last_days and months_with_buys use the timed purchases only.
+  while first/last, from_first_to_last_days, months_with_buys and days_with_buys use the timed purchases only.
 """
 
 from __future__ import annotations
@@ -286,7 +286,7 @@ def _customer_metrics(om: pd.DataFrame, olist: bool) -> pd.DataFrame:
         cust["not_delivered_share"] = every["not_delivered"].mean()
 
     p = om[om["is_purchase"]].sort_values(["customer_id", "order_purchase_timestamp", "order_id"])
-    p = p.assign(month=p["order_purchase_timestamp"].dt.to_period("M"))
+    p = p.assign(month=p["order_purchase_timestamp"].dt.to_period("M"), day=p["order_purchase_timestamp"].dt.normalize())
     g = p.groupby("customer_id")
     c = pd.DataFrame({"buys_cnt": g["order_id"].nunique()})
     if olist:
@@ -320,6 +320,7 @@ def _customer_metrics(om: pd.DataFrame, olist: bool) -> pd.DataFrame:
     c["from_first_to_last_days"] = span.where(c["buys_cnt"] > 1)
     c["avg_buys_diff_days"] = c["from_first_to_last_days"] / (c["buys_cnt"] - 1)
     c["months_with_buys"] = g["month"].nunique()
+    c["days_with_buys"] = g["day"].nunique()
     c["money_units"] = money.fillna(0).astype("int64")       # for RFM monetary (0 when no payment)
     c["latest_order"] = g["order_id"].last()                 # by (purchase time, order id)
     return cust.join(c)

@@ -126,6 +126,10 @@ def assert_contains(actual, expected, where="summary.json") -> None:
         for key, value in expected.items():
             assert key in actual, f"{where}: {key} missing"
             assert_contains(actual[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), where
+        for i, (got, value) in enumerate(zip(actual, expected)):
+            assert_contains(got, value, f"{where}[{i}]")
     else:
         assert actual == expected, where
 
@@ -138,6 +142,8 @@ def test_as_of_is_in_the_summary_and_the_config(tmp_path):
     result = run(ONLINE_RETAIL, preset="online_retail", config=config, report=False)
     assert result.summary["as_of"] == "2011-06-30"
     assert pd.to_datetime(result.customers["last_purchase_ts"]).max() <= end_of("2011-06-30")
+    # the value models' customer age T counts to the as-of day's end too, not to the last purchase
+    assert pd.Timestamp(result.summary["value"]["end_of_data"]) == end_of("2011-06-30")
     overridden = run(ONLINE_RETAIL, preset="online_retail", config=config, report=False, as_of="2011-03-31")
     assert overridden.summary["as_of"] == "2011-03-31"
     assert overridden.summary["customers"] < result.summary["customers"]

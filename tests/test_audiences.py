@@ -157,7 +157,8 @@ def test_plain_files_carry_metrics_action_and_the_latest_orders_contacts(plain):
     entry = next(e for e in manifest(out)["audiences"] if e["population"] == "all")
     rows = read(out / "audiences" / entry["file"])
     assert list(rows.columns) == ["customer_id", "population", "segment", "segment_name", "recency", "frequency", "monetary",
-                                  "rfm_score", "rfm_segment", "suggested_action", "email", "phone", "first_name", "last_name", "zip", "country"]
+                                  "rfm_score", "rfm_segment", "p_alive", "expected_purchases", "expected_revenue", "suggested_action",
+                                  "email", "phone", "first_name", "last_name", "zip", "country"]
     overview = next(p for p in result.populations if p.name == "all").overview.set_index("cluster")
     assert (rows["suggested_action"] == overview.loc[entry["segment"], "action"]).all()
     assert entry["suggested_action"] == overview.loc[entry["segment"], "action"]
@@ -168,6 +169,8 @@ def test_plain_files_carry_metrics_action_and_the_latest_orders_contacts(plain):
         assert row["first_name"] == " ".join(given["First"].split())
         assert row["zip"] == given["Zip"].strip()
         assert int(row["recency"]) == int(float(customers.loc[row["customer_id"], "recency"]))
+        got, given_p = (pd.to_numeric(v or None, errors="coerce") for v in (row["p_alive"], customers.loc[row["customer_id"], "p_alive"]))
+        assert (pd.isna(got) and pd.isna(given_p)) or abs(got - given_p) <= 5e-4  # rounded to 3 decimals
         assert float(row["monetary"]) == pytest.approx(float(customers.loc[row["customer_id"], "monetary"]), abs=0.005)
     assert entry["revenue"] == pytest.approx(sum(float(customers.loc[i, "monetary"]) for i in rows["customer_id"]), abs=0.01)
 

@@ -38,7 +38,7 @@ CUSTOMER_METRICS = [
     "avg_unique_products_cnt", "avg_sellers_cnt", "avg_order_total_weight_kg", "free_shipping_share",
     "reviews_cnt", "customer_avg_reviews_score", "total_customer_payment", "first_purchase_ts",
     "last_purchase_ts", "from_first_to_second_days", "from_first_to_last_days", "avg_buys_diff_days",
-    "months_with_buys",
+    "months_with_buys", "days_with_buys",
 ]
 DIMENSIONS = ["customer_payment_types", "customer_top_product_categories",
               "customer_top_general_product_categories", "customer_top_purchase_weekdays",

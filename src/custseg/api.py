@@ -91,6 +91,10 @@ class TableWriter:
         self._thread = threading.Thread(target=work, name="custseg-tables", daemon=True)
         self._thread.start()
 
+    def start_with(self, populations: list[PopulationResult], customers: pd.DataFrame) -> None:
+        """:meth:`start` in the order of the analysis' ``on_fitted`` hook."""
+        self.start(customers, populations)
+
     def wait(self) -> None:
         if self._thread is not None:
             self._thread.join()
@@ -320,7 +324,7 @@ def run(
             return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
                                      excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
                                      currency=dataset.currency,
-                                     on_fitted=(lambda populations: tables.start(customers, populations)) if early else None,
+                                     on_fitted=tables.start_with if early else None,
                                      on_views=slide_export.draw if slide_export is not None else None)
         finally:
             if frozen:

@@ -43,6 +43,9 @@ from custseg.profile.tables import with_revenue_share
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
 from custseg.sources.dataset import Dataset
 from custseg.summary import customer_summary
+from custseg.value import VALUE_COLUMNS, ValueSettings, customer_value
+from custseg.value.inputs import analysis_end
+from custseg.value.section import ValueOutputs, value_outputs, with_value
 
 Progress = Callable[[str], None]
 RFM_COLUMNS = ["customer_id", "recency", "frequency", "monetary", "recency_score", "frequency_score", "monetary_score", "rfm_score", "rfm_segment"]
@@ -543,32 +546,56 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
     """Every stage after the customer table (any engine): RFM views, each population, summary.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
-    ``on_fitted(populations)``: called once every population has its clusters, before the views
-    are drawn (``custseg.api.run`` starts writing the customer tables then). ``on_views(views)``:
-    called with each section's views as soon as they are made, from any thread (``custseg.api.run``
-    has the browser draw their slide images meanwhile). ``attributes``: the
+    ``on_fitted(populations, customers)``: called once every population has its clusters, before
+    the views are drawn, with the customer table and its value columns (``custseg.api.run``
+    starts writing the customer tables then). ``on_views(views)``: called with each section's
+    views as soon as they are made, from any thread (``custseg.api.run`` has the browser draw
+    their slide images meanwhile). ``attributes``: the
     user's own customer attributes (compared with the clusters like the config's dimensions).
     """
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
     config, warnings = fit_config_to_data(config, customers, attributes, currency)
+    # Lifetime value (numpy and scipy: mostly outside the GIL) is fitted on a thread of its own
+    # beside the clustering; its columns join the customer table before the tables are written.
+    say("value: fitting BG/NBD and Gamma-Gamma (beside the clustering)")
+    value_job = _in_background(customer_value, customers, ValueSettings.from_config(config.value),
+                               analysis_end(customers, config.features.get("as_of")))
+    valued: list[pd.DataFrame] = []
+
+    def with_value_columns() -> pd.DataFrame:
+        if not valued:
+            value = value_job.result()
+            timings["value"] = value.seconds
+            valued.append(customers.assign(**{c: value.scores[c] for c in VALUE_COLUMNS}))
+        return valued[0]
+
+    def fitted(populations: list[PopulationResult]) -> None:
+        if on_fitted is not None:
+            on_fitted(populations, with_value_columns())
+
     with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
         rfm = pool.submit(_timed, timings, "rfm_views", _made(rfm_section, on_views), customers, config.report.get("currency")) if customers["rfm_score"].notna().any() else None
         if rfm is not None:
             say("RFM views (beside the first population's evidence)")
-        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, on_fitted, on_views)
+        populations, sections = _cluster_populations(customers, config, say, backend, timings, warnings, fitted, on_views)
     if rfm is not None:
         sections.insert(0, rfm.result())
+    customers = with_value_columns()
     summary = customer_summary(customers, excluded_rows)
+    started = time.perf_counter()
+    value = value_outputs(value_job.result(), customers, populations, config.report.get("currency") or "")
+    timings["value_views"] = time.perf_counter() - started
+    _add_value(value, summary, populations, sections)
     if warnings:
         summary["warnings"] = warnings
     if config.report.get("currency"):
         summary["currency"] = config.report["currency"]
     if config.features.get("as_of"):
         summary["as_of"] = config.features["as_of"]
-    caveats = data_caveats(customers, populations, config.report)
+    caveats = data_caveats(customers, populations, config.report) + value.caveats
     if caveats:
         summary["caveats"] = caveats
     excluded = excluded_customers
@@ -593,6 +620,23 @@ def _made(make_section, on_views):
         return section
 
     return make
+
+def _add_value(value: ValueOutputs, summary: dict, populations: list[PopulationResult], sections: list[Section]) -> None:
+    """The value of each RFM segment and cluster into the summary and overviews, and its section
+    after the RFM one (which says why, when a model could not be fitted)."""
+    summary["value"] = value.summary
+    if value.segments is not None and "rfm_segments" in summary:
+        by_segment = value.segments.set_index("group")
+        for name, row in summary["rfm_segments"].items():
+            if name in by_segment.index:
+                seg = by_segment.loc[name]
+                row.update({"expected_revenue": seg["expected_revenue"], "expected_revenue_low": seg["expected_revenue_low"],
+                            "expected_revenue_high": seg["expected_revenue_high"], "expected_revenue_share": seg["expected_revenue_share"],
+                            "expected_purchases": seg["expected_purchases"], "mean_p_alive_repeat": seg["mean_p_alive_repeat"]})
+    for pop in populations:
+        if pop.overview is not None and pop.name in value.clusters:
+            pop.overview = with_value(pop.overview, value.clusters[pop.name])
+    sections.insert(1 if sections and sections[0].key == "rfm" else 0, value.section)
 
 
 def _timed(timings: dict[str, float], name: str, func, *args):

@@ -22,13 +22,14 @@ TRANSFORMS = ("none", "log1p")
 SCALERS = ("standard", "robust")
 AGGREGATES = ("median", "mean", "sum", "min", "max")
 
-TOP_KEYS = {"title", "features", "cluster", "populations", "report", "engine", "audiences"}
+TOP_KEYS = {"title", "features", "cluster", "populations", "report", "value", "engine", "audiences"}
 FEATURE_KEYS = {"as_of", "rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
 CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
 REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency"}
 AUDIENCE_KEYS = {"format", "phone_country"}
+VALUE_KEYS = {"horizon_days", "sample_size", "random_state", "min_repeat_customers", "spend_correlation_warning"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
 
 
@@ -68,6 +69,7 @@ class AnalysisConfig:
     engine: str = "duckdb"
     source: str = "reference"
     audiences: dict = field(default_factory=dict)  # [audiences]: format, phone_country (custseg.audiences)
+    value: dict = field(default_factory=dict)  # [value]: lifetime value (custseg.value.ValueSettings)
 
 
 def _reference_dict() -> dict:
@@ -236,6 +238,12 @@ def _check_sections(source: str, merged: dict) -> None:
     _text(f"{source} [report] currency", report.get("currency", ""))
     _whole(f"{source} [report] min_population", report.get("min_population", 100), 1)
     _text(f"{source} title", merged.get("title", ""))
+    value = merged["value"]
+    for key, low in (("horizon_days", 1), ("sample_size", 100), ("random_state", 0), ("min_repeat_customers", 2)):
+        _whole(f"{source} [value] {key}", value.get(key, low), low)
+    threshold = _number(f"{source} [value] spend_correlation_warning", value.get("spend_correlation_warning", 0.3))
+    if not 0 < threshold <= 1:
+        raise InputError(f"{source} [value] spend_correlation_warning = {threshold}: use a correlation in (0, 1], e.g. 0.3")
 
 
 def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
@@ -243,7 +251,8 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
     base = _reference_dict()
     _check_keys(source, raw, TOP_KEYS)
     merged = copy.deepcopy(base)
-    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS), ("audiences", AUDIENCE_KEYS)):
+    for section, allowed in (("features", FEATURE_KEYS), ("cluster", CLUSTER_KEYS), ("report", REPORT_KEYS), ("value", VALUE_KEYS),
+                             ("audiences", AUDIENCE_KEYS)):
         given = raw.get(section, {})
         if not isinstance(given, dict):
             raise InputError(f"{source}: [{section}] must be a table")
@@ -285,7 +294,7 @@ def from_dict(raw: dict, source: str = "config") -> AnalysisConfig:
             raise InputError(f"{source} [audiences]: {exc}".replace("--audience-format ", "format = ").replace("--phone-country ", "phone_country = ")) from None
     return AnalysisConfig(
         title=str(merged.get("title", "Customer clustering")), features=merged["features"], cluster=merged["cluster"],
-        populations=populations, report=merged["report"], engine=engine, source=source, audiences=dict(audiences),
+        populations=populations, report=merged["report"], engine=engine, source=source, value=merged["value"], audiences=dict(audiences),
     )
 
 

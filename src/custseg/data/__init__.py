@@ -2,7 +2,8 @@
 
 ``olist_folder()`` is the demo's input: 8 of the 9 tables of the Olist Brazilian e-commerce
 release, the data the reference analysis was published on. ``online_retail_file()`` is the UCI
-Online Retail log, a flat transaction log of another shop.
+Online Retail log, a flat transaction log of another shop. ``cdnow_file()`` is the CDNOW customer
+summary on which the value models' published parameters were estimated (the tests use it).
 """
 
 from __future__ import annotations
@@ -24,3 +25,9 @@ def olist_folder() -> Path:
 def online_retail_file() -> Path:
     """The bundled UCI Online Retail log (541,909 order lines, gzip-compressed CSV)."""
     return _bundled("online_retail", "online_retail.csv.gz")
+
+
+def cdnow_file() -> Path:
+    """The CDNOW sample's customer summary (2,357 customers; weeks; gzip-compressed CSV: ID, x,
+    t_x, T, zbar) of Fader, Hardie & Lee (2005): see data/cdnow/README.md."""
+    return _bundled("cdnow", "cdnow_customers.csv.gz")

@@ -123,3 +123,30 @@ def times(ratio: float) -> str:
         text = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}".removesuffix(".0")
         return f"{text} times"
     return f"{(1 - ratio) * 100:.0f}% lower"
+
+
+def amount(x: Any) -> str:
+    """Three significant figures, thousands as k and millions as M: 128,440 -> "128 k", 950 -> "950"."""
+    if not _finite(x):
+        return "–"
+    v = float(x)
+    v = float(f"{v:.3g}")  # rounded first: 999,600 is "1.00 M", not "1000 k"
+    for unit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(v) >= unit:
+            scaled = v / unit  # 1 <= |scaled| < 1000: three figures, trailing zeros kept ("10.0 k")
+            return f"{scaled:.{max(0, 2 - int(math.floor(math.log10(abs(scaled)))))}f}{suffix}"
+    return number(v)
+
+
+def interval(total: Any, low: Any, high: Any, currency: str | None = None) -> str:
+    """ "R$ 128 k (127–129 k)": an amount and its interval (a negative low end shown as 0) in three
+    figures, the unit written once when both ends have it, on one line (no-break spaces, word
+    joiners around the dash)."""
+    if not _finite(total):
+        return "–"
+    lo, hi = amount(max(float(low), 0.0)), amount(high)
+    unit = hi.rpartition(" ")[2] if " " in hi else ""
+    if unit and lo.endswith(" " + unit):
+        lo = lo.removesuffix(" " + unit)
+    text = f"{amount(total)} ({lo}\u2060–\u2060{hi})"
+    return (f"{currency} {text}" if currency else text).replace(" ", "\u00a0")

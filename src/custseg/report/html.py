@@ -30,7 +30,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from custseg.profile.overview import share_text
-from custseg.profile.wording import number
+from custseg.profile.wording import interval, number
 from custseg.report._audiences import audience_links, audience_note, with_links
 from custseg.report._walk import Anchors, blocks, figure_views
 from custseg.report.slides import unique_file_names
@@ -432,6 +432,8 @@ class SummaryModel:
     table: TableModel
     findings: list[str]
     clusters: list[tuple[str, str, str]]  # name, what defines it, suggested action
+    value: TableModel | None = None  # custseg.value per cluster, when modelled
+    value_caption: str = ""
 
 
 #: The overview's columns as the summary table shows them (profile.overview.cluster_overview).
@@ -457,8 +459,22 @@ def summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame:
     return table.rename(columns=SUMMARY_COLUMNS).rename(columns=money)
 
 
+def value_summary_table(overview: pd.DataFrame, currency: str = "") -> pd.DataFrame | None:
+    """Per cluster what its customers are expected to bring (custseg.value; None without it):
+    expected purchases, expected revenue with its 90 % interval, and the share of it."""
+    if "expected_revenue" not in overview or not overview["expected_revenue"].notna().any():
+        return None
+    sign = f" ({currency})" if currency else ""
+    return pd.DataFrame({
+        "Cluster": overview["name"].to_numpy(),
+        "Expected purchases": [number(v) for v in overview["expected_purchases"]],
+        f"Expected revenue{sign} (90 % interval)": [interval(*v) for v in overview[["expected_revenue", "expected_revenue_low", "expected_revenue_high"]].to_numpy()],
+        "% of expected revenue": [share_text(v) if pd.notna(v) else "–" for v in overview["expected_revenue_share"]],
+    })
+
+
 def summary_model(population: PopulationResult, anchor: str, converted: int | None, currency: str = "",
-                  links: dict | None = None) -> SummaryModel | None:
+                  links: dict | None = None, horizon_days: int | None = None) -> SummaryModel | None:
     if population.overview is None or population.overview.empty:
         return None
     share = f" ({population.n_customers / converted:.1%} of the {converted:,} converted customers)" if converted else ""
@@ -466,7 +482,10 @@ def summary_model(population: PopulationResult, anchor: str, converted: int | No
     clusters = [(str(r["name"]), str(r["traits"]), str(r["action"])) for _, r in population.overview.iterrows()]
     table = table_model(summary_table(population.overview, currency))
     keys = [(str(population.name), str(int(c))) for c in population.overview["cluster"]]
-    return SummaryModel(anchor, str(population.title), intro, with_links(table, keys, links or {}), list(population.findings), clusters)
+    value = value_summary_table(population.overview, currency)
+    return SummaryModel(anchor, str(population.title), intro, with_links(table, keys, links or {}),
+                        list(population.findings), clusters, table_model(value) if value is not None else None,
+                        f"The next {horizon_days} days, expected (new customers not included)" if horizon_days else "")
 
 
 def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel | None:
@@ -476,6 +495,8 @@ def rfm_summary_table(segments: dict, links: dict | None = None) -> TableModel |
         return None
     rows = [{"RFM segment": name, "Customers": row["customers"], "% of customers": share_text(row["share"]),
              **({"% of revenue": share_text(row["revenue_share"])} if "revenue_share" in row else {}),
+             **({"% of expected revenue": share_text(row["expected_revenue_share"])}
+                if row.get("expected_revenue_share") is not None and pd.notna(row["expected_revenue_share"]) else {}),
              "Suggested action": row.get("suggested_action", "")} for name, row in segments.items()]
     return with_links(table_model(pd.DataFrame(rows)), [("rfm", str(name)) for name in segments], links or {})
 
@@ -525,6 +546,13 @@ def headlines(summary: dict) -> list[Headline]:
         sign = f"{s['currency']} " if s.get("currency") else ""
         card = (sign + _compact(s["revenue"])).replace(" ", "\u00a0")  # one line on the card
         out.append(Headline("Revenue", card, f"{sign}{s['revenue']:,.0f} spent on purchases by the converted customers"))
+    value = s.get("value") if isinstance(s.get("value"), dict) else {}
+    if value.get("expected_revenue") is not None:
+        sign = f"{s['currency']} " if s.get("currency") else ""
+        card = (sign + _compact(value["expected_revenue"])).replace(" ", "\u00a0")
+        out.append(Headline(f"Expected revenue, next {value['horizon_days']} days", card,
+                            "from these customers (90 % interval " + f"{sign}{_compact(max(value['expected_revenue_low'], 0))}–"
+                            f"{_compact(value['expected_revenue_high'])}".replace(" ", "\u00a0") + "); new customers not included"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):
@@ -604,7 +632,8 @@ def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation 
     converted = (result.summary or {}).get("converted_customers")
     currency = (result.summary or {}).get("currency", "")
     links = audience_links(audiences)
-    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency, links) for p in result.populations) if m is not None]
+    horizon = ((result.summary or {}).get("value") or {}).get("horizon_days")
+    summaries = [m for m in (summary_model(p, anchor_of.get(p.name, ""), converted, currency, links, horizon) for p in result.populations) if m is not None]
     reconciliation = table_model(result.reconciliation) if isinstance(result.reconciliation, pd.DataFrame) and not result.reconciliation.empty else None
 
     js_plotly = plotly_js()
@@ -624,6 +653,7 @@ def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation 
         kicker=kicker,
         headlines=headlines(result.summary) if cards is None else cards,
         summaries=summaries,
+        value_horizon=horizon if any(m.value is not None for m in summaries) else None,
         caveats=[str(c) for c in (result.summary or {}).get("caveats") or []],
         rfm_summary=rfm_summary_table((result.summary or {}).get("rfm_segments") or {}, links),
         audiences=audience_note(audiences),

@@ -68,7 +68,8 @@ purchase_agg AS (
            sum(total_payment) AS total_customer_payment_exact,
            min(purchase_ts) AS first_purchase_ts,
            max(purchase_ts) AS last_purchase_ts,
-           count(DISTINCT date_trunc('month', purchase_ts)) AS months_with_buys
+           count(DISTINCT date_trunc('month', purchase_ts)) AS months_with_buys,
+           count(DISTINCT date_trunc('day', purchase_ts)) AS days_with_buys
     FROM bought GROUP BY customer_id
 )
 SELECT a.customer_id,
@@ -88,7 +89,8 @@ SELECT a.customer_id,
        g.first_to_second_us / 8.64e10 AS from_first_to_second_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 END AS from_first_to_last_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 / (p.buys_cnt - 1) END AS avg_buys_diff_days,
-       p.months_with_buys
+       p.months_with_buys,
+       p.days_with_buys
 FROM all_orders a
 LEFT JOIN purchase_agg p USING (customer_id)
 LEFT JOIN gaps g USING (customer_id);
