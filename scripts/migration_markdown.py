@@ -3,7 +3,8 @@
     PYTHONPATH=src .venv/bin/python scripts/migration_markdown.py OUT_DIR
 
 Per kind the transition table (customers, rows: state on the earlier date, columns: on the
-later one, and each row's total), then prediction.csv.
+later one, and each row's total), then prediction.csv, and its predicted against actual
+purchase days.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def main(folder: str) -> None:
     for r in p.itertuples():
         print(f"| {r.kind} | {r.group} | {r.customers:,} | {r.bought_again:,} | {100 * r.bought_again_share:.1f} % | "
               f"{r.bought_again_lift:.2f} | {r.revenue_per_customer:,.2f} | {r.revenue_lift:.2f} |")
+    if "predicted_purchase_days" in p:
+        print("\n| kind | group | customers | purchase days | predicted (BG/NBD) | predicted / actual |")
+        print("|---|---|---:|---:|---:|---:|")
+        for r in p.itertuples():
+            ratio = r.predicted_purchase_days / r.purchase_days if r.purchase_days else float("nan")
+            print(f"| {r.kind} | {r.group} | {r.customers:,} | {r.purchase_days:,} | {r.predicted_purchase_days:,.1f} | {ratio:.2f} |")
 
 
 if __name__ == "__main__":

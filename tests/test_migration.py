@@ -169,15 +169,15 @@ def test_the_report_is_one_self_contained_file(migrated):
 def test_a_prediction_joins_the_actual_purchases_in_one_place():
     """The lifetime-value models' expected purchases join per customer and sum per group."""
     earlier = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "buys_cnt": [1, 2, None, 1], "rfm_segment": ["X", "X", None, "Y"]})
-    actual = pd.DataFrame({"customer_id": ["a", "e"], "purchases": [2, 1], "revenue": [10.0, 5.0]})
+    actual = pd.DataFrame({"customer_id": ["a", "e"], "purchases": [2, 1], "purchase_days": [2, 1], "revenue": [10.0, 5.0]})
     outcomes = mt.customer_outcomes(earlier, actual, period_days=100,
                                     predict=lambda table, days: pd.Series(days / 100 * table["buys_cnt"].to_numpy(), index=table["customer_id"]))
     assert list(outcomes["customer_id"]) == ["a", "b", "d"]  # who had bought by the earlier date
     assert list(outcomes["purchases"]) == [2, 0, 0]
-    assert list(outcomes["predicted_purchases"]) == [1.0, 2.0, 1.0]
+    assert list(outcomes["predicted_purchase_days"]) == [1.0, 2.0, 1.0]
     table = mt.prediction_table(outcomes, {"rfm_segment": pd.Series({"a": "X", "b": "X", "d": "Y"})}, {"rfm_segment": ["X", "Y"]})
     x = table[table["group"] == "X"].iloc[0]
-    assert (x["customers"], x["bought_again"], x["purchases"], x["predicted_purchases"]) == (2, 1, 2, 3.0)
+    assert (x["customers"], x["bought_again"], x["purchase_days"], x["predicted_purchase_days"]) == (2, 1, 2, 3.0)
     assert x["bought_again_lift"] == pytest.approx(0.5 / (1 / 3))
 
 
@@ -225,3 +225,32 @@ def test_whether_the_segments_predict_follows_the_test(rates, start):
     table = mt.prediction_table(outcomes, {"rfm_segment": groups}, {"rfm_segment": ["A", "B"]})
     notes = prediction_notes("rfm_segment", table, outcomes, groups, "2020-01-01")
     assert notes[0].text.startswith(start), notes[0].text
+
+
+def test_predicted_purchase_days_are_the_bgnbd_of_the_earlier_date(migrated, period_log):
+    """prediction.csv sets the lifetime-value model fitted as of FROM beside what customers did.
+
+    Online Retail's first quarter shows no dropout, so BG/NBD is fitted at its no-dropout limit,
+    the NBD (a = 0): a customer's expected purchase days in t days are (r + x) t / (alpha + T)
+    (Fader, Hardie & Lee 2005, with p_alive = 1), computed here from run --as-of FROM's published
+    parameters (summary.json) and customers.csv. The actual ones are the log's distinct days."""
+    summary = json.loads((migrated["run_from"] / "summary.json").read_text(encoding="utf-8"))
+    model = summary["value"]["purchase_model"]
+    assert model["a"] == 0.0  # the branch this test computes
+    customers = read(migrated["run_from"] / "customers.csv")
+    buyers = customers[customers["buys_cnt"].notna()]
+    first = pd.to_datetime(buyers["first_purchase_ts"]).dt.normalize()
+    T = (pd.Timestamp(FROM) - first).dt.days.to_numpy()
+    x = buyers["days_with_buys"].to_numpy() - 1
+    t = (pd.Timestamp(TO) - pd.Timestamp(FROM)).days
+    expected = (model["r"] + x) * t / (model["alpha"] + T)
+    prediction = read(migrated["out"] / "prediction.csv")
+    everyone = prediction[prediction["kind"] == mt.BASELINE_KIND].iloc[0]
+    assert everyone["predicted_purchase_days"] == pytest.approx(expected.sum(), rel=1e-9)
+    days = period_log.assign(day=pd.to_datetime(period_log["InvoiceDate"]).dt.normalize())
+    days = days[days["CustomerID"].isin(set(buyers["customer_id"]))].drop_duplicates(["CustomerID", "day"])
+    assert everyone["purchase_days"] == len(days)
+    # per segment the predicted sums are those of its customers
+    champions = set(buyers.loc[buyers["rfm_segment"] == "Champions", "customer_id"])
+    row = prediction[(prediction["kind"] == "rfm_segment") & (prediction["group"] == "Champions")].iloc[0]
+    assert row["predicted_purchase_days"] == pytest.approx(expected[buyers["customer_id"].isin(champions).to_numpy()].sum(), rel=1e-9)

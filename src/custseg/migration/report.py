@@ -97,9 +97,9 @@ def prediction_view_table(prediction: pd.DataFrame, kind: str, currency: str = "
         f"Revenue per customer{money}": rows["revenue_per_customer"].round(2).to_numpy(),
         "Lift (revenue)": [mf._times(v) for v in rows["revenue_lift"]],
     })
-    if "predicted_purchases_per_customer" in rows:  # the value models' expected purchases, beside the actual ones
-        table["Purchases per customer"] = rows["purchases_per_customer"].round(3).to_numpy()
-        table["Predicted purchases per customer"] = rows["predicted_purchases_per_customer"].round(3).to_numpy()
+    if "predicted_purchase_days_per_customer" in rows:  # the value models' expected purchase days, beside the actual ones
+        table["Purchase days per customer"] = rows["purchase_days_per_customer"].round(3).to_numpy()
+        table["Predicted by the value model"] = rows["predicted_purchase_days_per_customer"].round(3).to_numpy()
     return table
 
 

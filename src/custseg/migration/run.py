@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -63,8 +63,24 @@ def period_purchases_sql(from_date: str) -> str:
     """Purchases after the end of ``from_date`` per customer, on a connection whose feature
     tables were computed as of the later date (they hold no order after it)."""
     return ("SELECT customer_id, count(DISTINCT order_id) AS purchases, "
+            "count(DISTINCT date_trunc('day', purchase_ts)) AS purchase_days, "
             "CAST(coalesce(sum(total_payment), 0) AS DOUBLE) AS revenue FROM order_metrics "
             f"WHERE is_purchase AND purchase_ts > TIMESTAMP '{reference_instant(from_date)}' GROUP BY customer_id ORDER BY customer_id")
+
+
+def value_prediction(cfg: AnalysisConfig, start: str) -> Callable[[pd.DataFrame, int], pd.Series]:
+    """Expected purchase days in the period per customer id: BG/NBD fitted on the customer table as
+    of ``start`` (the run's own lifetime-value model, its horizon the period): the calibration /
+    holdout check of the BTYD literature. All NaN when the model cannot be fitted."""
+    from custseg.value import ValueSettings, customer_value
+    from custseg.value.inputs import analysis_end
+
+    def predict(earlier: pd.DataFrame, period_days: int) -> pd.Series:
+        settings = replace(ValueSettings.from_config(cfg.value), horizon_days=period_days)
+        scored = customer_value(earlier.reset_index(drop=True), settings, analysis_end(earlier, start))
+        return pd.Series(scored.scores["expected_purchases"].to_numpy(), index=pd.Index(earlier["customer_id"]))
+
+    return predict
 
 
 def check_dates(from_date, to_date) -> tuple[str, str]:
@@ -83,8 +99,9 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
     who moved where, and how the earlier segments' customers bought in the period.
 
     With ``out``, write migration.csv, prediction.csv, customer_moves.csv, migration.json and
-    migration.html there (all or nothing). ``predict_purchases``: see
-    :func:`custseg.migration.tables.customer_outcomes`.
+    migration.html there (all or nothing). ``predict_purchases``: expected purchase days in the
+    period per customer (see :func:`custseg.migration.tables.customer_outcomes`); default the
+    lifetime-value models fitted on the earlier table (:func:`value_prediction`).
     """
     from custseg.sources import load
 
@@ -176,7 +193,8 @@ def compare(earlier: pd.DataFrame, later: pd.DataFrame, period: pd.DataFrame, cf
     orders = {k.kind: k.order for k in kinds}
     transitions = mt.transition_table(moves_table, period, orders)
     period_days = (_dt.date.fromisoformat(end) - _dt.date.fromisoformat(start)).days
-    outcomes = mt.customer_outcomes(earlier, period, period_days=period_days, predict=predict_purchases)
+    predict = predict_purchases or value_prediction(cfg, start)
+    outcomes = mt.customer_outcomes(earlier, period, period_days=period_days, predict=predict)
     prediction = mt.prediction_table(outcomes, groups, orders)
     summary = _summary(earlier, later, period, moves_table, start, end, currency)
     if warnings:

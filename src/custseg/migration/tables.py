@@ -137,23 +137,30 @@ def customer_outcomes(earlier: pd.DataFrame, actual: pd.DataFrame, *, period_day
     ``customer_id``, ``purchases``, ``revenue`` (0 for no purchase) and ``bought_again``.
 
     The one place a prediction joins the actual outcome: ``predict(earlier, period_days)``
-    returns expected purchases in the period per customer id (the lifetime-value models'
-    BG/NBD, fitted on the earlier table); they become the column ``predicted_purchases``, which
-    :func:`prediction_table` sums beside the actual purchases per segment.
+    returns expected purchase days (days with orders, the lifetime-value models' unit) in the
+    period per customer id (BG/NBD fitted on the earlier table); they become the column
+    ``predicted_purchase_days``, which :func:`prediction_table` sums beside the actual
+    ``purchase_days`` per segment.
     """
     buyers = earlier.loc[earlier["buys_cnt"].notna(), "customer_id"].to_numpy()
     outcomes = pd.DataFrame({"customer_id": buyers})
     outcomes["purchases"] = outcomes["customer_id"].map(by_id(actual, "purchases")).fillna(0).astype("int64")
+    if "purchase_days" in actual:
+        outcomes["purchase_days"] = outcomes["customer_id"].map(by_id(actual, "purchase_days")).fillna(0).astype("int64")
     outcomes["revenue"] = outcomes["customer_id"].map(by_id(actual, "revenue")).fillna(0.0).astype(float)
     outcomes["bought_again"] = outcomes["purchases"] > 0
     if predict is not None:
         expected = predict(earlier.loc[earlier["buys_cnt"].notna()], period_days)
-        outcomes["predicted_purchases"] = outcomes["customer_id"].map(expected).astype(float)
+        outcomes["predicted_purchase_days"] = outcomes["customer_id"].map(expected).astype(float)
     return outcomes
 
 
 PREDICTION_COLUMNS = ["kind", "group", "customers", "bought_again", "bought_again_share", "purchases",
                       "purchases_per_customer", "revenue", "revenue_per_customer", "bought_again_lift", "revenue_lift"]
+
+
+#: prediction.csv's columns when the lifetime-value model predicted: actual and predicted purchase days
+PREDICTED_COLUMNS = ["purchase_days", "predicted_purchase_days", "purchase_days_per_customer", "predicted_purchase_days_per_customer"]
 
 
 def prediction_table(outcomes: pd.DataFrame, groups: dict[str, pd.Series], orders: dict[str, list[str]]) -> pd.DataFrame:
@@ -173,7 +180,7 @@ def prediction_table(outcomes: pd.DataFrame, groups: dict[str, pd.Series], order
     table = pd.DataFrame(rows)
     table["bought_again_lift"] = table["bought_again_share"] / base["bought_again_share"] if base["bought_again_share"] else np.nan
     table["revenue_lift"] = table["revenue_per_customer"] / base["revenue_per_customer"] if base["revenue_per_customer"] else np.nan
-    columns = PREDICTION_COLUMNS + [c for c in ("predicted_purchases", "predicted_purchases_per_customer") if c in table]
+    columns = PREDICTION_COLUMNS + [c for c in PREDICTED_COLUMNS if c in table]
     return table[columns]
 
 
@@ -183,9 +190,11 @@ def _group_row(o: pd.DataFrame) -> dict:
            "bought_again_share": float(o["bought_again"].mean()) if n else np.nan,
            "purchases": int(o["purchases"].sum()), "purchases_per_customer": float(o["purchases"].mean()) if n else np.nan,
            "revenue": float(o["revenue"].sum()), "revenue_per_customer": float(o["revenue"].mean()) if n else np.nan}
-    if "predicted_purchases" in o:
-        row["predicted_purchases"] = float(o["predicted_purchases"].sum())
-        row["predicted_purchases_per_customer"] = float(o["predicted_purchases"].mean()) if n else np.nan
+    if "predicted_purchase_days" in o and "purchase_days" in o and o["predicted_purchase_days"].notna().any():
+        row["purchase_days"] = int(o["purchase_days"].sum())
+        row["predicted_purchase_days"] = float(o["predicted_purchase_days"].sum())
+        row["purchase_days_per_customer"] = float(o["purchase_days"].mean()) if n else np.nan
+        row["predicted_purchase_days_per_customer"] = float(o["predicted_purchase_days"].mean()) if n else np.nan
     return row
 
 
