@@ -4,7 +4,7 @@ DuckDB's Python client takes the GIL after every task of a query (to notice Ctrl
 another thread runs Python, each of those waits for that thread's turn to end: Python's
 default turn is 5 ms. custseg runs DuckDB beside Python threads (the background imports while
 the data is read, the populations and views while the tables are written), so ``custseg.api.run``
-shortens the turns (:func:`custseg._duck.short_gil_turns`). This measures why, on the feature
+shortens the turns (:func:`custseg.tuning.tuned`). This measures why, on the feature
 SQL of the Olist-scale data: alone, beside a thread running a Python loop with Python's 5 ms
 turns, and with custseg's turns. Each case is a fresh process; the median of --repeats.
 
@@ -48,7 +48,7 @@ stop = True
 
 
 def main() -> None:
-    from custseg._duck import GIL_TURN_SECONDS
+    from custseg.tuning import GIL_TURN_SECONDS
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True, help="an Olist folder (custseg.generate.olist)")
@@ -80,7 +80,7 @@ def main() -> None:
         "The feature SQL (`run_feature_sql`) on the Olist-scale data, in a fresh process per run, alone and",
         "beside a thread running a Python loop; DuckDB's Python client takes the GIL after every task of a",
         "query, so it waits for the other thread's turn. `custseg.api.run` shortens the turns for the whole",
-        "run (`custseg._duck.short_gil_turns`).",
+        "run (`custseg.tuning.tuned`).",
         "",
         f"Machine: {machine_line()}. Measured {record['date']}. Command: `.venv/bin/python {record['command']}`.",
         "",

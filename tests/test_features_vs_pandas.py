@@ -277,37 +277,6 @@ def test_sorted_values_joined_alike_by_lists_and_by_ordered_aggregate(fixture_fo
     assert_same_table(ordered, reference, OLIST_COLUMNS if source == "olist fixture" else FLAT_COLUMNS)
 
 
-@pytest.mark.parametrize("source", ["generated olist", "online retail"])
-def test_split_scans_make_the_same_tables(tmp_path, source, monkeypatch):
-    """Small tables scanned on every core in 2,048-row pieces (custseg._duck.split_small_scans)
-    give the tables DuckDB's usual plan gives, when reading and in every feature table. The data
-    spans many pieces: 6,000 generated customers, the 541,909-line log."""
-    import custseg.sources.olist as olist_source
-
-    if source == "generated olist":
-        from custseg.generate.olist import generate_olist
-
-        folder = tmp_path / "olist"
-        generate_olist(6000, 3, folder)
-    tables = {}
-    for split in (True, False):
-        monkeypatch.setattr(olist_source, "SPLIT_SCANS_UP_TO", 10**12 if split else -1)
-        dataset = load(folder) if source == "generated olist" else load(ONLINE_RETAIL, preset="online_retail")
-        run_feature_sql(dataset, split_scans=split)
-        names = [r[0] for r in dataset.con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
-                                                   "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1").fetchall()]
-        tables[split] = {t: dataset.con.table(t).df() for t in names}
-        dataset.con.close()
-    assert {"orders", "order_metrics", "customers", "excluded_customers"} <= set(tables[True])
-    assert tables[True].keys() == tables[False].keys()
-    assert len(tables[True]["orders"]) > 3 * 2048
-    for name, frame in tables[True].items():
-        other = tables[False][name]
-        if name not in ("orders", "customers", "excluded_customers"):  # the tables whose rows are ordered
-            frame, other = (f.sort_values(list(f.columns)).reset_index(drop=True) for f in (frame, other))
-        pd.testing.assert_frame_equal(frame, other, obj=name)
-
-
 def test_a_failing_sql_file_is_named(fixture_folder, monkeypatch):
     import custseg.features as features
 

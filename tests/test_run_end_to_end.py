@@ -185,22 +185,3 @@ def test_a_failing_table_writer_leaves_no_output(olist_folder, tmp_path, monkeyp
         api.run(olist_folder, out=out, slides=False)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [], "no staging folder left behind"
-
-
-def test_run_keeps_gil_turns_short_and_restores_them(olist_folder, tmp_path):
-    """api.run shortens the GIL switch interval for the whole run (see custseg._duck.short_gil_turns)
-    and gives back the caller's, also when the run fails."""
-    import sys
-
-    import custseg.api as api
-    from custseg._duck import GIL_TURN_SECONDS
-    from custseg.errors import InputError
-
-    before = sys.getswitchinterval()
-    during = set()
-    api.run(olist_folder, out=tmp_path / "out", slides=False, progress=lambda _m: during.add(sys.getswitchinterval()))
-    assert during and all(v == pytest.approx(GIL_TURN_SECONDS) for v in during)
-    assert sys.getswitchinterval() == before
-    with pytest.raises(InputError):
-        api.run(tmp_path / "no-such-folder", out=tmp_path / "out2")
-    assert sys.getswitchinterval() == before

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-import threading
-from contextlib import contextmanager
 
 import duckdb
 
@@ -35,67 +32,6 @@ def connect() -> duckdb.DuckDBPyConnection:
     if limit:
         config["memory_limit"] = limit
     return duckdb.connect(config=config)
-
-
-#: How often (seconds) a thread running Python hands the GIL to one that waits for it, while an
-#: analysis runs (:func:`short_gil_turns`); Python's default is 0.005.
-GIL_TURN_SECONDS = 0.0001
-_turns_lock = threading.Lock()
-_turns_held = 0
-_turns_saved = 0.005
-
-
-@contextmanager
-def short_gil_turns(seconds: float = GIL_TURN_SECONDS):
-    """Let a waiting thread have the GIL after ``seconds`` instead of Python's 5 ms, inside the block.
-
-    DuckDB's Python client takes the GIL after every task of a query (to notice Ctrl-C). While
-    another thread runs Python (the background imports, the second population, the views), each
-    of those waits for that thread's turn to end: the feature SQL at 96k customers took 1.2 s
-    alone, 9.4 s beside a thread running Python with 5 ms turns and 2.2 s with 0.1 ms turns
-    (``bench/bench_gil.py``, BENCHMARKS.md). NumPy and scikit-learn calls that release the GIL
-    get it back sooner the same way. Pure Python threads lose nothing measurable.
-
-    The interval is process-wide: the first holder sets it, the last restores the one before
-    (holders may be on different threads and may nest).
-    """
-    global _turns_held, _turns_saved
-    with _turns_lock:
-        if _turns_held == 0:
-            _turns_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(seconds, _turns_saved))
-        _turns_held += 1
-    try:
-        yield
-    finally:
-        with _turns_lock:
-            _turns_held -= 1
-            if _turns_held == 0:
-                sys.setswitchinterval(_turns_saved)
-
-
-#: Up to this many orders DuckDB scans the analysis' tables in pieces of 2,048 rows
-#: (:func:`split_small_scans`).
-SPLIT_SCANS_UP_TO = 250_000
-
-
-def split_small_scans(con: duckdb.DuckDBPyConnection, on: bool) -> None:
-    """Let DuckDB scan a table smaller than a row group (122,880 rows) on every core, or stop.
-
-    DuckDB hands a scan to its threads a row group at a time, so at the reference size (~100k
-    orders) every query ran on one core. ``PRAGMA verify_parallelism`` (made for DuckDB's own
-    tests) splits scans into 2,048-row pieces: at 96k customers reading the files took 0.51 s
-    instead of 0.63 s and the feature SQL 1.19 s instead of 1.36 s (the files side by side) or
-    1.50 s (one after another); at 1M orders it was slower (16.0 s instead of 13.9 s), hence
-    :data:`SPLIT_SCANS_UP_TO`. Every table holds the same rows, and the ordered ones (orders,
-    customers, excluded customers) in the same order; an intermediate table without ORDER BY
-    may list its rows in another order, which no later step depends on (tested). A DuckDB
-    without the pragma just scans as before.
-    """
-    try:
-        con.execute("PRAGMA verify_parallelism" if on else "PRAGMA disable_verify_parallelism")
-    except duckdb.Error:  # pragma: no cover - a DuckDB that dropped the testing pragma
-        pass
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
 import json
 import threading
 from pathlib import Path
@@ -197,25 +195,6 @@ def save_model(pop: PopulationResult, directory: Path) -> None:
     (directory / CLUSTERS_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _import_in_background(*modules: str) -> threading.Thread:
-    """Import ``modules`` on a daemon thread (an import error shows again where the module is used)."""
-
-    def work() -> None:
-        for name in modules:
-            try:
-                module = importlib.import_module(name)
-                if hasattr(module, "compile_now"):  # Numba kernels: load the cached machine code too
-                    module.compile_now()
-                if hasattr(module, "warm_up"):  # the report's template and Plotly's script
-                    module.warm_up()
-            except Exception:  # noqa: BLE001 - the main thread's own import reports it
-                return
-
-    thread = threading.Thread(target=work, name="custseg-imports", daemon=True)
-    thread.start()
-    return thread
-
-
 def _start_slides(folder: Path, formats: tuple[str, ...]):
     from custseg.report.slides import SlideExport
 
@@ -267,7 +246,6 @@ def run(
     ``[audiences] format``, else plain) and `phone_country` (e.g. "BR": phones written without
     + country code) say how (docs/audiences.md).
     """
-    from custseg._duck import short_gil_turns
     from custseg.outputs import staged_output
     from custseg.sources import load
 
@@ -293,65 +271,42 @@ def run(
 
             return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress,
                                       **log_options)
-        # The clustering and report libraries take ~1.5 s to import, all Python; reading and the
-        # feature SQL run in DuckDB and Arrow, which release the GIL: import them meanwhile.
-        # The collector waits until they are in: the imports' ~250k new objects would set off
-        # full collections that walk them all (4 of them, 0.2 s of the imports' 1.3 s).
-        collecting, frozen = gc.isenabled(), False
-        gc.disable()
+        if progress:
+            progress(f"load: reading and checking {data}")
+        dataset = load(data, preset=preset, mapping=mapping, **log_options)
+        if out is not None:  # personal data: kept apart from the customer table, for audiences/ only
+            contacts = prepare_contacts(read_contacts(dataset), audience)
+        from custseg.features import compute_customer_tables
+
+        # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
+        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
+        from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
+
+        early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
+        return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
+                                 excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
+                                 currency=dataset.currency,
+                                 on_fitted=tables.start_with if early else None,
+                                 on_views=slide_export.draw if slide_export is not None else None)
+
+    if out is None:
+        return analyse()
+    with staged_output(out) as staging:
+        tables = TableWriter(staging)
+        # The browser starts now and draws each population's charts as soon as they exist.
+        drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
         try:
-            warm = _import_in_background("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html",
-                                         "pyarrow.parquet", *(["custseg.report.deck"] if out is not None and report and slides else []))
-            if progress:
-                progress(f"load: reading and checking {data}")
-            dataset = load(data, preset=preset, mapping=mapping, **log_options)
-            if out is not None:  # personal data: kept apart from the customer table, for audiences/ only
-                contacts = prepare_contacts(read_contacts(dataset), audience)
-            from custseg.features import compute_customer_tables
-
-            # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
-            customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
-            warm.join()
-            from custseg.pipeline import analyse_customers
-
-            # The libraries' objects are moved out of the collector's sight for the run: each
-            # full collection would walk them all again (5 collections, ~0.5 s at 96k customers).
-            gc.freeze()
-            frozen = True
-            if collecting:
-                gc.enable()
-            early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
-            return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
-                                     excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
-                                     currency=dataset.currency,
-                                     on_fitted=tables.start_with if early else None,
-                                     on_views=slide_export.draw if slide_export is not None else None)
-        finally:
-            if frozen:
-                gc.unfreeze()
-            if collecting:
-                gc.enable()
-
-    # DuckDB runs beside Python threads throughout (imports, populations, views, writers)
-    with short_gil_turns():
-        if out is None:
-            return analyse()
-        with staged_output(out) as staging:
-            tables = TableWriter(staging)
-            # The browser starts now and draws each population's charts as soon as they exist.
-            drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
-            try:
-                result = analyse(tables, drawing)
-            except BaseException:
-                tables.settle()  # nothing may still write into the staging folder when it is removed
-                if drawing is not None:
-                    drawing.settle(drop=True)
-                raise
-            if progress:
-                progress("writing report" + (", slides and deck" if slides else ""))
-            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
-                          slide_export=drawing, audiences=audience, contacts=contacts)
-        return result
+            result = analyse(tables, drawing)
+        except BaseException:
+            tables.settle()  # nothing may still write into the staging folder when it is removed
+            if drawing is not None:
+                drawing.settle(drop=True)
+            raise
+        if progress:
+            progress("writing report" + (", slides and deck" if slides else ""))
+        write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
+                      slide_export=drawing, audiences=audience, contacts=contacts)
+    return result
 
 
 def mapped_contacts(data, preset, mapping, date_format=None, decimal=None) -> tuple[tuple[str, ...], str]:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from custseg.errors import InputError
+from custseg.tuning import RUN_MODULES, SLIDE_MODULES, exit_now, tuned
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Customer segments from order history.")
 generate_app = typer.Typer(no_args_is_help=True, help="Generate synthetic data in a real schema.")
@@ -162,9 +163,10 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     slide_formats = _slide_formats(slide_format)
     as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     progress = _Progress(quiet)
-    result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
-                     slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
-                     phone_country=phone_country, **(log_options or {}))
+    with tuned(RUN_MODULES + (SLIDE_MODULES if slides else ())):
+        result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
+                         slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
+                         phone_country=phone_country, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -254,8 +256,9 @@ def migrate(
 
     check_dates(from_date, to_date)
     progress = _Progress(quiet)
-    result = run_migrate(data, from_date, to_date, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress,
-                         **_log_options(date_format, decimal, sheet, dimension))
+    with tuned():
+        result = run_migrate(data, from_date, to_date, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress,
+                             **_log_options(date_format, decimal, sheet, dimension))
     progress("report written")
     for warning in result.warnings:
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -358,12 +361,9 @@ def main() -> None:
 
 
 def entry() -> None:
-    """The ``custseg`` command: :func:`main`, then the process ends without Python's teardown.
-
-    Once every output is written and the streams are flushed, freeing the modules of pandas,
-    scikit-learn and SciPy object by object takes ~0.5-1 s and changes nothing. A run that
-    started Spark exits normally (its session is stopped by the handlers Python runs at exit).
-    """
+    """The ``custseg`` command: :func:`main`, then the process ends without Python's teardown
+    (:func:`custseg.tuning.exit_now`). A run that started Spark exits normally (its session is
+    stopped by the handlers Python runs at exit)."""
     try:
         main()
         code = 0
@@ -373,9 +373,7 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     if "pyspark" in sys.modules:
         sys.exit(code)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_now(code)
 
 
 def _fail_plain(message: str, code: int) -> None:

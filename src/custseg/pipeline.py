@@ -21,7 +21,6 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from custseg import profile as pf
-from custseg._duck import short_gil_turns
 from custseg.cluster import (
     evaluate_k,
     fit_clusters,
@@ -574,7 +573,7 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         if on_fitted is not None:
             on_fitted(populations, with_value_columns())
 
-    with short_gil_turns(), ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         # The RFM charts (pandas and Plotly: Python) are drawn on a thread while the first
         # population's evidence runs (KMeans and compiled kernels, which release the GIL).
         rfm = pool.submit(_timed, timings, "rfm_views", _made(rfm_section, on_views), customers, config.report.get("currency")) if customers["rfm_score"].notna().any() else None

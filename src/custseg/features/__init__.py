@@ -26,7 +26,7 @@ import jinja2
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg._duck import SPLIT_SCANS_UP_TO, arrow_to_pandas, fetch_one, run_sql, split_small_scans, to_pandas
+from custseg._duck import arrow_to_pandas, fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
 from custseg.features.as_of import check_as_of, order_span_sql, reference_instant, window_bounds
 from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
@@ -236,14 +236,11 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
-def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None,
-                    split_scans: bool | None = None) -> None:
+def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None) -> None:
     """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
-    are joined (see :mod:`custseg.features.dialect`); ``split_scans`` (default: up to
-    SPLIT_SCANS_UP_TO orders) whether small tables are scanned on every core (see
-    :func:`custseg._duck.split_small_scans`). Either way the tables are the same (tested).
+    are joined (see :mod:`custseg.features.dialect`); either way the tables are the same (tested).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -255,7 +252,6 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
         check_as_of(params.as_of, first, last, dataset.source, windowed=bool(params.window_start or params.window_end))
     if in_memory_lists is None:
         in_memory_lists = n_orders <= IN_MEMORY_LISTS_UP_TO
-    split_small_scans(con, n_orders <= SPLIT_SCANS_UP_TO if split_scans is None else split_scans)
     try:
         types = getattr(duckdb, "sqltypes", None) or duckdb.typing
         con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
@@ -264,17 +260,14 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
     _register_rule_tables(con, params.rfm_bins)
     context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns,
                               in_memory_lists=in_memory_lists)
-    try:
-        for name in SQL_FILES:
-            if name.startswith("08_"):
-                # Segments need to know which metric columns exist.
-                context["segments"] = segments_for(con.table("customer_metrics").columns, params)
-            try:
-                run_sql(con, render_feature_sql(name, context))
-            except duckdb.Error as exc:  # a bug in a template, not the user's input
-                raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
-    finally:
-        split_small_scans(con, False)  # the connection's later queries (the caller's) as DuckDB plans them
+    for name in SQL_FILES:
+        if name.startswith("08_"):
+            # Segments need to know which metric columns exist.
+            context["segments"] = segments_for(con.table("customer_metrics").columns, params)
+        try:
+            run_sql(con, render_feature_sql(name, context))
+        except duckdb.Error as exc:  # a bug in a template, not the user's input
+            raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
     check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
     if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
         raise InputError(

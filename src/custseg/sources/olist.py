@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import SPLIT_SCANS_UP_TO, connect, fetch_one, run_sql, split_small_scans
+from custseg._duck import connect, fetch_one, run_sql
 from custseg.errors import InputError
 from custseg.sources._read import load_table
 from custseg.sources.dataset import Dataset
@@ -120,25 +120,20 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
         raise InputError(f"{folder}: not a folder; point --data at the folder holding the Olist CSV files")
     con = con or connect()
     present = {}
-    try:
-        for name, spec in SCHEMA.items():
-            if not spec.get("read", True):
+    for name, spec in SCHEMA.items():
+        if not spec.get("read", True):
+            continue
+        path = find_file(folder, spec["file"])
+        if path is None:
+            if spec.get("optional"):
                 continue
-            path = find_file(folder, spec["file"])
-            if path is None:
-                if spec.get("optional"):
-                    continue
-                raise missing_file_error(folder, spec["file"])
-            rows = load_table(con, path, f"src_{name}", spec["columns"], **table_rules(name))
-            if name == "orders":  # the first file: its size tells how the others are best scanned
-                split_small_scans(con, rows <= SPLIT_SCANS_UP_TO)
-            present[name] = path
-        _check_references(con, present)
-        for table, select in CANONICAL_TABLES.items():
-            order = " ORDER BY o._row" if table == "orders" else ""  # the input's order, kept by DuckDB's tables
-            run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}{order}")
-    finally:
-        split_small_scans(con, False)
+            raise missing_file_error(folder, spec["file"])
+        load_table(con, path, f"src_{name}", spec["columns"], **table_rules(name))
+        present[name] = path
+    _check_references(con, present)
+    for table, select in CANONICAL_TABLES.items():
+        order = " ORDER BY o._row" if table == "orders" else ""  # the input's order, kept by DuckDB's tables
+        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}{order}")
     for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
         run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
     return Dataset(
