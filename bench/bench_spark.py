@@ -50,7 +50,7 @@ prepared = prepare_features(members, list(pop.features), corr_threshold=pop.prep
 t_session = 0.0
 if engine == "spark":
     from custseg.engines.spark import spark_session
-    from custseg.engines.spark_cluster import SparkClustering
+    from custseg.engines.spark.cluster import SparkClustering
     t0 = time.perf_counter()
     backend = SparkClustering(spark_session("local[2]"))
     backend.data(prepared)

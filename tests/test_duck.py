@@ -1,4 +1,4 @@
-"""custseg._duck.to_pandas equals DuckDB's own .df(), on every table the feature stage builds;
+"""custseg.engines.duckdb.connection.to_pandas equals DuckDB's own .df(), on every table the feature stage builds;
 with ``categorical_text`` the same values, low-cardinality text as pandas categories."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custseg._duck import CATEGORICAL_MAX_VALUES, to_pandas
+from custseg.engines.duckdb.connection import CATEGORICAL_MAX_VALUES, to_pandas
 from custseg.features import FeatureParams, run_feature_sql
 from custseg.sources import load
 

@@ -182,7 +182,7 @@ def test_title_label_in_spark_sql_matches_arrow(spark):
     import pyarrow as pa
 
     from custseg.features import _title_label
-    from custseg.features.dialect import sql_macros
+    from custseg.dialect import sql_macros
 
     words = ["são paulo", "mogi-guaçu", "santa bárbara d'oeste", " credit_card ", "3rd street", "ÉCOLE",
              "\tfoo_bar\n", "", "o'neill", "İstanbul", "日本語abc", "A1b2", "voucher__x", "DEBIT_card", None]
@@ -204,7 +204,7 @@ def test_clusters_agree_with_single_machine(spark, generated, record_property, c
 
     from custseg.cluster import prepare_features
     from custseg.config import load_config
-    from custseg.engines.spark_cluster import SparkClustering
+    from custseg.engines.spark.cluster import SparkClustering
     from custseg.features import build_customer_table
     from custseg.pipeline import LocalClustering, select_population
     from custseg.sources import load

@@ -1,5 +1,5 @@
 """Counting text columns that may be pandas ``category`` columns (the customer table's segments
-and dimensions are, see :func:`custseg._duck.arrow_to_pandas`) as if they were plain text."""
+and dimensions are, see :func:`custseg.engines.duckdb.connection.arrow_to_pandas`) as if they were plain text."""
 
 from __future__ import annotations
 

@@ -246,15 +246,15 @@ def run(
     ``[audiences] format``, else plain) and `phone_country` (e.g. "BR": phones written without
     + country code) say how (docs/audiences.md).
     """
+    from custseg.engines import ENGINES, engine_for
     from custseg.outputs import staged_output
-    from custseg.sources import load
 
     cfg = with_as_of(config if isinstance(config, AnalysisConfig) else load_config(config), as_of)
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
     engine = engine or cfg.engine
-    if engine not in ("duckdb", "spark"):
+    if engine not in ENGINES:
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
-    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, read_contacts
+    from custseg.audiences import AudienceSettings, check_format, prepare_contacts
 
     audience = AudienceSettings.of(audience_format, phone_country, cfg.audiences)
     if out is not None and audience.format != "plain":  # a tool's format needs a contact column: refused before any work
@@ -263,31 +263,19 @@ def run(
 
     def analyse(tables: TableWriter | None = None, slide_export=None) -> AnalysisResult:
         nonlocal contacts
-        if engine == "spark":
-            from custseg.engines.spark import require_pyspark
+        with engine_for(engine, spark_master=spark_master, spark=spark) as heavy:
+            found = heavy.customer_tables(data, cfg, preset=preset, mapping=mapping, log_options=log_options, progress=progress,
+                                          contacts=out is not None)
+            if found.contacts is not None:
+                contacts = prepare_contacts(found.contacts, audience)
+            from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
 
-            require_pyspark()
-            from custseg.engines.spark import run_analysis_spark
-
-            return run_analysis_spark(data, cfg, preset=preset, mapping=mapping, master=spark_master, spark=spark, progress=progress,
-                                      **log_options)
-        if progress:
-            progress(f"load: reading and checking {data}")
-        dataset = load(data, preset=preset, mapping=mapping, **log_options)
-        if out is not None:  # personal data: kept apart from the customer table, for audiences/ only
-            contacts = prepare_contacts(read_contacts(dataset), audience)
-        from custseg.features import compute_customer_tables
-
-        # the dataset is ours (load opened it): release DuckDB's memory before pandas takes over
-        customers, excluded, timings = compute_customer_tables(dataset, cfg, progress=progress, release=True)
-        from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
-
-        early = tables is not None and len(customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
-        return analyse_customers(customers, cfg, source=dataset.source, excluded_rows=dataset.excluded,
-                                 excluded_customers=excluded, progress=progress, timings=timings, attributes=dataset.attributes,
-                                 currency=dataset.currency,
-                                 on_fitted=tables.start_with if early else None,
-                                 on_views=slide_export.draw if slide_export is not None else None)
+            early = tables is not None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
+            return analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
+                                     excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
+                                     timings=found.timings, attributes=found.attributes, currency=found.currency,
+                                     on_fitted=tables.start_with if early else None,
+                                     on_views=slide_export.draw if slide_export is not None else None)
 
     if out is None:
         return analyse()

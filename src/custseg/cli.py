@@ -285,7 +285,7 @@ def assign(
     """Put the customers of new data into a saved model's clusters (nearest cluster centre); write
     their audience files (one per cluster and per RFM segment of the new data)."""
     from custseg.api import mapped_contacts
-    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, read_contacts, write_audiences
+    from custseg.audiences import AudienceSettings, check_format, prepare_contacts, write_audiences
     from custseg.audiences.saved import assigned_groupings
     from custseg.cluster import ClusterModel
     from custseg.features import build_customer_table
@@ -299,7 +299,7 @@ def assign(
         check_format(settings, *mapped_contacts(data, preset, mapping, date_format, decimal))
     with staged_output(out_dir) as staging:
         dataset = _load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))
-        contacts = prepare_contacts(read_contacts(dataset), settings)
+        contacts = prepare_contacts(dataset.contact_table(), settings)
         customers = build_customer_table(dataset)
         indexed = customers.set_index("customer_id")
         missing = [f for f in fitted.features if f not in indexed.columns]

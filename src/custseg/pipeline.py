@@ -208,7 +208,7 @@ class LocalClustering:
 
     A backend answers the four questions :func:`cluster_population` asks — evidence for k, the
     final fit, its silhouette and the Ward tree for the dendrogram — with custseg.cluster's
-    result types. The Spark engine passes :class:`custseg.engines.spark_cluster.SparkClustering`.
+    result types. The Spark engine passes :class:`custseg.engines.spark.cluster.SparkClustering`.
     """
 
     name = "local"

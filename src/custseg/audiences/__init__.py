@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from custseg.audiences.contacts import clean, normalise, read_contacts, sha256_hex  # noqa: F401 - read_contacts: API
+from custseg.audiences.contacts import clean, normalise, sha256_hex
 from custseg.errors import InputError
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def _id_index(customers: pd.DataFrame) -> pd.Index:
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 CSV with a header (DuckDB's writer: pandas' text, ~4x faster, off the GIL)."""
-    from custseg.outputs import _write_csv as write
+    from custseg.outputs import write_csv as write
 
     write(frame, path, header=True)
 
@@ -252,7 +252,7 @@ class Contacts:
 
 
 def prepare_contacts(raw: pd.DataFrame | None, settings: AudienceSettings) -> Contacts | None:
-    """The source's contacts (:func:`custseg.audiences.contacts.read_contacts`) as ``settings``'
+    """The source's contacts (:meth:`custseg.sources.dataset.Dataset.contact_table`) as ``settings``'
     format writes them; the phones' InputError, if any, comes here (before the analysis)."""
     if raw is None:
         return None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custseg.errors import InputError
@@ -24,17 +23,6 @@ ROLES = ("email", "phone", "first_name", "last_name", "zip", "country")
 _SPACES = re.compile(r"\s+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _E164 = re.compile(r"\+[1-9]\d{7,14}")  # already E.164: taken as it is (parsing costs ~30 µs a number)
-
-
-def read_contacts(dataset) -> pd.DataFrame | None:
-    """The dataset's customer_contacts table (customer_id and the mapped contact roles), or None
-    when the source maps no contact column. Call before the dataset's connection is closed."""
-    if not getattr(dataset, "contacts", None):
-        return None
-    frame = dataset.con.table("customer_contacts").df()
-    frame.attrs["columns"] = dict(dataset.contacts)  # role -> the log's column, for messages
-    frame.attrs["source"] = Path(str(dataset.source)).name
-    return frame
 
 
 def sha256_hex(text: str) -> str:

@@ -5,7 +5,7 @@ file-name order on the dataset's connection. Rules that are data — segment bin
 category groups, RFM segment names — are read from files beside the SQL.
 
 The same files are rendered for Spark SQL by :mod:`custseg.engines.spark`: the few functions
-the two dialects spell differently are macros from :mod:`custseg.features.dialect`.
+the two dialects spell differently are macros from :mod:`custseg.dialect`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import jinja2
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg._duck import arrow_to_pandas, fetch_one, run_sql, to_pandas
+from custseg.engines.duckdb.connection import arrow_to_pandas, fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
 from custseg.features.as_of import check_as_of, order_span_sql, reference_instant, window_bounds
-from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
+from custseg.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
 
 if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
@@ -188,7 +188,7 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
     """What the SQL templates see: the source's capabilities, parameters and dialect macros.
 
     `columns(table)` names a created table's columns (for ``star_except``); ``in_memory_lists``:
-    see :data:`custseg.features.dialect.IN_MEMORY_LISTS_UP_TO`.
+    see :data:`custseg.dialect.IN_MEMORY_LISTS_UP_TO`.
     """
 
     def star_except(alias: str, table: str, excluded: list[str]) -> str:
@@ -240,7 +240,7 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
     """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
-    are joined (see :mod:`custseg.features.dialect`); either way the tables are the same (tested).
+    are joined (see :mod:`custseg.dialect`); either way the tables are the same (tested).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -307,7 +307,7 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
     ~6 GB each, no longer at the same time); below it they come as Arrow tables, which skips
     writing and reading the files (0.5 s at 96k customers).
     The customers' segment and dimension columns are pandas ``category`` columns (the same
-    values in a fraction of the memory; see :func:`custseg._duck.arrow_to_pandas`).
+    values in a fraction of the memory; see :func:`custseg.engines.duckdb.connection.arrow_to_pandas`).
     """
     started = time.perf_counter()
     if progress:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from custseg.migration import findings as mf
 from custseg.migration import tables as mt
-from custseg.profile.charts import _finish
+from custseg.profile.charts import finish
 from custseg.profile.overview import share_text
 from custseg.result import AnalysisResult, Note, Section, View
 
@@ -54,7 +54,7 @@ def sankey_figure(kind: KindResult, counts: pd.DataFrame, from_date: str, to_dat
     annotations = [{"text": f"<b>{from_date}</b>", "x": 0, "xanchor": "left", "y": 1.03, "yanchor": "bottom", "xref": "paper", "yref": "paper", "showarrow": False},
                    {"text": f"<b>{to_date}</b>", "x": 1, "xanchor": "right", "y": 1.03, "yanchor": "bottom", "xref": "paper", "yref": "paper", "showarrow": False}]
     fig = go.Figure(go.Sankey(trace), layout={"annotations": annotations})
-    return _finish(fig, title, "migration-sankey", height=height, margin={"l": 20, "r": 20, "t": 90, "b": 20})
+    return finish(fig, title, "migration-sankey", height=height, margin={"l": 20, "r": 20, "t": 90, "b": 20})
 
 
 def _stacked(sizes: np.ndarray, gap: float = 0.025) -> list[float]:
@@ -81,7 +81,7 @@ def matrix_figure(counts: pd.DataFrame, from_date: str, to_date: str, title: str
     fig.update_yaxes(title_text=f"On {from_date}", autorange="reversed", type="category", automargin=True)
     fig.update_xaxes(title_text=f"On {to_date}", type="category", side="top", tickangle=-30, automargin=True)
     height = max(380, 42 * len(counts.index) + 200)
-    return _finish(fig, title, "migration-matrix", height=height, margin={"l": 20, "r": 20, "t": 150, "b": 30})
+    return finish(fig, title, "migration-matrix", height=height, margin={"l": 20, "r": 20, "t": 150, "b": 30})
 
 
 def prediction_view_table(prediction: pd.DataFrame, kind: str, currency: str = "") -> pd.DataFrame:
@@ -155,7 +155,7 @@ def _groups(result: MigrationResult, kind: str) -> pd.Series:
 
 
 def cards(result: MigrationResult):
-    from custseg.report.html import Headline, _compact
+    from custseg.report.html import Headline, compact
 
     s = result.summary
     sign = f"{s['currency']} " if s.get("currency") else ""
@@ -165,7 +165,7 @@ def cards(result: MigrationResult):
         Headline("Bought again", share_text(s["bought_again_share"]) if s["bought_again_share"] is not None else "–",
                  f"{s['bought_again']:,} of them bought in the period"),
         Headline("New customers", f"{s['new_customers']:,}", "first purchase in the period"),
-        Headline("Revenue in the period", (sign + _compact(s["period_revenue"])).replace(" ", "\u00a0"),
+        Headline("Revenue in the period", (sign + compact(s["period_revenue"])).replace(" ", "\u00a0"),
                  f"{share_text(s['period_revenue_from_returning'] / s['period_revenue']) if s['period_revenue'] else '–'} from customers of {s['from']}"),
     ]
 

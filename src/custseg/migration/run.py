@@ -136,7 +136,7 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
 
 def _customer_tables(dataset, cfg: AnalysisConfig, start: str, end: str, say: Progress, timings: dict) -> tuple:
     """The customer tables as of both dates, and the purchases of the period per customer."""
-    from custseg._duck import to_pandas
+    from custseg.engines.duckdb.connection import to_pandas
     from custseg.features import compute_customer_tables
 
     tables = []

@@ -41,15 +41,15 @@ _PANEL_TICK = 26  # row labels of a two-panel comparison: longer ones squeeze bo
 _MAX_HOVER = 200  # longest data value shown in full in a hover box (a 10 MB name is cut)
 
 
-def _finish(fig: go.Figure, title: str, view: str, **layout: Any) -> go.Figure:
+def finish(fig: go.Figure, title: str, view: str, **layout: Any) -> go.Figure:
     """Title, template, meta and margins on a figure built with Plotly's objects.
 
     Setting the template through Plotly validates it again on every figure (~10 ms, a quarter
     of a simple chart's cost): the figure is rebuilt from its (already valid) spec instead,
-    with the template's JSON inserted as :func:`_figure` does.
+    with the template's JSON inserted as :func:`make_figure` does.
     """
     traces = [trace.to_plotly_json() for trace in fig.data]  # arrays stay arrays (no base64)
-    return _figure(traces, fig.layout.to_plotly_json(), title, view, **layout)
+    return make_figure(traces, fig.layout.to_plotly_json(), title, view, **layout)
 
 
 @lru_cache(maxsize=1)
@@ -57,8 +57,8 @@ def _template_json() -> str:
     return json.dumps(pio.templates[TEMPLATE].to_plotly_json())
 
 
-def _figure(traces: list[dict[str, Any]], layout: dict[str, Any], title: str, view: str, **extra: Any) -> go.Figure:
-    """A figure from a plain spec, with :func:`_finish`'s settings, built without Plotly's validation.
+def make_figure(traces: list[dict[str, Any]], layout: dict[str, Any], title: str, view: str, **extra: Any) -> go.Figure:
+    """A figure from a plain spec, with :func:`finish`'s settings, built without Plotly's validation.
 
     Validating a figure property by property costs ~40 ms for a comparison chart, most of a
     run's report time; these specs are fixed by this module, and the tests check every
@@ -103,13 +103,13 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(textwrap.wrap(text, width)) or text
 
 
-def _empty(title: str, view: str, message: str) -> go.Figure:
+def empty_figure(title: str, view: str, message: str) -> go.Figure:
     """A figure that says why there is nothing to draw (instead of failing the report)."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _finish(fig, title, view)
+    return finish(fig, title, view)
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -123,7 +123,7 @@ def _short(text: Any, limit: int = _MAX_TICK) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _short_unique(values: Sequence[Any], limit: int) -> list[str]:
+def short_unique(values: Sequence[Any], limit: int) -> list[str]:
     """Shortened labels that stay distinct (a category axis merges equal labels into one row)."""
     out, seen = [], set()
     for v in values:
@@ -168,7 +168,7 @@ def profile_table_figure(
         )
     )
     title = title or f"Cluster profile ({agg} per cluster)"
-    return _finish(fig, title, "profile_table", height=200 + 30 * len(rows),
+    return finish(fig, title, "profile_table", height=200 + 30 * len(rows),
                    margin={"l": 20, "r": 20, "t": 70, "b": 20})
 
 
@@ -226,7 +226,7 @@ def segment_polar(
                "angularaxis": {"rotation": 90, "direction": "clockwise"}},
         margin={"l": 60, "r": 30, "t": 80, "b": 80},
     )
-    return _finish(fig, title or "Cluster sizes and metric profiles", "segment_polar", height=520)
+    return finish(fig, title or "Cluster sizes and metric profiles", "segment_polar", height=520)
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -259,7 +259,7 @@ def cat_compare(
     if graph == 2:
         left, right = ct.share_within_cluster, ct.share_within_value
         counts, flags, resid = ct.counts, sig, ct.residuals
-        row_names = _short_unique([cluster_label(c, names) for c in counts.index], _PANEL_TICK)
+        row_names = short_unique([cluster_label(c, names) for c in counts.index], _PANEL_TICK)
         colours = (rfm_segment_colors(list(counts.columns)) if ct.dimension == "rfm_segment"
                    else value_colors(list(counts.columns), ct.other_label))
         series_names = {v: _short(v, 30) for v in counts.columns}
@@ -269,7 +269,7 @@ def cat_compare(
     else:
         left, right = ct.share_within_value.T, ct.share_within_cluster.T
         counts, flags, resid = ct.counts.T, sig.T, ct.residuals.T
-        row_names = _short_unique(list(counts.index), _PANEL_TICK)
+        row_names = short_unique(list(counts.index), _PANEL_TICK)
         colours = {c: cluster_color(c) for c in counts.columns}
         series_names = {c: cluster_label(c, names) for c in counts.columns}
         left_title, right_title = f"% of the {dim} value's customers", "% of the cluster's customers"
@@ -316,7 +316,7 @@ def cat_compare(
     layout.update(barmode="overlay", uniformtext={"minsize": 9, "mode": "hide"},
                   legend={"title": {"text": legend_title}, "traceorder": "normal"})
     height = max(420, 160 + n_rows * max(40, 16 * n_series))
-    return _figure(traces, layout, title or default_title, f"cat_compare_{graph}", height=height)
+    return make_figure(traces, layout, title or default_title, f"cat_compare_{graph}", height=height)
 
 
 # --------------------------------------------------------------------------- RFM views
@@ -364,7 +364,7 @@ def rfm_histograms(rfm: pd.DataFrame, labels: Labels = None, clip_quantile: floa
     fig.update_yaxes(title_text="Customers", row=1, col=1)
     fig.update_layout(bargap=0.02)
     fig.update_annotations(font_size=11)
-    return _finish(fig, title or "Recency, frequency and monetary distributions", "rfm_histograms", height=420)
+    return finish(fig, title or "Recency, frequency and monetary distributions", "rfm_histograms", height=420)
 
 
 def _scores(rfm: pd.DataFrame, col: str) -> list[Any]:
@@ -388,7 +388,7 @@ def rfm_rf_heatmap(rfm: pd.DataFrame, labels: Labels = None, title: str | None =
     ))
     fig.update_xaxes(title_text=label("frequency_score", labels), type="category")
     fig.update_yaxes(title_text=label("recency_score", labels), type="category")
-    return _finish(fig, title or "Median monetary value by recency and frequency score", "rfm_rf_heatmap", height=480)
+    return finish(fig, title or "Median monetary value by recency and frequency score", "rfm_rf_heatmap", height=480)
 
 
 def _count_grid(rfm: pd.DataFrame, rows: str, cols: str) -> pd.DataFrame:
@@ -414,7 +414,7 @@ def rfm_score_heatmaps(rfm: pd.DataFrame, labels: Labels = None, title: str | No
         fig.update_xaxes(title_text=label(b, labels), type="category", row=1, col=i)
         fig.update_yaxes(title_text=label(a, labels), type="category", row=1, col=i)
     fig.update_layout(coloraxis={"colorscale": "Blues", "cmin": 0, "colorbar": {"title": {"text": "Customers"}}})
-    return _finish(fig, title or "Customers by pairs of RFM scores", "rfm_score_heatmaps", height=440)
+    return finish(fig, title or "Customers by pairs of RFM scores", "rfm_score_heatmaps", height=440)
 
 
 def rfm_fm_by_r(rfm: pd.DataFrame, labels: Labels = None, title: str | None = None) -> go.Figure:
@@ -422,7 +422,7 @@ def rfm_fm_by_r(rfm: pd.DataFrame, labels: Labels = None, title: str | None = No
     _require(rfm, ("recency_score", "frequency_score", "monetary_score"), "F x M by R heatmaps")
     r_values = _scores(rfm, "recency_score")
     if not r_values:
-        return _empty(title or "Frequency x monetary scores by recency score", "rfm_fm_by_r", "No RFM scores")
+        return empty_figure(title or "Frequency x monetary scores by recency score", "rfm_fm_by_r", "No RFM scores")
     ncols = min(5, len(r_values))
     nrows = int(np.ceil(len(r_values) / ncols))
     f_values, m_values = _scores(rfm, "frequency_score"), _scores(rfm, "monetary_score")
@@ -441,7 +441,7 @@ def rfm_fm_by_r(rfm: pd.DataFrame, labels: Labels = None, title: str | None = No
         fig.update_xaxes(title_text="M score", type="category", row=row, col=col)
         fig.update_yaxes(title_text="F score" if col == 1 else None, type="category", row=row, col=col)
     fig.update_layout(coloraxis={"colorscale": "Blues", "cmin": 0, "colorbar": {"title": {"text": "Customers"}}})
-    return _finish(fig, title or "Frequency x monetary scores by recency score", "rfm_fm_by_r",
+    return finish(fig, title or "Frequency x monetary scores by recency score", "rfm_fm_by_r",
                    height=180 + 300 * nrows)
 
 
@@ -459,7 +459,7 @@ def rfm_segment_bar(rfm: pd.DataFrame, labels: Labels = None, title: str | None 
     _require(rfm, ("rfm_segment",), "RFM segment bar")
     counts = _segment_counts(rfm)
     if counts.empty:
-        return _empty(title or "Customers by RFM segment", "rfm_segment_bar", "No RFM segments")
+        return empty_figure(title or "Customers by RFM segment", "rfm_segment_bar", "No RFM segments")
     share = counts / counts.sum() * 100
     rev = share.iloc[::-1]
     colours = rfm_segment_colors(list(counts.index))
@@ -471,7 +471,7 @@ def rfm_segment_bar(rfm: pd.DataFrame, labels: Labels = None, title: str | None 
     ))
     fig.update_xaxes(title_text="% of customers", ticksuffix="%")
     fig.update_yaxes(title_text=label("rfm_segment", labels))
-    return _finish(fig, title or "Customers by RFM segment", "rfm_segment_bar",
+    return finish(fig, title or "Customers by RFM segment", "rfm_segment_bar",
                    height=max(380, 120 + 32 * len(counts)))
 
 
@@ -480,7 +480,7 @@ def rfm_segment_treemap(rfm: pd.DataFrame, labels: Labels = None, title: str | N
     _require(rfm, ("rfm_segment",), "RFM segment treemap")
     counts = _segment_counts(rfm)
     if counts.empty:
-        return _empty(title or "RFM segments treemap", "rfm_segment_treemap", "No RFM segments")
+        return empty_figure(title or "RFM segments treemap", "rfm_segment_treemap", "No RFM segments")
     colours = rfm_segment_colors(list(counts.index))
     fig = go.Figure(go.Treemap(
         labels=[str(s) for s in counts.index], parents=[""] * len(counts), values=counts.to_numpy(),
@@ -488,7 +488,7 @@ def rfm_segment_treemap(rfm: pd.DataFrame, labels: Labels = None, title: str | N
         texttemplate="%{label}<br>%{percentRoot:.1%}<br>%{value:,} customers",
         hovertemplate="%{label}: %{value:,} customers (%{percentRoot:.2%})<extra></extra>",
     ))
-    return _finish(fig, title or "RFM segments treemap", "rfm_segment_treemap", height=520,
+    return finish(fig, title or "RFM segments treemap", "rfm_segment_treemap", height=520,
                    margin={"l": 10, "r": 10, "t": 70, "b": 10})
 
 
@@ -519,7 +519,7 @@ def elbow_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels: Lab
     title = title or "Elbow: inertia by number of clusters"
     ev = _evidence(evidence, ("inertia",)).dropna(subset=["k", "inertia"])
     if ev.empty:
-        return _empty(title, "elbow", "Inertia was not computed")
+        return empty_figure(title, "elbow", "Inertia was not computed")
     auto = elbow_k(ev["k"], ev["inertia"])
     fig = go.Figure(go.Scatter(x=ev["k"], y=ev["inertia"], mode="lines+markers", name="Inertia",
                                line={"color": "#4C78A8"},
@@ -532,7 +532,7 @@ def elbow_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels: Lab
     _mark_k(fig, chosen_k, f"chosen k = {chosen_k}")
     fig.update_xaxes(title_text=label("k", labels), dtick=1)
     fig.update_yaxes(title_text=label("inertia", labels))
-    return _finish(fig, title, "elbow", height=440)
+    return finish(fig, title, "elbow", height=440)
 
 
 def silhouette_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels: Labels = None,
@@ -542,10 +542,10 @@ def silhouette_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels
     cols = [c for c in ("silhouette", "silhouette_ci_low", "silhouette_ci_high", "silhouette_method")
             if c in evidence.columns]
     if "silhouette" not in cols:
-        return _empty(title, "silhouette", "Silhouette was not computed")
+        return empty_figure(title, "silhouette", "Silhouette was not computed")
     ev = _evidence(evidence, cols).dropna(subset=["k", "silhouette"])
     if ev.empty:
-        return _empty(title, "silhouette", "Silhouette was not computed")
+        return empty_figure(title, "silhouette", "Silhouette was not computed")
     fig = go.Figure()
     if {"silhouette_ci_low", "silhouette_ci_high"} <= set(ev.columns):
         band = ev.dropna(subset=["silhouette_ci_low", "silhouette_ci_high"])
@@ -572,7 +572,7 @@ def silhouette_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels
     _mark_k(fig, chosen_k, f"chosen k = {chosen_k}")
     fig.update_xaxes(title_text=label("k", labels), dtick=1)
     fig.update_yaxes(title_text=label("silhouette", labels))
-    return _finish(fig, title, "silhouette", height=440)
+    return finish(fig, title, "silhouette", height=440)
 
 
 def clipped_bars(mean: np.ndarray, sd: np.ndarray, bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -588,11 +588,11 @@ def stability_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels:
     """Mean adjusted Rand index between re-fits by k, with ± one standard deviation."""
     title = title or "Cluster stability by number of clusters"
     if "stability_ari_mean" not in evidence.columns:
-        return _empty(title, "stability", "Stability was not computed")
+        return empty_figure(title, "stability", "Stability was not computed")
     cols = [c for c in ("stability_ari_mean", "stability_ari_std") if c in evidence.columns]
     ev = _evidence(evidence, cols).dropna(subset=["k", "stability_ari_mean"])
     if ev.empty:
-        return _empty(title, "stability", "Stability was not computed")
+        return empty_figure(title, "stability", "Stability was not computed")
     std = ev["stability_ari_std"].fillna(0).to_numpy() if "stability_ari_std" in ev.columns else np.zeros(len(ev))
     mean = ev["stability_ari_mean"].to_numpy(dtype=float)
     below, above = clipped_bars(mean, std, ARI_RANGE)
@@ -607,7 +607,7 @@ def stability_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels:
     low = float(np.nanmin(mean - below))
     fig.update_xaxes(title_text=label("k", labels), dtick=1)
     fig.update_yaxes(title_text=label("stability_ari_mean", labels), range=[min(0.0, low - 0.05), 1.05])
-    return _finish(fig, title, "stability", height=440)
+    return finish(fig, title, "stability", height=440)
 
 
 def validity_indices_chart(evidence: pd.DataFrame, chosen_k: int | None = None, labels: Labels = None,
@@ -616,7 +616,7 @@ def validity_indices_chart(evidence: pd.DataFrame, chosen_k: int | None = None, 
     title = title or "Calinski-Harabasz and Davies-Bouldin by number of clusters"
     cols = [c for c in ("calinski_harabasz", "davies_bouldin") if c in evidence.columns]
     if not cols:
-        return _empty(title, "validity_indices", "Validity indices were not computed")
+        return empty_figure(title, "validity_indices", "Validity indices were not computed")
     ev = _evidence(evidence, cols)
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
         label("calinski_harabasz", labels) + " (higher is better)",
@@ -630,7 +630,7 @@ def validity_indices_chart(evidence: pd.DataFrame, chosen_k: int | None = None, 
         fig.update_xaxes(title_text=label("k", labels), dtick=1, row=1, col=i)
         if chosen_k is not None:
             fig.add_vline(x=chosen_k, line_dash="dash", line_color="#d62728", row=1, col=i)
-    return _finish(fig, title, "validity_indices", height=420)
+    return finish(fig, title, "validity_indices", height=420)
 
 
 def dendrogram_chart(linkage: np.ndarray, chosen_k: int | None = None, p: int = 30,
@@ -661,7 +661,7 @@ def dendrogram_chart(linkage: np.ndarray, chosen_k: int | None = None, p: int = 
             fig.add_hline(y=cut, line_dash="dash", line_color="#d62728",
                           annotation_text=f"cut for k = {chosen_k}", annotation_position="top right",
                           annotation_font_color="#d62728")
-    return _finish(fig, title, "dendrogram", height=480)
+    return finish(fig, title, "dendrogram", height=480)
 
 
 #: Below this mean silhouette a cluster's members sit about as close to another cluster as to their own.
@@ -676,7 +676,7 @@ def cluster_silhouette_chart(per_cluster: Mapping[Any, float], sizes: Mapping[An
     title = title or "Silhouette of each cluster"
     clusters = [c for c in per_cluster if np.isfinite(per_cluster[c])]
     if not clusters:
-        return _empty(title, "cluster-silhouette", "Silhouette was not computed")
+        return empty_figure(title, "cluster-silhouette", "Silhouette was not computed")
     values = [float(per_cluster[c]) for c in clusters]
     ticks = [_short(cluster_label(c, names), 44) for c in clusters]
     fig = go.Figure(go.Bar(
@@ -692,4 +692,4 @@ def cluster_silhouette_chart(per_cluster: Mapping[Any, float], sizes: Mapping[An
     low = min(0.0, min(values) - 0.05)
     fig.update_xaxes(title_text="mean silhouette" + (" (sampled customers)" if method == "sampled" else ""), range=[low, 1.0])
     fig.update_yaxes(autorange="reversed")
-    return _finish(fig, title, "cluster-silhouette", height=max(260, 70 + 42 * len(clusters)))
+    return finish(fig, title, "cluster-silhouette", height=max(260, 70 + 42 * len(clusters)))

@@ -509,7 +509,7 @@ class Headline:
     items: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _compact(value: float) -> str:
+def compact(value: float) -> str:
     """A large amount short enough for a card: 15.4 M, 812 k."""
     for unit, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
         if abs(value) >= 10 * unit or (unit > 1e3 and abs(value) >= unit):
@@ -544,15 +544,15 @@ def headlines(summary: dict) -> list[Headline]:
         out.append(Headline("Never converted", format_value(s["never_converted_customers"])[0], "no successful purchase"))
     if "revenue" in s:
         sign = f"{s['currency']} " if s.get("currency") else ""
-        card = (sign + _compact(s["revenue"])).replace(" ", "\u00a0")  # one line on the card
+        card = (sign + compact(s["revenue"])).replace(" ", "\u00a0")  # one line on the card
         out.append(Headline("Revenue", card, f"{sign}{s['revenue']:,.0f} spent on purchases by the converted customers"))
     value = s.get("value") if isinstance(s.get("value"), dict) else {}
     if value.get("expected_revenue") is not None:
         sign = f"{s['currency']} " if s.get("currency") else ""
-        card = (sign + _compact(value["expected_revenue"])).replace(" ", "\u00a0")
+        card = (sign + compact(value["expected_revenue"])).replace(" ", "\u00a0")
         out.append(Headline(f"Expected revenue, next {value['horizon_days']} days", card,
-                            "from these customers (90 % interval " + f"{sign}{_compact(max(value['expected_revenue_low'], 0))}–"
-                            f"{_compact(value['expected_revenue_high'])}".replace(" ", "\u00a0") + "); new customers not included"))
+                            "from these customers (90 % interval " + f"{sign}{compact(max(value['expected_revenue_low'], 0))}–"
+                            f"{compact(value['expected_revenue_high'])}".replace(" ", "\u00a0") + "); new customers not included"))
     if "excluded_input_rows" in s:
         excluded = s["excluded_input_rows"]
         if isinstance(excluded, dict):

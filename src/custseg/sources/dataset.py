@@ -53,3 +53,16 @@ class Dataset:
     def table(self, name: str) -> pd.DataFrame:
         """A canonical table as a pandas frame (for inspection and tests)."""
         return self.con.table(name).df()
+
+    def contact_table(self) -> pd.DataFrame | None:
+        """The customer_contacts table (customer_id and the mapped contact roles), or None when the
+        source maps no contact column: personal data, for the audience files only. Call before the
+        connection is closed."""
+        if not self.contacts:
+            return None
+        from pathlib import Path
+
+        frame = self.con.table("customer_contacts").df()
+        frame.attrs["columns"] = dict(self.contacts)  # role -> the log's column, for messages
+        frame.attrs["source"] = Path(str(self.source)).name
+        return frame

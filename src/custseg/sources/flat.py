@@ -20,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import connect, fetch_one, run_sql
+from custseg.engines.duckdb.connection import connect, fetch_one, run_sql
 from custseg.errors import InputError
-from custseg.sources._read import is_xlsx, load_table, quote_ident, read_header
+from custseg.sources.read import is_xlsx, load_table, quote_ident, read_header
 from custseg.sources.dataset import Dataset
 from custseg.sources.formats import AmountColumn, TimestampColumn, check_decimal
 
@@ -37,7 +37,7 @@ PLACE_ROLES = ("city", "state", "region", "country")
 CONTACT_ROLES = ("email", "phone", "first_name", "last_name", "zip")
 REQUIRED = ("customer", "timestamp")
 CANCELED_STATUSES = ("canceled", "cancelled", "cancel", "void", "refunded", "returned")
-# The type each role's column is read as (see custseg.sources._read.SQL_TYPES).
+# The type each role's column is read as (see custseg.sources.read.SQL_TYPES).
 ROLE_KINDS = {"customer": "text", "order": "text", "timestamp": "timestamp", "amount": "money",
               "quantity": "money", "unit_price": "money", "product": "text", "category": "text",
               "status": "text", "city": "text", "state": "text", "region": "text", "country": "text",
@@ -45,8 +45,8 @@ ROLE_KINDS = {"customer": "text", "order": "text", "timestamp": "timestamp", "am
 # An attribute's name becomes a customer column: a plain lower-case identifier.
 ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-# Shared with the Spark engine (custseg.engines.spark_sources): the SQL below runs on DuckDB and
-# Spark SQL alike (identifiers and literals through custseg.features.dialect), and both engines
+# Shared with the Spark engine (custseg.engines.spark.sources): the SQL below runs on DuckDB and
+# Spark SQL alike (identifiers and literals through custseg.dialect), and both engines
 # word every problem the same way.
 
 # Checks of log_lines that need more than one column, in the order they are reported:
@@ -201,7 +201,7 @@ class ColumnMapping:
     def log_lines_sql(self, dialect: str, source: str) -> str:
         """The query turning the typed log `source` (one column per role, `_row`) into log_lines:
         one row per line with a customer, with its order id, amount and cancellation flag."""
-        from custseg.features.dialect import sql_macros
+        from custseg.dialect import sql_macros
 
         m = sql_macros(dialect)
         q, has = m["quote"], set(self.columns)

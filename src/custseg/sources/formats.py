@@ -23,7 +23,7 @@ from importlib import resources
 
 import duckdb
 
-from custseg._duck import fetch_one
+from custseg.engines.duckdb.connection import fetch_one
 from custseg.errors import InputError
 
 # A time followed by a zone: Z, +02, +0200, +02:00 (DuckDB's ISO cast would drop the zone).

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import connect, fetch_one, run_sql
+from custseg.engines.duckdb.connection import connect, fetch_one, run_sql
 from custseg.errors import InputError
-from custseg.sources._read import load_table
+from custseg.sources.read import load_table
 from custseg.sources.dataset import Dataset
 
 SCHEMA: dict = tomllib.loads(resources.files("custseg.sources").joinpath("olist_schema.toml").read_text())

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from custseg.profile.charts import _empty, _figure, _short_unique
+from custseg.profile.charts import empty_figure, make_figure, short_unique
 from custseg.profile.wording import money
 
 CUSTOMERS_GREY = "#b8b8b8"
@@ -23,9 +23,9 @@ def share_chart(table: pd.DataFrame, title: str, group_label: str, horizon_days:
     above) and its % of the expected revenue (below); the hover gives the sums. ``labels``: how
     each group is called (default: its value)."""
     if table.empty or not table["expected_revenue_share"].notna().any():
-        return _empty(title, "value_shares", "No expected revenue to compare")
+        return empty_figure(title, "value_shares", "No expected revenue to compare")
     rows = table.iloc[::-1]
-    names = _short_unique([str((labels or {}).get(g, g)) for g in rows["group"]], 34)
+    names = short_unique([str((labels or {}).get(g, g)) for g in rows["group"]], 34)
     revenue_hover = [
         f"{money(r.expected_revenue, currency)} (90 % interval {money(max(r.expected_revenue_low, 0), currency)}–"
         f"{money(r.expected_revenue_high, currency)}) from {r.customers:,} customers"
@@ -54,14 +54,14 @@ def share_chart(table: pd.DataFrame, title: str, group_label: str, horizon_days:
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "xanchor": "left", "yanchor": "bottom", "traceorder": "reversed"},
         "height": max(380, 160 + 46 * len(rows)), "margin": {"l": 60, "r": 30, "t": 100, "b": 60},
     }
-    return _figure(traces, layout, title, "value_shares")
+    return make_figure(traces, layout, title, "value_shares")
 
 
 def p_alive_chart(p_alive: np.ndarray, title: str) -> go.Figure:
     """How many of the customers who came back have each chance of still being active (bins of 0.05)."""
     values = p_alive[np.isfinite(p_alive)]
     if values.size == 0:
-        return _empty(title, "value_p_alive", "No customer bought on more than one day")
+        return empty_figure(title, "value_p_alive", "No customer bought on more than one day")
     edges = np.linspace(0, 1, 21)
     counts, _ = np.histogram(values, bins=edges)
     colors = ["#e15759" if hi <= 0.5 else "#4C78A8" for hi in edges[1:]]
@@ -72,4 +72,4 @@ def p_alive_chart(p_alive: np.ndarray, title: str) -> go.Figure:
                "showlegend": False}]
     layout = {"xaxis": {"title": {"text": "P(alive): chance the customer still buys"}, "range": [0, 1], "dtick": 0.2},
               "yaxis": {"title": {"text": "Customers"}}, "bargap": 0, "height": 400}
-    return _figure(traces, layout, title, "value_p_alive")
+    return make_figure(traces, layout, title, "value_p_alive")

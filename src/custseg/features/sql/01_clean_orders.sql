@@ -1,6 +1,6 @@
 -- Orders inside the analysis window (and by the as-of date), text normalised, missing dates imputed (spec section 2).
 -- One text for DuckDB and Spark SQL: the macro calls in double braces render each engine's spelling of
--- the few functions they name differently (features/dialect.py).
+-- the few functions they name differently (dialect.py).
 CREATE OR REPLACE TABLE clean_orders AS
 WITH windowed AS (
     SELECT *

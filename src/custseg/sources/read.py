@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from custseg._duck import fetch_one, run_sql
+from custseg.engines.duckdb.connection import fetch_one, run_sql
 from custseg.errors import InputError
 
 SQL_TYPES = {
@@ -38,7 +38,7 @@ MAX_TIMESTAMP = "2100-01-01"
 MAX_BLOCK_SIZE = 512 << 20
 
 
-# Shared with the Spark engine (custseg.engines.spark_sources): what is checked after typing
+# Shared with the Spark engine (custseg.engines.spark.sources): what is checked after typing
 # and how each problem is worded, so both engines reject the same input with the same line.
 
 

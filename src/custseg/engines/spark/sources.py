@@ -9,7 +9,7 @@ What is not about Spark comes from the DuckDB engine's adapters, not a copy of t
 schema, renames, reference checks and canonical-table SQL (:mod:`custseg.sources.olist`); the
 flat-log mapping, its column types, log_lines query, line checks and capabilities
 (:mod:`custseg.sources.flat`); the checks of a typed table and the wording of every problem
-(:mod:`custseg.sources._read`). So the same bad input gives the same line on both engines
+(:mod:`custseg.sources.read`). So the same bad input gives the same line on both engines
 (``tests/test_spark.py`` compares them); only what Spark reads beyond DuckDB (Parquet files in an
 Olist folder, a folder of Parquet part files as a log) shows in a few messages.
 Spark runs the checks in a few aggregate passes over the cached tables: values that do not cast
@@ -23,7 +23,6 @@ for parallel reads of a very large input).
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -31,10 +30,11 @@ from typing import Any
 
 import pandas as pd
 
+from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types
 from custseg.errors import InputError
-from custseg.features.dialect import sql_macros
+from custseg.dialect import sql_macros
 from custseg.sources import no_such_path_error
-from custseg.sources._read import SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, value_checks, value_error
+from custseg.sources.read import SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, value_checks, value_error
 from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_attributes_sql, order_clash_error
 from custseg.sources.olist import (
     CANONICAL_TABLES,
@@ -55,50 +55,6 @@ _SPARK_SQL = sql_macros("spark")
 q = _SPARK_SQL["quote"]  # a Spark SQL identifier
 lit = _SPARK_SQL["literal"]  # a Spark SQL string literal
 _REPLACEMENT = "\ufffd"  # what Spark's UTF-8 decoder puts in place of a byte that is not UTF-8
-
-
-_SPARK_ERROR = re.compile(r"\[([A-Z][A-Z_.]+)\]\s+(.*?)(?:\s+SQLSTATE:|\s+at [\w$.]+\(|\n|$)")
-
-
-def first_line(exc: BaseException) -> str:
-    """The most specific message of a (Java) error, without the stack trace.
-
-    Spark nests its errors ("Encountered error while reading file ... Caused by: [MALFORMED_CSV_RECORD]
-    Malformed CSV record: ..."): the innermost named error says what is wrong.
-    """
-    text = getattr(exc, "getMessage", None)
-    try:
-        text = text() if callable(text) else None
-    except Exception:  # noqa: BLE001 - a py4j call can fail on a dead gateway
-        text = None
-    text = str(text or exc)
-    named = _SPARK_ERROR.findall(text)
-    if named:
-        return " ".join(named[-1][1].split())[:300]
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("at ", "JVM stacktrace", "Traceback")):
-            line = re.sub(r"^(\w+\.)+\w+(Exception|Error):\s*", "", line)
-            return line[:300]
-    return type(exc).__name__
-
-
-def spark_error_types() -> tuple[type[BaseException], ...]:
-    """The exception types a Spark call raises for a problem on the JVM side."""
-    types: list[type[BaseException]] = []
-    try:
-        from pyspark.errors import PySparkException
-
-        types.append(PySparkException)
-    except ImportError:  # pragma: no cover - PySpark < 3.4
-        pass
-    try:
-        from py4j.protocol import Py4JError
-
-        types.append(Py4JError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(types) or (Exception,)
 
 
 @contextmanager
@@ -153,7 +109,6 @@ class SparkDataset:
 
     def table(self, name: str) -> pd.DataFrame:
         """A table as a pandas frame (for inspection and tests)."""
-        from custseg.engines.spark import collect_pandas
 
         return collect_pandas(self.spark.table(name))
 
@@ -308,8 +263,8 @@ def load_table(
     date_format: str | None = None,
     cast_hint: str = "",
 ) -> int:
-    """Spark's :func:`custseg.sources._read.load_table`: the view `table` with typed columns,
-    the same checks (:func:`~custseg.sources._read.value_checks`) and the same messages.
+    """Spark's :func:`custseg.sources.read.load_table`: the view `table` with typed columns,
+    the same checks (:func:`~custseg.sources.read.value_checks`) and the same messages.
     `date_format` (strptime) reads the timestamp columns; `cast_hint` ends a cast failure's line."""
     rename = rename or {}
     name = _base_name(path)

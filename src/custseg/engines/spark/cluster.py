@@ -138,7 +138,7 @@ class SparkClustering:
     # -------------------------------------------------------------------------- KMeans
 
     def _collect_codes(self, predictions, n: int) -> np.ndarray:
-        from custseg.engines.spark import collect_arrow
+        from custseg.engines.spark.session import collect_arrow
 
         table = collect_arrow(predictions.select("row", "prediction"))
         rows = table.column("row").to_numpy()
@@ -242,7 +242,7 @@ class SparkClustering:
             from pyspark.ml.stat import Summarizer
             from pyspark.sql import functions as F
 
-            from custseg.engines.spark import collect_arrow
+            from custseg.engines.spark.session import collect_arrow
 
             model = KMeans(
                 k=int(n_micro_clusters), seed=seed, maxIter=self.micro_max_iter, tol=self.tol, initMode="k-means||",
