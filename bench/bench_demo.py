@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_demo.py [--runs 3] [--baseline SRC_DIR]
 
-Each run is a fresh interpreter calling ``custseg.api.run(olist_folder(), out=...)``, what
-``custseg demo`` does. Stages: load + features, clustering (evidence and fits), views (from
+Each run is a fresh interpreter calling ``custseg.api.run(olist_folder(), out=...)`` inside
+``custseg.tuning.tuned()``, what ``custseg demo`` does. Stages: load + features, clustering (evidence and fits), views (from
 the progress lines), then report html and deck (timed around the functions ``write_report``
 calls) and "writing outputs" (progress line "writing report..." to the end). The same code
 also runs with ``slides=False``, alternating: the difference is what slides and deck cost,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,7 +46,8 @@ H.render_html = timed("report html", H.render_html)
 D.write_deck = timed("deck", D.write_deck)
 from custseg.api import run
 from custseg.data import olist_folder
-with tempfile.TemporaryDirectory() as tmp:
+from custseg.tuning import RUN_MODULES, SLIDE_MODULES, tuned
+with tempfile.TemporaryDirectory() as tmp, tuned(RUN_MODULES + (SLIDE_MODULES if slides else ())):  # as the command runs
     t0 = time.perf_counter()
     run(olist_folder(), out=tmp + "/report", slides=slides, progress=lambda m: events.append((now(), m)))
     total = now()
@@ -87,8 +89,10 @@ def main() -> None:
     if args.baseline:
         variants = {"baseline": (args.baseline, True), **variants}
     runs: dict[str, list[dict]] = {name: [] for name in variants}
+    loads = []
     for i in range(args.runs):
         for name, (src, slides) in variants.items():
+            loads.append(os.getloadavg()[0])
             runs[name].append(measure(src, slides))
             print(f"run {i + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in runs[name][-1].items()), file=sys.stderr)
     stages = [k for k in runs[next(iter(runs))][0] if k != "slides"]
@@ -102,7 +106,7 @@ def main() -> None:
         f"Machine: {machine_line()}. Command: `{command}`"
         + (" (SRC: the baseline's `src/`, e.g. `git archive main src | tar -x -C /tmp/base`)" if args.baseline else "") + ".",
         f"Median of {args.runs} runs (seconds), each a fresh interpreter running `custseg.api.run(olist_folder(), out=...)`;"
-        " the variants alternate run by run.",
+        f" the variants alternate run by run; load average before the runs {min(loads):.1f}-{max(loads):.1f} (2 cores).",
         "",
         "| stage | " + " | ".join(f"{name} ({runs[name][0]['slides']} PNG)" for name in runs) + " |",
         "|---|" + "---:|" * len(runs),

@@ -130,11 +130,13 @@ def rfm_section(customers: pd.DataFrame, currency: str | None = None) -> Section
 
 
 def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[str], config: AnalysisConfig,
-                     medians: pd.DataFrame | None = None) -> list[View]:
+                     medians: pd.DataFrame | None = None, on_views=None) -> list[View]:
     """Profile, polar and cluster x dimension comparisons of one clustered population.
 
-    ``medians``: the population's median profile table, when the caller has it already.
+    ``medians``: the population's median profile table, when the caller has it already;
+    ``on_views``: told of each view as soon as it is made (see :func:`analyse_customers`).
     """
+    told = on_views or (lambda _views: None)
     agg = config.report.get("profile_aggregate", "median")
     names = pop.cluster_names
     if medians is None:
@@ -153,6 +155,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
              figure=pf.segment_polar(medians, names=names, title=f"{pop.title}: clusters by metric"),
              notes=_notes(pf.polar_observations(medians, names=names, n_customers=len(frame)))),
     ]
+    told(views)
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
     one_row_each = bool(frame["customer_id"].is_unique)
@@ -165,6 +168,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
         views.append(View(key=_key(pop.name, dim, "by-cluster"), title=title, figure=pf.cat_compare(ct, graph=2, names=names, title=title), notes=notes))
         title3 = f"{pop.title}: {pf.label(dim)} by cluster"
         views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3)))
+        told(views[-2:])
     return views
 
 
@@ -360,15 +364,19 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
     return FittedPopulation(result, population, config, clustered, metrics, medians, evidence, ks, tree, say)
 
 
-def population_views_of(fitted: FittedPopulation) -> PopulationResult:
-    """The second half of :func:`cluster_population`: the profile, comparison and evidence views."""
+def population_views_of(fitted: FittedPopulation, on_views=None) -> PopulationResult:
+    """The second half of :func:`cluster_population`: the profile, comparison and evidence views
+    (``on_views``: told of each as soon as it is made)."""
     result, population, ks, k = fitted.result, fitted.population, fitted.ks, fitted.result.k
     fitted.say(f"{population.title}: views")
     try:
-        profile_views = population_views(fitted.clustered, result, fitted.metrics, fitted.config, medians=fitted.medians)
+        profile_views = population_views(fitted.clustered, result, fitted.metrics, fitted.config, medians=fitted.medians,
+                                         on_views=on_views)
     finally:
         tree = fitted.tree.result()
     evidence_views = _evidence_views(population, result, fitted.evidence, tree, k)
+    if on_views is not None:
+        on_views(evidence_views)
     k_reason = result.k_reason
     result.section = Section(
         key=_key(population.name), title=population.title, intro=population.description,
@@ -668,10 +676,7 @@ def _cluster_populations(customers: pd.DataFrame, config: AnalysisConfig, say: P
             return None, notes
 
     def views_of(fitted: FittedPopulation | None) -> PopulationResult | None:
-        result = population_views_of(fitted) if fitted is not None else None
-        if result is not None and result.section is not None and on_views is not None:
-            on_views(result.section.all_views())
-        return result
+        return population_views_of(fitted, on_views) if fitted is not None else None
 
     def beside_first(population: Population, fitted: Future) -> tuple[PopulationResult | None, float]:
         started = time.perf_counter()

@@ -120,11 +120,10 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
     if export is not None:
         from custseg.report.deck import write_deck as _write_deck
 
-        images = export.images(result)
         if progress:
-            progress("slide images written; writing the deck")
+            progress("writing the deck while the last slide images are drawn")
         paths["slides"] = out / "slides"
-        paths["deck"] = _write_deck(result, out / "deck.pptx", images)
+        paths["deck"] = _write_deck(result, out / "deck.pptx", lambda: export.images(result))
     return paths
 
 

@@ -16,6 +16,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 from pptx import Presentation
@@ -473,8 +474,9 @@ def _image_size(path: Path) -> tuple[int, int]:
         return img.size
 
 
-def write_deck(result: AnalysisResult, path: str | Path, images: list[SlideImage] | None = None) -> Path:
-    """Write `path` (.pptx). `images` are the exported slide images (exported here when None)."""
+def write_deck(result: AnalysisResult, path: str | Path, images: list[SlideImage] | Callable[[], list[SlideImage]] | None = None) -> Path:
+    """Write `path` (.pptx). `images` are the exported slide images (exported here when None), or
+    a function that waits for them: the slides without images are made meanwhile."""
     path = Path(path)
     if images is None:
         with tempfile.TemporaryDirectory(prefix="custseg-slides-") as tmp:
@@ -492,7 +494,7 @@ def write_deck(result: AnalysisResult, path: str | Path, images: list[SlideImage
     for view in iter_views(result):
         if view.figure is None and view.table is not None:
             _profile_slides(prs, view)
-    for image in images:
+    for image in images() if callable(images) else images:
         _figure_slide(prs, image)
     path.parent.mkdir(parents=True, exist_ok=True)
     prs.save(str(path))
