@@ -118,8 +118,8 @@ def main() -> None:
         "",
         f"**Slides and deck cost {statistics.median(costs):.1f} s, {statistics.median(shares):.0%} of the demo's time** (median of"
         f" the runs' differences with and without them: {', '.join(f'{c:.1f} s ({s:.0%})' for c, s in zip(costs, shares))}).",
-        "The browser starts with the run and draws each section's charts as soon as they exist (the RFM views and each",
-        "population's), so most slide images are drawn while Python is still building the next population's views;",
+        "The browser starts with the run and draws each chart as soon as the analysis has made it, so most slide",
+        "images are drawn while Python is still building the next views; the deck's slides without images are made meanwhile;",
         "'writing outputs' (from the progress line 'writing report...' to the end: report, the slides still to draw, deck,",
         "tables) is what is left after the analysis. Report html and deck are timed around the functions `write_report` calls.",
         "",
