@@ -16,35 +16,19 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_screenshots import ARGS, CHROMIUM, HEIGHT  # noqa: E402
+from make_screenshots import report_pages, shoot_parts  # noqa: E402
 
 
 def shoot(report: Path, out: Path, name: str) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for width in (1440, 390):
-                page = browser.new_page(viewport={"width": width, "height": HEIGHT}, device_scale_factor=1)
-                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-                page.goto(report.resolve().as_uri())
-                page.wait_for_selector("body[data-figures-done='true']", timeout=120_000)
-                hrefs = page.eval_on_selector_all("td .files a.file", "links => links.map(a => a.href)")
-                missing = [h for h in hrefs if not Path(unquote(urlparse(h).path)).is_file()]
-                if not hrefs or missing:
-                    raise SystemExit(f"{len(hrefs)} audience links, {len(missing)} without a file: {missing[:3]}")
-                for part, selector in (("clusters", "#summary .summary-population >> nth=0"), ("rfm", "#summary .summary-population >> nth=-1")):
-                    element = page.locator(selector)
-                    element.scroll_into_view_if_needed()
-                    page.wait_for_timeout(200)
-                    written.append(out / f"{name}-{part}-{width}.png")
-                    element.screenshot(path=str(written[-1]))
-                page.close()
-        finally:
-            browser.close()
+    for suffix, page in report_pages(report, {"-1440": 1440, "-390": 390}):
+        hrefs = page.eval_on_selector_all("td .files a.file", "links => links.map(a => a.href)")
+        missing = [h for h in hrefs if not Path(unquote(urlparse(h).path)).is_file()]
+        if not hrefs or missing:
+            raise SystemExit(f"{len(hrefs)} audience links, {len(missing)} without a file: {missing[:3]}")
+        parts = {"clusters": "#summary .summary-population >> nth=0", "rfm": "#summary .summary-population >> nth=-1"}
+        written += shoot_parts(page, parts, lambda part: out / f"{name}-{part}{suffix}.png")
     return written
 
 

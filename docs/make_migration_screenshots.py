@@ -15,37 +15,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_screenshots import ARGS, CHROMIUM, HEIGHT, WIDTHS  # noqa: E402
+from make_screenshots import report_pages, shoot_parts  # noqa: E402
 
 PARTS = {"sankey": "article[id$='-sankey']", "matrix": "article[id$='-matrix']", "prediction": "article[id$='-prediction']"}
 
 
 def shoot(report: Path, out: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            for suffix, width in WIDTHS.items():
-                page = browser.new_page(viewport={"width": width, "height": HEIGHT}, device_scale_factor=1)
-                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-                page.goto(report.resolve().as_uri())
-                page.wait_for_selector("body[data-figures-done='true']", timeout=120_000)
-                page.wait_for_timeout(300)
-                page.evaluate("window.scrollTo(0, 0)")
-                written.append(out / f"migration-top{suffix}.png")
-                page.screenshot(path=str(written[-1]))
-                for name, selector in PARTS.items():
-                    element = page.locator(selector).first
-                    element.scroll_into_view_if_needed()
-                    page.wait_for_timeout(200)
-                    written.append(out / f"migration-{name}{suffix}.png")
-                    element.screenshot(path=str(written[-1]))
-                page.close()
-        finally:
-            browser.close()
+    for suffix, page in report_pages(report):
+        written.append(out / f"migration-top{suffix}.png")
+        page.screenshot(path=str(written[-1]))
+        written += shoot_parts(page, PARTS, lambda name: out / f"migration-{name}{suffix}.png")
     return written
 
 

@@ -46,35 +46,50 @@ def _file_name(name: str, suffix: str) -> str:
     return f"{name}{suffix}.png" if name.startswith("value") else f"report-{name}{suffix}.png"
 
 
-def shoot(report: Path, out: Path) -> list[Path]:
+def report_pages(report: Path, widths: dict[str, int] = WIDTHS):
+    """Yield (suffix, page): `report` opened at each width, its figures drawn, scrolled to the top
+    (network requests blocked: a report must not need any)."""
     from playwright.sync_api import sync_playwright
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            for suffix, width in WIDTHS.items():
+            for suffix, width in widths.items():
                 page = browser.new_page(viewport={"width": width, "height": HEIGHT}, device_scale_factor=1)
                 page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
                 page.goto(report.resolve().as_uri())
                 page.wait_for_selector("body[data-figures-done='true']", timeout=120_000)
                 page.wait_for_timeout(300)
                 page.evaluate("window.scrollTo(0, 0)")
-                written.append(out / f"report-top{suffix}.png")
-                page.screenshot(path=str(written[-1]))
-                for name, selector in PARTS.items():
-                    element = page.locator(selector).first
-                    if element.count() == 0:
-                        print(f"no {name} in this report; skipped", file=sys.stderr)
-                        continue
-                    element.scroll_into_view_if_needed()
-                    page.wait_for_timeout(200)
-                    written.append(out / _file_name(name, suffix))
-                    element.screenshot(path=str(written[-1]))
+                yield suffix, page
                 page.close()
         finally:
             browser.close()
+
+
+def shoot_parts(page, parts: dict[str, str], path_of) -> list[Path]:
+    """A screenshot of the first element of each selector in `parts` (name -> selector), saved at
+    ``path_of(name)``; a part the report does not have is skipped and said."""
+    written = []
+    for name, selector in parts.items():
+        element = page.locator(selector).first
+        if element.count() == 0:
+            print(f"no {name} in this report; skipped", file=sys.stderr)
+            continue
+        element.scroll_into_view_if_needed()
+        page.wait_for_timeout(200)
+        written.append(path_of(name))
+        element.screenshot(path=str(written[-1]))
+    return written
+
+
+def shoot(report: Path, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, page in report_pages(report):
+        written.append(out / f"report-top{suffix}.png")
+        page.screenshot(path=str(written[-1]))
+        written += shoot_parts(page, PARTS, lambda name: out / _file_name(name, suffix))
     return written
 
 
