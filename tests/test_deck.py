@@ -221,3 +221,20 @@ def test_text_measure():
     assert text_width("顧", 10) == 10  # outside the table: a full em
     assert line_count(Paragraph([Run("word " * 200, 12)]), 300) > 10
     assert line_count(Paragraph([Run("x" * 400, 12)]), 300) > 5  # an unbreakable word still wraps
+
+
+def test_rfm_summary_slide_gives_the_action_its_room(olist_result):
+    """The RFM summary's columns are sized by name: with the value column added, the suggested
+    action stays the widest column and every other column at least 1 inch (the real Olist run)."""
+    from pptx.util import Inches
+
+    from custseg.report.deck import SLIDE_H, SLIDE_W, _rfm_slides
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    _rfm_slides(prs, olist_result.summary["rfm_segments"])
+    table = next(s.table for s in prs.slides[0].shapes if s.has_table)
+    names = [c.text for c in table.rows[0].cells]
+    widths = dict(zip(names, (c.width for c in table.columns)))
+    assert "% of expected revenue" in names and max(widths, key=widths.get) == "Suggested action"
+    assert min(widths.values()) >= Inches(1)

@@ -385,12 +385,17 @@ def _rgb(css: str | None) -> RGBColor | None:
     return RGBColor.from_string(h.upper())
 
 
+#: The RFM summary's column widths, relative; the action takes the room its sentence needs.
+RFM_COLUMN_WEIGHTS = {"RFM segment": 2.2, "Customers": 1.4, "% of customers": 1.5, "% of revenue": 1.4,
+                      "% of expected revenue": 1.5, "Suggested action": 5.0}
+
+
 def _rfm_slides(prs, segments: dict) -> None:
     model = rfm_summary_table(segments)
     if model is None:
         return
     header, rows = _model_cells(model)
-    weights = [2.2, 1.4, 1.6, 1.5, 5.0] if len(header) == 5 else [2.2, 1.4, 1.6, 5.0][: len(header)] + [1.0] * (len(header) - 4)
+    weights = [RFM_COLUMN_WEIGHTS.get(h.text, 1.4) for h in header]  # by name: the table's columns vary (value, actions)
     _table_slides(prs, "Summary: RFM segments", header, rows, _widths(weights), [], "", ["Summary: RFM segments"], "")
 
 
