@@ -89,7 +89,7 @@ def test_every_figure_builds_serialises_and_has_a_title(figures):
 
 
 def test_every_figure_passes_plotlys_validation(figures):
-    # some builders skip Plotly's validation for speed (charts._figure): their specs must still be valid
+    # some builders skip Plotly's validation for speed (charts.make_figure): their specs must still be valid
     for view, fig in figures.items():
         spec = fig.to_plotly_json()
         validated = go.Figure(spec)  # raises ValueError on an unknown or invalid property
@@ -229,9 +229,9 @@ def test_rfm_segments_are_coloured_by_standing_in_every_view():
 
 def test_shortened_row_labels_stay_distinct():
     """Two long category names with one prefix must not fall into one row of a comparison."""
-    from custseg.profile.charts import _short_unique
+    from custseg.profile.charts import short_unique
 
-    labels = _short_unique(["Housewares and kitchen appliances A", "Housewares and kitchen appliances B", "Toys"], 26)
+    labels = short_unique(["Housewares and kitchen appliances A", "Housewares and kitchen appliances B", "Toys"], 26)
     assert len(set(labels)) == 3 and all(len(label) <= 26 for label in labels) and labels[2] == "Toys"
 
 
