@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 from scipy.cluster.hierarchy import linkage
 
-from custseg.profile import charts
+from custseg.profile import charts, evidence_charts, rfm_charts
 from custseg.profile.colors import CLUSTER_PALETTE, NOISE_COLOR, cluster_color
 from custseg.profile.compare import cross_tab
 from custseg.profile.labels import label
@@ -66,17 +66,17 @@ def figures(customers, evidence) -> dict[str, go.Figure]:
         "segment_polar": charts.segment_polar(table),
         "cat_compare_2": charts.cat_compare(ct, graph=2),
         "cat_compare_3": charts.cat_compare(ct, graph=3),
-        "rfm_histograms": charts.rfm_histograms(customers),
-        "rfm_rf_heatmap": charts.rfm_rf_heatmap(customers),
-        "rfm_score_heatmaps": charts.rfm_score_heatmaps(customers),
-        "rfm_fm_by_r": charts.rfm_fm_by_r(customers),
-        "rfm_segment_bar": charts.rfm_segment_bar(customers),
-        "rfm_segment_treemap": charts.rfm_segment_treemap(customers),
-        "elbow": charts.elbow_chart(evidence, chosen_k=4),
-        "silhouette": charts.silhouette_chart(evidence, chosen_k=4),
-        "stability": charts.stability_chart(evidence, chosen_k=4),
-        "validity_indices": charts.validity_indices_chart(evidence, chosen_k=4),
-        "dendrogram": charts.dendrogram_chart(z, chosen_k=4, p=20),
+        "rfm_histograms": rfm_charts.rfm_histograms(customers),
+        "rfm_rf_heatmap": rfm_charts.rfm_rf_heatmap(customers),
+        "rfm_score_heatmaps": rfm_charts.rfm_score_heatmaps(customers),
+        "rfm_fm_by_r": rfm_charts.rfm_fm_by_r(customers),
+        "rfm_segment_bar": rfm_charts.rfm_segment_bar(customers),
+        "rfm_segment_treemap": rfm_charts.rfm_segment_treemap(customers),
+        "elbow": evidence_charts.elbow_chart(evidence, chosen_k=4),
+        "silhouette": evidence_charts.silhouette_chart(evidence, chosen_k=4),
+        "stability": evidence_charts.stability_chart(evidence, chosen_k=4),
+        "validity_indices": evidence_charts.validity_indices_chart(evidence, chosen_k=4),
+        "dendrogram": evidence_charts.dendrogram_chart(z, chosen_k=4, p=20),
     }
 
 
@@ -182,14 +182,14 @@ def test_evidence_charts_mark_the_elbow_and_the_band(figures):
 
 def test_error_bars_stay_within_the_ari_range():
     ev = pd.DataFrame({"k": [2, 3, 4], "stability_ari_mean": [0.95, 0.2, -0.4], "stability_ari_std": [0.2, 0.1, 0.3]})
-    bars = charts.stability_chart(ev).data[0].error_y
+    bars = evidence_charts.stability_chart(ev).data[0].error_y
     mean = ev["stability_ari_mean"].to_numpy()
     assert np.all(mean + np.asarray(bars.array) <= 1.0) and np.all(mean - np.asarray(bars.arrayminus) >= -0.5)
     assert list(bars.arrayminus)[1] == pytest.approx(0.1)  # within range: the full standard deviation
 
 
 def test_missing_evidence_gives_an_explaining_figure():
-    fig = charts.stability_chart(pd.DataFrame({"k": [2, 3], "stability_ari_mean": [np.nan, np.nan]}))
+    fig = evidence_charts.stability_chart(pd.DataFrame({"k": [2, 3], "stability_ari_mean": [np.nan, np.nan]}))
     assert "not computed" in fig.layout.annotations[0].text
 
 
@@ -212,7 +212,7 @@ def test_rfm_segments_are_coloured_by_standing_in_every_view():
     """Champions green, at-risk red, lost grey: the same colour on the bar, the treemap and a comparison."""
     import pandas as pd
 
-    from custseg.profile import charts
+    from custseg.profile import charts, evidence_charts, rfm_charts
     from custseg.profile.colors import rfm_segment_colors
 
     colours = rfm_segment_colors(["Champions", "At Risk", "Lost", "About to Sleep", "Somebody's own"])
@@ -220,8 +220,8 @@ def test_rfm_segments_are_coloured_by_standing_in_every_view():
     assert colours["About to Sleep"] == "#f39c4a"  # 3-bin and 5-bin spellings ("About To Sleep") alike
     assert colours["Somebody's own"].startswith("#")
     rfm = pd.DataFrame({"rfm_segment": ["Champions"] * 5 + ["Lost"] * 3 + ["At Risk"] * 2})
-    bar = charts.rfm_segment_bar(rfm)
-    treemap = charts.rfm_segment_treemap(rfm)
+    bar = rfm_charts.rfm_segment_bar(rfm)
+    treemap = rfm_charts.rfm_segment_treemap(rfm)
     on_bar = dict(zip(bar.data[0].y, bar.data[0].marker.color))
     on_treemap = dict(zip(treemap.data[0].labels, treemap.data[0].marker.colors))
     assert on_bar == on_treemap == {"Champions": "#1a7f37", "Lost": "#7f7f7f", "At Risk": "#e15759"}
@@ -240,10 +240,10 @@ def test_rfm_heatmap_colours_start_at_zero():
     look dramatic; counts and spend are coloured from 0."""
     import pandas as pd
 
-    from custseg.profile import charts
+    from custseg.profile import charts, evidence_charts, rfm_charts
 
     rfm = pd.DataFrame({"recency_score": [1, 1, 2, 2] * 30, "frequency_score": [1, 2, 1, 2] * 30,
                         "monetary_score": [1, 2, 2, 1] * 30, "monetary": [101.0, 113.0, 105.0, 109.0] * 30})
-    assert charts.rfm_rf_heatmap(rfm).data[0].zmin == 0
-    assert charts.rfm_score_heatmaps(rfm).layout.coloraxis.cmin == 0
-    assert charts.rfm_fm_by_r(rfm).layout.coloraxis.cmin == 0
+    assert rfm_charts.rfm_rf_heatmap(rfm).data[0].zmin == 0
+    assert rfm_charts.rfm_score_heatmaps(rfm).layout.coloraxis.cmin == 0
+    assert rfm_charts.rfm_fm_by_r(rfm).layout.coloraxis.cmin == 0

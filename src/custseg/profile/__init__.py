@@ -5,7 +5,7 @@ and written observations (no file I/O; the report stage writes files).
   and the polar normalisation;
 * :mod:`.compare` — cluster x dimension cross tables with chi-square, Cramér's V and
   adjusted standardised residuals;
-* :mod:`.charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
+* :mod:`.charts`, :mod:`.rfm_charts`, :mod:`.evidence_charts` — Plotly builders for every view (profile, polar, comparisons, RFM,
   clustering evidence);
 * :mod:`.observations` — the profile and polar findings; comparisons, RFM and evidence views
   in :mod:`.compare_notes`, :mod:`.rfm_notes`, :mod:`.evidence_notes`;
@@ -17,23 +17,23 @@ and written observations (no file I/O; the report stage writes files).
 * :mod:`.labels` / :mod:`.colors` — readable names, metric directions, fixed colours.
 """
 
-from custseg.profile.charts import (
+from custseg.profile.charts import cat_compare, profile_table_figure, segment_polar
+from custseg.profile.evidence_charts import (
     POORLY_SEPARATED,
-    cat_compare,
     cluster_silhouette_chart,
     dendrogram_chart,
     elbow_chart,
-    profile_table_figure,
+    silhouette_chart,
+    stability_chart,
+    validity_indices_chart,
+)
+from custseg.profile.rfm_charts import (
     rfm_fm_by_r,
     rfm_histograms,
     rfm_rf_heatmap,
     rfm_score_heatmaps,
     rfm_segment_bar,
     rfm_segment_treemap,
-    segment_polar,
-    silhouette_chart,
-    stability_chart,
-    validity_indices_chart,
 )
 from custseg.profile.colors import cluster_color, cluster_colors, value_colors
 from custseg.profile.compare import CrossTab, adjusted_residuals, cramers_v, cross_tab
