@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import pytest
 
 from custseg.report._sample import HOSTILE, sample_result
-from custseg.report.html import format_value, render_html, safe_color
+from custseg.report.html import render_html
+from custseg.report.tables import format_value, safe_color
 from custseg.result import AnalysisResult, Note, Section, View
 
 

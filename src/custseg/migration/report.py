@@ -155,7 +155,7 @@ def _groups(result: MigrationResult, kind: str) -> pd.Series:
 
 
 def cards(result: MigrationResult):
-    from custseg.report.html import Headline, compact
+    from custseg.report.tables import Headline, compact
 
     s = result.summary
     sign = f"{s['currency']} " if s.get("currency") else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from custseg.report.html import TableModel
+    from custseg.report.tables import TableModel
 
 
 AUDIENCE_FOLDER = "audiences"

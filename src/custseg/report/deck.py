@@ -27,7 +27,7 @@ from pptx.util import Emu, Inches, Pt
 
 from custseg.report._textfit import FONT, Box, Paragraph, Run, fits, text_height
 from custseg.report._walk import iter_views
-from custseg.report.html import format_value, rfm_summary_table, safe_color, summary_table, table_model
+from custseg.report.tables import format_value, rfm_summary_table, safe_color, summary_table, table_model
 from custseg.report.slides import ASPECT, SlideImage, export_figures
 from custseg.result import AnalysisResult, Note, PopulationResult, View, findings
 
