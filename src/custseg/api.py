@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -195,6 +196,25 @@ def save_model(pop: PopulationResult, directory: Path) -> None:
     (directory / CLUSTERS_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")  # "s3a://b/x" (a Path keeps "s3a:/b/x")
+
+
+def local_out(out: str | Path) -> Path:
+    """`out` as a local folder. The report is files written by this process, so a URL
+    (``s3a://``, ``hdfs://``, ``gs://``) is refused in one line rather than written to a local
+    folder named after it; ``file://`` names a local path."""
+    text = str(out)
+    url = _URL.match(text)
+    if url is None:
+        return Path(out)
+    if url.group(1).lower() == "file":
+        return Path("/" + text[url.end():])
+    raise InputError(
+        f"--out {url.group(1)}://{text[url.end():]}: not a local folder; the report is written on this machine, so give a "
+        "local folder (the Spark engine writes the labelled customer table to a lake path or table with --labels-out / --labels-table)"
+    )
+
+
 def _start_slides(folder: Path, formats: tuple[str, ...]):
     from custseg.report.slides import SlideExport
 
@@ -249,11 +269,14 @@ def run(
     from custseg.engines import ENGINES, engine_for
     from custseg.outputs import staged_output
 
+    out = None if out is None else local_out(out)
     cfg = with_as_of(config if isinstance(config, AnalysisConfig) else load_config(config), as_of)
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
     engine = engine or cfg.engine
     if engine not in ENGINES:
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
+    if str(data).startswith("table:") and engine != "spark":
+        raise InputError(f"--table {str(data)[6:]}: catalog tables are read by the Spark engine; add --engine spark")
     from custseg.audiences import AudienceSettings, check_format, prepare_contacts
 
     audience = AudienceSettings.of(audience_format, phone_country, cfg.audiences)

@@ -42,6 +42,8 @@ AS_OF_HELP = "Analyse the data as it stood at the end of this day (YYYY-MM-DD): 
 DIMENSION_HELP = "A customer attribute of the log to compare clusters with, NAME=COLUMN (e.g. segment=Segment; repeatable): each customer's most frequent value."
 AUDIENCE_FORMAT_HELP = ("Layout of the audience files' import copies: plain (default; the config's [audiences] format), klaviyo, mailchimp "
                         "or google-customer-match (needs contact columns in --map: email=..., phone=...; docs/audiences.md).")
+TABLE_HELP = ("With --engine spark, instead of --data: a catalog table holding a transaction log (db.orders; with --preset or --map), "
+              "or a catalog database holding the Olist tables by their file names (db).")
 PHONE_COUNTRY_HELP = "Country of phone numbers written without + country code, e.g. BR (for E.164 in the audience files)."
 
 
@@ -85,8 +87,9 @@ def _print_summary(summary: dict) -> None:
 
 @app.command()
 def features(
-    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
+    data: Optional[str] = typer.Option(None, "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for customers.parquet and customers.csv."),
+    table: Optional[str] = typer.Option(None, "--table", help=TABLE_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,product=..,category=..,status=..,city=..,state=..,region=..,country=..]"),
     rfm_bins: int = typer.Option(3, "--rfm-bins", help="3 or 5 score bins."),
@@ -99,6 +102,7 @@ def features(
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Per-customer metrics, segments and RFM scores."""
+    from custseg.api import local_out
     from custseg.features import FeatureParams, build_customer_table
     from custseg.outputs import staged_output, write_table
     from custseg.summary import customer_summary
@@ -109,6 +113,8 @@ def features(
         raise InputError(f"--rfm-bins {rfm_bins}: use 3 or 5")
     as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     _check_engine(engine)
+    data = _data_or_table(data, table, engine)
+    out_dir = local_out(out_dir)
     started = time.perf_counter()
     with staged_output(out_dir) as staging:
         if engine == "spark":
@@ -138,6 +144,17 @@ class _Progress:
             console.print(f"[dim]{time.perf_counter() - self.started:6.1f}s[/dim] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def _data_or_table(data: Optional[str], table: Optional[str], engine: Optional[str] = None) -> str:
+    """What to read: --data, or --table as ``table:NAME`` (read by the Spark engine's catalog)."""
+    if (data is None) == (table is None):
+        raise InputError("give the data to analyse with --data PATH, or a catalog table with --table DB.TABLE (one of them)")
+    if table is None:
+        return data
+    if engine is not None and engine != "spark":
+        raise InputError(f"--table {table}: catalog tables are read by the Spark engine; add --engine spark")
+    return f"table:{table}"
+
+
 def _check_engine(engine: Optional[str]) -> None:
     if engine is not None and engine not in ("duckdb", "spark"):
         raise InputError(f"--engine {engine}: use duckdb or spark")
@@ -156,10 +173,11 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
                   engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
                   slide_format: str = "png", as_of: Optional[str] = None, audience_format: Optional[str] = None,
                   phone_country: Optional[str] = None) -> None:
-    from custseg.api import run as run_api
+    from custseg.api import local_out, run as run_api
     from custseg.features.as_of import parse_as_of
 
     _check_engine(engine)
+    out_dir = local_out(out_dir)
     slide_formats = _slide_formats(slide_format)
     as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     progress = _Progress(quiet)
@@ -179,8 +197,9 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
 
 @app.command()
 def run(
-    data: str = typer.Option(..., "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
+    data: Optional[str] = typer.Option(None, "--data", help="Olist folder, or a transaction log (CSV, Parquet or .xlsx); with --engine spark any path Spark reads."),
     out_dir: Path = typer.Option(..., "--out", help="Folder for report.html, slides/, deck.pptx, customers.parquet/.csv, summary.json."),
+    table: Optional[str] = typer.Option(None, "--table", help=TABLE_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help="Analysis config (TOML); default: the reference analysis."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Column layout of a known log, e.g. online_retail."),
     mapping: Optional[str] = typer.Option(None, "--map", help="customer=COL,order=COL,timestamp=COL,amount=COL[,...]"),
@@ -198,7 +217,7 @@ def run(
     phone_country: Optional[str] = typer.Option(None, "--phone-country", help=PHONE_COUNTRY_HELP),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report, slides and audience files."""
-    _run_analysis(data, out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
+    _run_analysis(_data_or_table(data, table), out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
                   slide_format, as_of=as_of, audience_format=audience_format, phone_country=phone_country)
 
 

@@ -21,6 +21,7 @@ use; :mod:`.session` starts or borrows the session.
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 
 from custseg.engines import CustomerTables
 from custseg.engines.spark.features import (
@@ -30,13 +31,13 @@ from custseg.engines.spark.features import (
     excluded_customers,
     run_feature_sql_spark,
 )
-from custseg.engines.spark.session import PYSPARK_MISSING, collect_pandas, require_pyspark, spark_session
+from custseg.engines.spark.session import PYSPARK_MISSING, collect_pandas, quiet_planner, require_pyspark, run_session, spark_session
 from custseg.engines.spark.sources import SparkDataset, load_spark
 from custseg.features import FeatureParams
 
 __all__ = [
     "PYSPARK_MISSING", "SparkDataset", "SparkEngine", "build_customer_table_spark", "build_order_table_spark",
-    "collect_pandas", "customer_table_spark", "load_spark", "require_pyspark", "run_feature_sql_spark", "spark_session",
+    "collect_pandas", "customer_table_spark", "load_spark", "require_pyspark", "run_feature_sql_spark", "run_session", "spark_session",
 ]
 
 
@@ -48,23 +49,28 @@ class SparkEngine:
     def __init__(self, master: str | None = None, spark=None) -> None:
         require_pyspark()
         self.master, self.spark = master, spark
+        self.session = None  # this run's own session on the caller's SparkContext (run_session)
         self._dataset: SparkDataset | None = None
         self._backend = None
+        self._scope = ExitStack()
 
     def customer_tables(self, data, config, *, preset=None, mapping=None, log_options=None, progress=None,
                         contacts: bool = False) -> CustomerTables:
         say = progress or (lambda _m: None)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        session = self.spark = self.spark or spark_session(self.master)
+        self.spark = self.spark or spark_session(self.master)
+        session = self.session = run_session(self.spark)
+        self._scope.enter_context(quiet_planner(session))
         timings["spark_start"] = time.perf_counter() - t0
-        say(f"spark: {session.sparkContext.master} (Spark {session.version})")
+        say(f"spark: {session.sparkContext.master} (Spark {session.version}), started in {timings['spark_start']:.1f} s")
         t0 = time.perf_counter()
         ds = self._dataset = load_spark(data, spark=session, preset=preset, mapping=mapping, **(log_options or {}))
         timings["load"] = time.perf_counter() - t0
+        say(f"spark: read and checked {ds.source} in {timings['load']:.1f} s")
         t0 = time.perf_counter()
         say("features on Spark: orders, customers, segments, RFM")
-        run_feature_sql_spark(ds, FeatureParams.for_dataset(ds, **dict(config.features)))
+        run_feature_sql_spark(ds, FeatureParams.for_dataset(ds, **dict(config.features)), progress=say)
         customers = collect_pandas(session.table("customers").orderBy("customer_id"), categorical_text=True)
         excluded = excluded_customers(ds)
         timings["features"] = time.perf_counter() - t0
@@ -73,7 +79,7 @@ class SparkEngine:
     def clustering(self):
         from custseg.engines.spark.cluster import SparkClustering
 
-        self._backend = self._backend or SparkClustering(self.spark)
+        self._backend = self._backend or SparkClustering(self.session or run_session(self.spark or spark_session(self.master)))
         return self._backend
 
     def close(self) -> None:
@@ -83,6 +89,7 @@ class SparkEngine:
         if self._dataset is not None:
             self._dataset.release()
             self._dataset = None
+        self._scope.close()
 
     def __enter__(self) -> "SparkEngine":
         return self

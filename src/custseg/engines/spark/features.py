@@ -9,7 +9,7 @@ from typing import Callable
 
 import pandas as pd
 
-from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types, spark_session
+from custseg.engines.spark.session import collect_pandas, first_line, quiet_planner, run_session, spark_error_types, spark_session
 from custseg.engines.spark.sources import SparkDataset, load_spark, q
 from custseg.errors import InputError
 from custseg.features import (
@@ -88,13 +88,14 @@ def customer_table_spark(data, *, preset=None, mapping=None, master=None, spark=
                          progress=None, as_of: str | None = None, **log_options) -> tuple[pd.DataFrame, dict[str, int]]:
     """``custseg features --engine spark``: the customer table and the input rows left out
     (`log_options`: date_format, decimal, sheet, dimensions, as for custseg.sources.load)."""
-    session = spark or spark_session(master)
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
-    try:
-        customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins, as_of=as_of), progress=progress)
-        return customers, dict(ds.excluded)
-    finally:
-        ds.release()
+    session = run_session(spark or spark_session(master))  # the caller's views and settings stay as they are
+    with quiet_planner(session):
+        ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
+        try:
+            customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins, as_of=as_of), progress=progress)
+            return customers, dict(ds.excluded)
+        finally:
+            ds.release()
 
 
 def build_order_table_spark(ds: SparkDataset) -> pd.DataFrame:

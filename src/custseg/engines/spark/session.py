@@ -6,31 +6,43 @@ import os
 import re
 import shutil
 import warnings
+from contextlib import contextmanager
 
 import pandas as pd
 
 from custseg.engines.duckdb.connection import to_pandas
 from custseg.errors import InputError
 
-__all__ = ["PYSPARK_MISSING", "collect_arrow", "collect_pandas", "first_line", "require_pyspark", "spark_error_types", "spark_session"]
+__all__ = ["PYSPARK_MISSING", "collect_arrow", "collect_pandas", "first_line", "quiet_planner", "require_pyspark", "run_session",
+           "spark_error_types", "spark_session"]
 
 PYSPARK_MISSING = "the Spark engine needs PySpark: pip install 'custseg[spark]' (and a Java runtime)"
 DEFAULT_MASTER = "local[*]"
 # Settings for a Spark that custseg starts itself (a local master); a cluster's own settings
 # (spark-submit --conf, spark-defaults.conf) are left alone.
 LOCAL_CONF = {
-    "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "16",
     "spark.sql.adaptive.enabled": "true",
 }
-# What every session needs for the results to equal the DuckDB engine's.
+# For any session custseg starts: no progress bars between custseg's own lines.
+STARTED_CONF = {"spark.ui.showConsoleProgress": "false"}
+# Spark's log level in a session custseg starts: local runs report failures as custseg's one-line
+# errors (Spark's own lines only with CUSTSEG_DEBUG=1); on a cluster, warnings (a lost executor) show.
+LOCAL_LOG_LEVEL, CLUSTER_LOG_LEVEL = "OFF", "WARN"
+# Planner warnings custseg silences while it runs (restored after): a window without PARTITION BY
+# ("No Partition Defined for Window operation") is only in the fallback of custseg.engines.spark.ranks.
+QUIET_LOGGERS = ("org.apache.spark.sql.execution.window.WindowExec",)
+# What every session needs for the results to equal the DuckDB engine's: set on custseg's own
+# session for each run (run_session), never on the caller's.
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",  # timestamps are wall-clock times, as in DuckDB
     "spark.sql.execution.arrow.pyspark.enabled": "true",  # fast collect / createDataFrame
+    # a hive-partitioned folder's partition values (country=BR, shop=007) are text, as in a CSV file
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
 }
 # A Spark that custseg starts prints only errors (no start-up chatter around custseg's own lines).
 _LOG4J2 = """\
-rootLogger.level = error
+rootLogger.level = {level}
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -45,6 +57,8 @@ logger.context.name = org.apache.spark.SparkContext
 logger.context.level = error
 logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
 logger.gateway.level = error
+logger.window.name = org.apache.spark.sql.execution.window.WindowExec
+logger.window.level = error
 """
 
 def require_pyspark() -> None:
@@ -57,13 +71,12 @@ def require_pyspark() -> None:
 
 
 def spark_session(master: str | None = None, *, conf: dict[str, str] | None = None):
-    """The SparkSession to run on.
+    """The SparkSession to run on (custseg runs in :func:`run_session` of it).
 
-    An active session (``spark-submit``, a notebook) is used; a `master` other than its own is an
-    InputError (Spark runs one SparkContext per process). Else one is started on `master`
-    (default ``local[*]``). Under ``spark-submit`` the
-    master comes from spark-submit. The session's time zone is set to UTC (the SQL treats
-    timestamps as wall-clock times, as DuckDB does).
+    An active session (``spark-submit``, a notebook) is used as it is; a `master` other than its
+    own is an InputError (Spark runs one SparkContext per process). Else one is started on
+    `master` (default ``local[*]``; under ``spark-submit`` the master comes from spark-submit),
+    with Spark's log lines quiet (see LOCAL_LOG_LEVEL) and no console progress bars.
     """
     require_pyspark()
     # PySpark 4 warns on import that pandas 3 is "not yet fully supported"; custseg moves data
@@ -79,17 +92,18 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
             f"a Spark session on {session.sparkContext.master} is already running in this process, so custseg "
             f"cannot start one on {master}; leave out the master to use it, or stop it first (spark.stop())"
         )
-    if session is None or master is not None:
+    if session is None:
         under_submit = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
         builder = SparkSession.builder.appName("custseg")
         chosen = master or (None if under_submit else DEFAULT_MASTER)
         if chosen is not None:
             builder = builder.master(chosen)
-        if chosen is not None and chosen.startswith("local"):
-            for key, value in LOCAL_CONF.items():
-                builder = builder.config(key, value)
-            if "spark.driver.extraJavaOptions" not in (conf or {}) and not os.environ.get("SPARK_CONF_DIR"):
-                builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j2_file()}")
+        local = chosen is not None and chosen.startswith("local")
+        for key, value in {**STARTED_CONF, **(LOCAL_CONF if local else {})}.items():
+            builder = builder.config(key, value)
+        if chosen is not None and "spark.driver.extraJavaOptions" not in (conf or {}) and not os.environ.get("SPARK_CONF_DIR"):
+            level = "ERROR" if local else CLUSTER_LOG_LEVEL  # start-up failures still show
+            builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_log4j2_file(level)}")
         for key, value in (conf or {}).items():
             builder = builder.config(key, value)
         if not under_submit and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
@@ -104,22 +118,81 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
                 f"Spark could not start on {chosen or 'the spark-submit master'} ({first_line(exc)}); "
                 "check the master URL and that a Java runtime (17+) is installed"
             ) from None
-        if chosen is not None and chosen.startswith("local"):
-            # Failures reach custseg as exceptions and are reported in one line; Spark's own log
-            # lines (an executor's stack trace for a bad CSV row) only with CUSTSEG_DEBUG=1.
-            session.sparkContext.setLogLevel("WARN" if os.environ.get("CUSTSEG_DEBUG") else "OFF")
-    for key, value in SESSION_CONF.items():
-        session.conf.set(key, value)
+        # Failures reach custseg as exceptions and are reported in one line; Spark's own log lines
+        # (an executor's stack trace for a bad CSV row) only with CUSTSEG_DEBUG=1. Under spark-submit
+        # the JVM started before custseg: its start-up lines follow the cluster's settings, the
+        # run's (~19k INFO lines) are cut here.
+        session.sparkContext.setLogLevel("WARN" if os.environ.get("CUSTSEG_DEBUG") else LOCAL_LOG_LEVEL if local else CLUSTER_LOG_LEVEL)
+        for key, value in SESSION_CONF.items():  # custseg's own session
+            session.conf.set(key, value)
     return session
 
 
-def _log4j2_file() -> str:
+def run_session(base):
+    """The session one custseg run works in: a new session on `base`'s SparkContext with the
+    caller's settings copied, then custseg's (SESSION_CONF: UTC, Arrow).
+
+    Temporary views and SQL settings belong to a session, so the caller's own views (``orders``,
+    ``customers``) and settings (its time zone) are never touched, during the run, after it or
+    when it fails; catalog tables, the cache and the executors are shared.
+    """
+    child = base.newSession()
+    for key, value in _settings(base).items():
+        if key in SESSION_CONF:
+            continue
+        try:
+            if child.conf.get(key, None) != value:
+                child.conf.set(key, value)
+        except spark_error_types():  # a static or core setting: the SparkContext's own, already shared
+            pass
+    for key, value in SESSION_CONF.items():
+        child.conf.set(key, value)
+    return child
+
+
+def _settings(session) -> dict[str, str]:
+    """Every setting of `session` (launch-time and set since), as strings."""
+    try:
+        return dict(session.conf.getAll)  # Spark >= 4.0
+    except (AttributeError, TypeError):
+        try:
+            return dict(session._jsparkSession.conf().getAllAsJava())
+        except Exception:  # noqa: BLE001 - Spark 3.5 has no Java view of it: start from the context's
+            return {}
+
+
+@contextmanager
+def quiet_planner(spark):
+    """Silence :data:`QUIET_LOGGERS` while custseg runs; their levels are restored after (the
+    caller's session keeps its own logging)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        configurator = jvm.org.apache.logging.log4j.core.config.Configurator
+        manager = jvm.org.apache.logging.log4j.LogManager
+        before = {name: manager.getLogger(name).getLevel() for name in QUIET_LOGGERS}
+        for name in QUIET_LOGGERS:
+            configurator.setLevel(name, jvm.org.apache.logging.log4j.Level.ERROR)
+    except Exception:  # noqa: BLE001 - no log4j 2 on the gateway (Spark Connect, an older Spark): leave logging alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            for name, level in before.items():
+                configurator.setLevel(name, level)
+        except Exception:  # noqa: BLE001 - the gateway may be gone after a failed run
+            pass
+
+
+def _log4j2_file(level: str = "ERROR") -> str:
     import tempfile
 
-    path = os.path.join(tempfile.gettempdir(), f"custseg-spark-log4j2-{os.getuid()}.properties")
-    if not os.path.exists(path) or open(path, encoding="utf-8").read() != _LOG4J2:
+    text = _LOG4J2.replace("{level}", level.lower())
+    path = os.path.join(tempfile.gettempdir(), f"custseg-spark-log4j2-{level.lower()}-{os.getuid()}.properties")
+    if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
-            f.write(_LOG4J2)
+            f.write(text)
         os.replace(path + ".tmp", path)
     return path
 

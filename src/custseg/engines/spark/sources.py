@@ -120,10 +120,24 @@ class SparkDataset:
 # ----------------------------------------------------------------------------- paths
 
 
+TABLE_PREFIX = "table:"  # a catalog table (`--table db.orders`), not a path
+
+
+def catalog_name(path: str) -> str | None:
+    """The catalog table `path` names (``table:db.orders`` -> ``db.orders``), else None."""
+    return path[len(TABLE_PREFIX):] if path.startswith(TABLE_PREFIX) else None
+
+
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[{")
+
+
 class _Paths:
-    """Existence and listing of paths through Hadoop's FileSystem (what Spark itself reads)."""
+    """Existence and listing of paths through Hadoop's FileSystem (what Spark itself reads),
+    globs (``orders/*.parquet``) and catalog tables (``table:db.orders``)."""
 
     def __init__(self, spark):
+        self._spark = spark
         try:
             self._jvm = spark._jvm
             self._conf = spark._jsc.hadoopConfiguration()
@@ -136,6 +150,14 @@ class _Paths:
         return fs, jpath
 
     def exists(self, path: str) -> bool:
+        table = catalog_name(path)
+        if table is not None:
+            try:
+                return bool(self._spark.catalog.tableExists(table)) or self.is_database(path)
+            except spark_error_types():
+                return False
+        if _is_glob(path):
+            return bool(self.glob(path))
         if self._jvm is None:
             import os
 
@@ -146,7 +168,39 @@ class _Paths:
         except spark_error_types() as exc:
             raise InputError(f"{path}: cannot be reached ({first_line(exc)}); check the path and the cluster's file system settings") from None
 
+    def is_database(self, path: str) -> bool:
+        """``table:shop`` naming a catalog database (of Olist tables), not a table."""
+        name = catalog_name(path)
+        try:
+            return name is not None and bool(self._spark.catalog.databaseExists(name))
+        except spark_error_types():
+            return False
+
+    def glob(self, path: str) -> list[str]:
+        """The files a glob matches (Hadoop's glob syntax, as Spark reads it)."""
+        if self._jvm is None:
+            import glob
+
+            return sorted(glob.glob(path))
+        try:
+            fs, jpath = self._status(path)
+            found = fs.globStatus(jpath)
+        except spark_error_types() as exc:
+            raise InputError(f"{path}: cannot be reached ({first_line(exc)}); check the path and the cluster's file system settings") from None
+        return sorted(str(s.getPath()) for s in (found or []))
+
+    def parquet_below(self, path: str, depth: int = 4) -> bool:
+        """Whether the folder holds Parquet files, directly or in partition folders (``year=2018/``)."""
+        if depth < 0 or not self.is_dir(path):
+            return False
+        names = [n for n in self.names(path) if not n.startswith(("_", "."))]
+        if any(n.lower().endswith((".parquet", ".pq")) for n in names):
+            return True
+        return any(self.parquet_below(_join(path, n), depth - 1) for n in names if "=" in n)
+
     def is_dir(self, path: str) -> bool:
+        if catalog_name(path) is not None or _is_glob(path):
+            return False
         if self._jvm is None:
             import os
 
@@ -168,16 +222,23 @@ def _join(folder: str, name: str) -> str:
 
 
 def _base_name(path: str) -> str:
+    table = catalog_name(path)
+    if table is not None:
+        return table
+    if _is_glob(path):
+        return path
     return PurePosixPath(path.rstrip("/")).name or path
 
 
 def _is_parquet(paths: _Paths, path: str) -> bool:
+    """Parquet: a .parquet file, a glob of them, or a folder of part files (hive-partitioned too).
+    A catalog table counts as typed data too (no text-encoding checks)."""
     name = path.lower().rstrip("/")
-    if name.endswith((".parquet", ".pq")):
+    if catalog_name(path) is not None or name.endswith((".parquet", ".pq")):
         return True
-    if paths.is_dir(path):
-        return any(n.lower().endswith((".parquet", ".pq")) for n in paths.names(path))
-    return False
+    if _is_glob(path):
+        return any(f.lower().endswith((".parquet", ".pq")) for f in paths.glob(path)[:20])
+    return paths.parquet_below(path)
 
 
 def _read_raw(spark, paths: _Paths, path: str):
@@ -186,7 +247,10 @@ def _read_raw(spark, paths: _Paths, path: str):
 
     name = _base_name(path)
     with input_errors(name, "check that it is a CSV (UTF-8, with a header row) or Parquet file"):
-        if _is_parquet(paths, path):
+        if catalog_name(path) is not None:
+            frame = spark.table(catalog_name(path))  # Hive, Delta, Iceberg ...: whatever the catalog reads
+        elif _is_parquet(paths, path):
+            # a hive-partitioned folder: its partition columns (year=2018/) are columns too, read as text
             frame = spark.read.parquet(path)
         else:
             frame = (
@@ -324,6 +388,11 @@ def load_table(
 
 
 def find_file(paths: _Paths, folder: str, stem: str) -> str | None:
+    """The Olist file `stem` in `folder` (any of its suffixes), or the table `stem` when `folder`
+    is a catalog database (``table:shop`` -> ``shop.olist_orders_dataset``)."""
+    if paths.is_database(folder):
+        candidate = f"{folder}.{stem}"
+        return candidate if paths.exists(candidate) else None
     for suffix in OLIST_SUFFIXES:
         candidate = _join(folder, stem + suffix)
         if paths.exists(candidate):
@@ -477,6 +546,9 @@ def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnM
         raise InputError(f"{_base_name(path)}: the Spark engine does not read Excel workbooks; save the sheet as CSV or Parquet, or use --engine duckdb")
     paths = _Paths(spark)
     if not paths.exists(path):
+        if catalog_name(path) is not None:
+            raise InputError(f"--table {catalog_name(path)}: no such table or database in the Spark catalog; "
+                             "check the name (spark.catalog.listTables('db') lists them)")
         raise no_such_path_error(path)
     ds = SparkDataset(spark=spark, kind="", source=path)
     try:
@@ -489,7 +561,7 @@ def load_spark(path, *, spark, preset: str | None = None, mapping: str | ColumnM
 
 def _load(ds: SparkDataset, path: str, paths: _Paths, preset, mapping, date_format=None, decimal=None, dimensions=None) -> SparkDataset:
     """Which source `path` is, and its loader."""
-    olist_folder = paths.is_dir(path) and find_file(paths, path, SCHEMA["orders"]["file"]) is not None
+    olist_folder = (paths.is_dir(path) or paths.is_database(path)) and find_file(paths, path, SCHEMA["orders"]["file"]) is not None
     if olist_folder:
         if preset or mapping or date_format or decimal or dimensions:
             raise InputError(f"{path}: is an Olist folder; --preset, --map, --date-format, --decimal and --dimension describe a single transaction-log file")
