@@ -211,7 +211,7 @@ def local_out(out: str | Path) -> Path:
         return Path("/" + text[url.end():])
     raise InputError(
         f"--out {url.group(1)}://{text[url.end():]}: not a local folder; the report is written on this machine, so give a "
-        "local folder (the Spark engine writes the labelled customer table to a lake path or table with --labels-out / --labels-table)"
+        "local folder (the Spark engine writes the labelled customer table to a lake path or table: --out-labels, --out-table)"
     )
 
 
@@ -242,6 +242,7 @@ def run(
     as_of=None,
     audience_format: str | None = None,
     phone_country: str | None = None,
+    labels_to: str | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -265,6 +266,8 @@ def run(
     ("plain", "klaviyo", "mailchimp" or "google-customer-match"; default the config's
     ``[audiences] format``, else plain) and `phone_country` (e.g. "BR": phones written without
     + country code) say how (docs/audiences.md).
+    `labels_to` (Spark engine): where the executors write the customer table with every
+    population's cluster and name: a path Spark writes (Parquet) or ``table:db.t`` (docs/spark.md).
     """
     from custseg.engines import ENGINES, engine_for
     from custseg.outputs import staged_output
@@ -275,6 +278,9 @@ def run(
     engine = engine or cfg.engine
     if engine not in ENGINES:
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")
+    if labels_to is not None and engine != "spark":
+        raise InputError("--out-labels / --out-table: the labelled customer table is written by the Spark engine; add --engine spark "
+                         "(the DuckDB engine writes it as customers.parquet in --out)")
     if str(data).startswith("table:") and engine != "spark":
         raise InputError(f"--table {str(data)[6:]}: catalog tables are read by the Spark engine; add --engine spark")
     from custseg.audiences import AudienceSettings, check_format, prepare_contacts
@@ -294,11 +300,14 @@ def run(
             from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
 
             early = tables is not None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
-            return analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
-                                     excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
-                                     timings=found.timings, attributes=found.attributes, currency=found.currency,
-                                     on_fitted=tables.start_with if early else None,
-                                     on_views=slide_export.draw if slide_export is not None else None)
+            result = analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
+                                       excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
+                                       timings=found.timings, attributes=found.attributes, currency=found.currency,
+                                       on_fitted=tables.start_with if early else None,
+                                       on_views=slide_export.draw if slide_export is not None else None)
+            if labels_to is not None:
+                heavy.write_labels(result, labels_to, progress=progress)
+            return result
 
     if out is None:
         return analyse()

@@ -172,7 +172,7 @@ def _slide_formats(text: str) -> tuple[str, ...]:
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
                   engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
                   slide_format: str = "png", as_of: Optional[str] = None, audience_format: Optional[str] = None,
-                  phone_country: Optional[str] = None) -> None:
+                  phone_country: Optional[str] = None, labels_to: Optional[str] = None) -> None:
     from custseg.api import local_out, run as run_api
     from custseg.features.as_of import parse_as_of
 
@@ -184,7 +184,7 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     with tuned(RUN_MODULES + (SLIDE_MODULES if slides else ())):
         result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
                          slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
-                         phone_country=phone_country, **(log_options or {}))
+                         phone_country=phone_country, labels_to=labels_to, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -215,10 +215,15 @@ def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP + " Default: the config's, else the whole data."),
     audience_format: Optional[str] = typer.Option(None, "--audience-format", help=AUDIENCE_FORMAT_HELP),
     phone_country: Optional[str] = typer.Option(None, "--phone-country", help=PHONE_COUNTRY_HELP),
+    out_labels: Optional[str] = typer.Option(None, "--out-labels", help="With --engine spark: also write the labelled customer table as Parquet here (any path Spark writes, e.g. s3a://bucket/segments)."),
+    out_table: Optional[str] = typer.Option(None, "--out-table", help="With --engine spark: also save the labelled customer table as this catalog table (db.segments)."),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report, slides and audience files."""
+    if out_labels is not None and out_table is not None:
+        raise InputError("--out-labels and --out-table: give one of them")
     _run_analysis(_data_or_table(data, table), out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
-                  slide_format, as_of=as_of, audience_format=audience_format, phone_country=phone_country)
+                  slide_format, as_of=as_of, audience_format=audience_format, phone_country=phone_country,
+                  labels_to=out_labels if out_table is None else f"table:{out_table}")
 
 
 DEMO_CUSTOMERS = 96_000

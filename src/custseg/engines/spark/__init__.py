@@ -76,6 +76,20 @@ class SparkEngine:
         timings["features"] = time.perf_counter() - t0
         return CustomerTables(customers, excluded, ds.excluded, ds.source, ds.attributes, ds.currency, timings)
 
+    def write_labels(self, result, target: str, progress=None) -> None:
+        """The customer table with every population's cluster and cluster name (the columns of
+        customers.parquet), joined and written by the executors: Parquet at `target` (any path
+        Spark writes; replaced), or the catalog table ``table:db.t`` (replaced). Only the labels
+        (customer id, cluster, name) go from the driver to the executors."""
+        from custseg.engines.spark.labels import write_labelled_customers
+
+        if self._dataset is None or "customers" not in self._dataset.frames:
+            raise RuntimeError("write_labels: call customer_tables first (the customer table lives on the executors)")
+        t0 = time.perf_counter()
+        write_labelled_customers(self.session, self._dataset.frames["customers"], result.populations, target)
+        if progress:
+            progress(f"spark: labelled customer table written to {target} in {time.perf_counter() - t0:.1f} s")
+
     def clustering(self):
         from custseg.engines.spark.cluster import SparkClustering
 

@@ -150,11 +150,11 @@ class SparkClustering:
         """The prepared rows as a cached JVM RDD of MLlib vectors (what MLlib's KMeans.run takes)."""
         if data.vectors is None:
             from pyspark.mllib.common import _py2java
-            from pyspark.mllib.linalg import _convert_to_vector
+            from pyspark.mllib.linalg import Vectors
 
             sc = self.spark.sparkContext
-            slices = max(1, min(sc.defaultParallelism, data.X.shape[0] // 1000 + 1))
-            rows = sc.parallelize(list(data.X), slices).map(_convert_to_vector)
+            # from the cached frame on the executors (the matrix is not shipped from the driver again)
+            rows = data.frame.rdd.map(lambda r: Vectors.fromML(r.features))
             jrdd = _py2java(sc, rows)
             jrdd.persist(sc._jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK())
             jrdd.count()

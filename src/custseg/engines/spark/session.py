@@ -13,7 +13,7 @@ import pandas as pd
 from custseg.engines.duckdb.connection import to_pandas
 from custseg.errors import InputError
 
-__all__ = ["PYSPARK_MISSING", "collect_arrow", "collect_pandas", "first_line", "quiet_planner", "require_pyspark", "run_session",
+__all__ = ["PYSPARK_MISSING", "checkpoint_dir", "collect_arrow", "collect_pandas", "first_line", "quiet_planner", "require_pyspark", "run_session",
            "spark_error_types", "spark_session"]
 
 PYSPARK_MISSING = "the Spark engine needs PySpark: pip install 'custseg[spark]' (and a Java runtime)"
@@ -200,18 +200,38 @@ def _log4j2_file(level: str = "ERROR") -> str:
 # ----------------------------------------------------------------------------- collecting
 
 
+def checkpoint_dir(spark) -> str | None:
+    """The SparkContext's checkpoint directory (``spark.checkpoint.dir``, ``sc.setCheckpointDir``), if any."""
+    try:
+        found = spark.sparkContext._jsc.sc().getCheckpointDir()
+        return str(found.get()) if found.isDefined() else None
+    except Exception:  # noqa: BLE001 - no JVM view (Spark Connect): local checkpoints
+        return None
+
+
 def collect_arrow(frame):
-    """A Spark DataFrame on the driver as a pyarrow Table (naive timestamps, as DuckDB's)."""
+    """A Spark DataFrame on the driver as a pyarrow Table (naive timestamps, as DuckDB's).
+
+    A result larger than ``spark.driver.maxResultSize`` is a one-line InputError naming the setting."""
     import pyarrow as pa
 
-    if hasattr(frame, "toArrow"):  # Spark >= 4.0
-        table = frame.toArrow()
-    else:  # Spark 3.5
-        from pyspark.sql.pandas.types import to_arrow_schema
+    try:
+        if hasattr(frame, "toArrow"):  # Spark >= 4.0
+            table = frame.toArrow()
+        else:  # Spark 3.5
+            from pyspark.sql.pandas.types import to_arrow_schema
 
-        batches = frame._collect_as_arrow()
-        schema = to_arrow_schema(frame.schema)
-        table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+            batches = frame._collect_as_arrow()
+            schema = to_arrow_schema(frame.schema)
+            table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+    except spark_error_types() as exc:
+        if "maxResultSize" not in str(exc):
+            raise
+        limit = frame.sparkSession.sparkContext.getConf().get("spark.driver.maxResultSize", "1g")
+        raise InputError(
+            f"a result collected to the driver is larger than spark.driver.maxResultSize ({limit}); raise it, e.g. "
+            "--conf spark.driver.maxResultSize=8g with --driver-memory to match (docs/spark.md: what the driver holds)"
+        ) from None
     fields = []
     for f in table.schema:
         if pa.types.is_timestamp(f.type) and f.type.tz is not None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types
+from custseg.engines.spark.session import checkpoint_dir, collect_pandas, first_line, spark_error_types
 from custseg.errors import InputError
 from custseg.dialect import sql_macros
 from custseg.sources import no_such_path_error
@@ -82,6 +82,7 @@ class SparkDataset:
     frames: dict[str, Any] = field(default_factory=dict)  # view name -> cached DataFrame
     attributes: tuple[str, ...] = ()  # the user's customer attributes (order_attributes.name)
     currency: str = ""  # the amounts' currency sign where the source says
+    reliable: bool | None = None  # checkpoints in the context's checkpoint directory (else local); found on first use
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -89,11 +90,20 @@ class SparkDataset:
     def materialise(self, name: str, frame) -> Any:
         """Compute `frame` now, keep it on the executors and register it as the view `name`.
 
-        A local checkpoint (memory, spilling to disk) also cuts the lineage, so the next table's
-        plan starts from this one's rows instead of re-planning everything before it.
+        A checkpoint also cuts the lineage, so the next table's plan starts from this one's rows
+        instead of re-planning everything before it. With a checkpoint directory on the
+        SparkContext (``spark.checkpoint.dir``: HDFS, S3) it is a reliable checkpoint there, which
+        survives a lost executor; else a local checkpoint (executors' memory, spilling to disk).
         """
         old = self.frames.pop(name, None)
-        frame = frame.localCheckpoint(eager=True)
+        if self.reliable is None:
+            self.reliable = checkpoint_dir(self.spark) is not None
+        if self.reliable:  # computed once (persisted), then written to the checkpoint directory
+            computed = frame.persist()
+            frame = computed.checkpoint(eager=True)
+            computed.unpersist()
+        else:
+            frame = frame.localCheckpoint(eager=True)
         frame.createOrReplaceTempView(name)
         self.frames[name] = frame
         if old is not None:

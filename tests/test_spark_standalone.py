@@ -1,0 +1,148 @@
+"""`custseg run --engine spark` on a real Spark standalone cluster, not local mode.
+
+The test starts a master and one worker on 127.0.0.1 with the PySpark install's own
+``bin/spark-class`` (``org.apache.spark.deploy.master.Master`` / ``...worker.Worker``), runs custseg
+against ``spark://127.0.0.1:PORT`` in a fresh process (one SparkContext per process), and stops
+both at the end. Checked: the application ran on the cluster (the master lists it), the customer
+table equals the DuckDB engine's (every column), the labelled customer table written by the
+executors holds the report's clusters, the intermediate tables went to the configured checkpoint
+directory, and custseg's progress has stage timings and none of Spark's noise.
+About 110 s on a loaded 2-core machine (JVM start-up of master, worker, driver and executor: ~30 s).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_spark import assert_same_table, requires_spark
+
+CUSTOMERS = 400
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cluster_state(ui_port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory):
+    """A Spark standalone master and one worker (2 cores, 1 GB) on 127.0.0.1; stopped after."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    spark_class = home / "bin" / "spark-class"
+    logs = tmp_path_factory.mktemp("standalone")
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
+    port, ui_port, worker_ui = _free_port(), _free_port(), _free_port()
+    started = []
+
+    def start(*args: str, log: str) -> None:
+        with open(logs / log, "wb") as out:
+            started.append(subprocess.Popen([str(spark_class), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True))
+
+    try:
+        start("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port), log="master.log")
+        start("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "2", "--memory", "1g",
+              "--webui-port", str(worker_ui), "--work-dir", str(logs / "work"), f"spark://127.0.0.1:{port}", log="worker.log")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _cluster_state(ui_port).get("aliveworkers", 0) >= 1:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in started):
+                pytest.fail("the standalone master or worker did not start:\n" + (logs / "master.log").read_text()[-2000:]
+                            + (logs / "worker.log").read_text()[-2000:])
+            time.sleep(0.5)
+        yield f"spark://127.0.0.1:{port}", ui_port
+    finally:
+        for process in reversed(started):  # worker, then master: only the processes started here
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@requires_spark
+def test_run_on_a_standalone_cluster(standalone, tmp_path):
+    from custseg.config import load_config
+    from custseg.engines.duckdb import DuckDBEngine
+    from tests.test_own_log import BASE_MAP, write_log
+
+    master, ui_port = standalone
+    data = tmp_path / "shop.csv"  # a flat log: fewer tables to read than an Olist folder (a short test)
+    write_log(data, customers=CUSTOMERS)
+    config = tmp_path / "one_population.toml"  # one population, k fixed: a short run
+    config.write_text('[[populations]]\nname = "all"\ntitle = "All Customers"\nfilter = "buys_cnt IS NOT NULL"\n'
+                      'features = ["recency", "frequency", "monetary"]\nmethod = "kmeans"\n'
+                      'k = 4\nk_min = 4\nk_max = 4\nrandom_state = 42\n', encoding="utf-8")
+    out, labels, checkpoints = tmp_path / "out", tmp_path / "lake" / "segments", tmp_path / "checkpoints"
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_SUBMIT_ARGS": f"--driver-memory 1g --executor-memory 768m --conf spark.checkpoint.dir=file://{checkpoints} "
+                               "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
+    }
+    env.pop("CUSTSEG_DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "custseg.engines.spark.submit", "run", "--engine", "spark", "--spark-master", master,
+         "--data", str(data), "--map", BASE_MAP, "--config", str(config), "--out", str(out), "--no-slides", "--out-labels", f"file://{labels}"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    apps = _cluster_state(ui_port)
+    ran = [a for a in apps.get("completedapps", []) + apps.get("activeapps", []) if a.get("name") == "custseg"]
+    assert ran, apps  # the run was the cluster's application, not a local Spark
+
+    written = pd.read_parquet(out / "customers.parquet")
+    clusters = [c for c in written.columns if c.startswith("cluster")]
+    with DuckDBEngine() as engine:
+        duck = engine.customer_tables(data, load_config(config), mapping=BASE_MAP).customers
+    assert_same_table(duck, written[list(duck.columns)])
+
+    lake = pd.read_parquet(labels).sort_values("customer_id").reset_index(drop=True)
+    assert len(lake) == len(written) > 0.9 * CUSTOMERS
+    ordered = written.sort_values("customer_id").reset_index(drop=True)
+    assert list(lake["customer_id"]) == list(ordered["customer_id"])
+    for col in clusters:
+        kind = "Int64" if col.startswith("cluster_all") and "name" not in col else "string"
+        assert lake[col].astype(kind).equals(ordered[col].astype(kind)), col
+    assert lake["cluster_all"].notna().sum() > 0.9 * CUSTOMERS
+    assert any(checkpoints.rglob("*")), "no reliable checkpoint was written"
+
+    lines = result.stderr.splitlines()
+    assert any(f"spark: {master}" in line for line in lines), result.stderr
+    assert any("spark: customer_rfm in" in line and "range partitions" in line for line in lines), result.stderr
+    assert re.search(r"spark: clean_orders in \d+\.\d s", result.stderr), result.stderr  # stage timings
+    assert re.search(r"spark: labelled customer table written to file://\S+ in \d+\.\d s", result.stderr), result.stderr
+    for noise in ("No Partition Defined", "WARN TaskSetManager", "[Stage ", "INFO "):
+        assert noise not in result.stderr, noise
