@@ -16,6 +16,10 @@ count. Spark runs with a 4 GB driver heap (``--driver-memory 4g``; at 1M custome
 1 GB is too small to collect the customer table).
 
     .venv/bin/python bench/bench_spark.py [--sizes 100000 1000000] [--data-dir DIR]
+
+``--standalone``: the whole ``custseg run`` on a standalone master + worker started on this
+machine instead (stage times, driver peak memory, the customer table against DuckDB's;
+bench/results/spark_standalone.md).
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,13 +150,135 @@ def timed(argv: list[str], env: dict | None = None) -> tuple[float, float, float
     return m.seconds, mem.peak_kb / 1024, load
 
 
+# ----------------------------------------------------------------------------- standalone cluster
+
+STANDALONE_SUBMIT = ("--driver-memory 4g --executor-memory 4g --conf spark.driver.maxResultSize=2g "
+                     "--conf spark.sql.shuffle.partitions=16 pyspark-shell")
+_LINE = re.compile(r"^\s*(\d+\.\d)s (.*)$")
+
+
+def stage_times(progress: str) -> dict[str, float]:
+    """Spark start, features (read, checks, feature SQL), clustering and report, from custseg's progress lines."""
+    at = {}
+    for line in progress.splitlines():
+        m = _LINE.match(line)
+        if m is None:
+            continue
+        t, message = float(m.group(1)), m.group(2)
+        if message.startswith("spark: spark://"):
+            at.setdefault("started", t)
+        elif message.startswith("spark: excluded_customers in") or message.startswith("spark: customers in"):
+            at["features"] = t
+        elif message.startswith("writing report"):
+            at["clustered"] = t
+        elif message.startswith("report written"):
+            at["report"] = t
+    return {"spark start": at.get("started", 0.0), "features": at["features"] - at["started"],
+            "clustering": at["clustered"] - at["features"], "report": at["report"] - at["clustered"]}
+
+
+def same_values(duck, spark) -> tuple[bool, str]:
+    """Every column of DuckDB's customer table equal in Spark's (floats to 1e-9, NULLs in the same rows)."""
+    import numpy as np
+
+    duck = duck.sort_values("customer_id").reset_index(drop=True)
+    spark = spark[list(duck.columns)].sort_values("customer_id").reset_index(drop=True)
+    if len(duck) != len(spark):
+        return False, f"{len(duck):,} vs {len(spark):,} rows"
+    for col in duck.columns:
+        a, b = duck[col], spark[col]
+        if not (a.isna().to_numpy() == b.isna().to_numpy()).all():
+            return False, f"{col}: NULLs differ"
+        keep = ~a.isna().to_numpy()
+        if a.dtype.kind in "fiu" or b.dtype.kind in "fiu":
+            x, y = a.to_numpy(dtype="float64", na_value=np.nan)[keep], b.to_numpy(dtype="float64", na_value=np.nan)[keep]
+            if not np.allclose(x, y, rtol=1e-9, atol=1e-9):
+                return False, col
+        elif not (a.astype(str).to_numpy()[keep] == b.astype(str).to_numpy()[keep]).all():
+            return False, col
+    return True, f"{len(duck.columns)} columns, {len(duck):,} customers"
+
+
+def standalone(args, custseg: str) -> None:
+    """`custseg run --engine spark` on a standalone master + worker on this machine (one fresh
+    cluster per size): stage times, the driver's peak memory (the custseg process and its driver
+    JVM; the executors run under the worker), and the customer table against DuckDB's."""
+    import pandas as pd
+
+    from custseg.engines.spark.standalone import StandaloneCluster
+    from tests.test_spark import _fixed_k_config
+
+    rows = []
+    for n in args.sizes:
+        data = args.data_dir / f"olist-{n}-seed{args.seed}"
+        if not (data / "olist_orders_dataset.csv").is_file():
+            print(f"generating {n:,} customers -> {data}", flush=True)
+            measure([custseg, "generate", "olist", "--customers", str(n), "--seed", str(args.seed), "--out", str(data)])
+        with tempfile.TemporaryDirectory() as tmp:
+            config = _fixed_k_config(Path(tmp) / "fixed_k.toml")
+            with StandaloneCluster(Path(tmp) / "cluster", cores=2, memory="5g", timeout=180) as cluster:
+                argv = [custseg, "run", "--engine", "spark", "--spark-master", cluster.url, "--data", str(data), "--config", str(config),
+                        "--out", f"{tmp}/out", "--no-slides", "--out-labels", f"file://{tmp}/labels"]
+                load = os.getloadavg()[0]
+                print(f"{n:,}: custseg run on {cluster.url} ...", flush=True)
+                with TreeMemory() as mem:
+                    started = time.perf_counter()
+                    done = subprocess.run(argv, env={**os.environ, "PYSPARK_SUBMIT_ARGS": STANDALONE_SUBMIT}, capture_output=True, text=True)
+                    wall = time.perf_counter() - started
+                if done.returncode != 0:
+                    raise RuntimeError(f"custseg run failed: {done.stderr[-3000:]}")
+                ran = [a for a in cluster.applications() if a.get("name") == "custseg"]
+            stages = stage_times(done.stderr)
+            measure([custseg, "features", "--engine", "duckdb", "--data", str(data), "--out", f"{tmp}/duck"])
+            equal, detail = same_values(pd.read_parquet(f"{tmp}/duck/customers.parquet"), pd.read_parquet(f"{tmp}/out/customers.parquet"))
+            row = {"customers": n, "wall": wall, **stages, "driver_peak_mb": mem.peak_kb / 1024, "load": load,
+                   "on_cluster": bool(ran), "equal": equal, "detail": detail}
+            print(f"   {row}", flush=True)
+            rows.append(row)
+    lines = [
+        "## Spark engine on a standalone cluster (master + one worker on this machine)",
+        "",
+        f"Machine: {machine_line()}. Command: `.venv/bin/python bench/bench_spark.py --standalone --sizes {' '.join(map(str, args.sizes))}`.",
+        "",
+        "Generated Olist-schema data (seed 42). For each size a fresh standalone master and one worker (2 cores, 5 GB) are started "
+        "on 127.0.0.1 from the PySpark install's `bin/spark-class` (`custseg.engines.spark.standalone`), and "
+        "`custseg run --engine spark --spark-master spark://… --no-slides --out-labels …` runs the reference analysis with k "
+        f"fixed per population (`{STANDALONE_SUBMIT}`). Stage times come from custseg's progress lines: features = reading, "
+        "checks and the feature SQL up to the collected customer table; clustering = populations, evidence for the fixed k, fits, "
+        "views and the labelled table written by the executors; report = report.html, tables and models. Driver peak = the summed "
+        "resident memory of the custseg process and its driver JVM (the executors run under the worker, not counted), sampled every "
+        "0.2 s. \"Equal to DuckDB\" compares every column of `custseg features --engine duckdb`'s customer table with the Spark "
+        "run's customers.parquet (floats to 1e-9, NULLs in the same rows). \"load\" is the machine's 1-minute load average at the start "
+        "(2 cores; other jobs shared them when it is far above 2).",
+        "",
+        "| customers | total (s) | Spark start (s) | features (s) | clustering (s) | report (s) | driver peak (MB) | ran on the cluster | customer table equal to DuckDB | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|",
+    ]
+    lines += [f"| {r['customers']:,} | {r['wall']:.1f} | {r['spark start']:.1f} | {r['features']:.1f} | {r['clustering']:.1f} | {r['report']:.1f} | "
+              f"{r['driver_peak_mb']:,.0f} | {'yes' if r['on_cluster'] else 'no'} | {'yes' if r['equal'] else 'NO'} ({r['detail']}) | {r['load']:.1f} |"
+              for r in rows]
+    if len(rows) > 1:
+        a, b = rows[-2], rows[-1]
+        lines += ["", f"Driver peak memory from {a['customers']:,} to {b['customers']:,} customers: {a['driver_peak_mb']:,.0f} MB → "
+                      f"{b['driver_peak_mb']:,.0f} MB (×{b['driver_peak_mb'] / a['driver_peak_mb']:.2f}). The driver still collects the "
+                      "customer table and builds the report from it (docs/spark.md: what the driver holds), so it grows with the customers."]
+    text = "\n".join(lines) + "\n"
+    (REPO / "bench/results").mkdir(exist_ok=True)
+    (REPO / "bench/results/spark_standalone.md").write_text(text)
+    print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "custseg-bench-data")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--standalone", action="store_true", help="custseg run on a standalone master + worker (bench/results/spark_standalone.md)")
     args = parser.parse_args()
     custseg = str(Path(sys.executable).with_name("custseg"))
+    if args.standalone:
+        standalone(args, custseg)
+        return
     rows = []
     aris = {}
     for n in args.sizes:

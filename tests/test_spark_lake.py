@@ -213,3 +213,17 @@ def test_catalog_tables_log_and_olist_database(spark, lake, plain_table, tmp_pat
         assert duck.exit_code == 2 and "catalog tables are read by the Spark engine; add --engine spark" in duck.stderr
     finally:
         spark.sql("DROP DATABASE IF EXISTS custseg_shop CASCADE")
+
+
+def test_lake_outputs_need_the_spark_engine(run_cli, tmp_path):
+    out = tmp_path / "out"
+    for option in (["--out-labels", str(tmp_path / "labels")], ["--out-table", "shop.segments"]):
+        result = run_cli("run", "--engine", "duckdb", "--data", ONLINE_RETAIL, "--preset", "online_retail", "--out", out, *option)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.strip() == (
+            "custseg: error: --out-labels / --out-table: the labelled customer table is written by the Spark engine; add --engine spark "
+            "(the DuckDB engine writes it as customers.parquet in --out)")
+    both = run_cli("run", "--engine", "spark", "--data", ONLINE_RETAIL, "--preset", "online_retail", "--out", out,
+                   "--out-labels", "x", "--out-table", "y.z")
+    assert both.exit_code == 2 and both.stderr.strip() == "custseg: error: --out-labels and --out-table: give one of them"
+    assert not out.exists() and not (tmp_path / "labels").exists()

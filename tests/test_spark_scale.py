@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_spark import assert_same_table, generated, requires_spark, spark  # noqa: F401 - fixtures
+from tests.test_spark import requires_spark, spark  # noqa: F401 - fixtures
 
 
 @requires_spark

@@ -12,15 +12,10 @@ About 110 s on a loaded 2-core machine (JVM start-up of master, worker, driver a
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -31,60 +26,13 @@ from tests.test_spark import assert_same_table, requires_spark
 CUSTOMERS = 400
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cluster_state(ui_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=5) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory):
     """A Spark standalone master and one worker (2 cores, 1 GB) on 127.0.0.1; stopped after."""
-    import pyspark
+    from custseg.engines.spark.standalone import StandaloneCluster
 
-    home = Path(pyspark.__file__).parent
-    spark_class = home / "bin" / "spark-class"
-    logs = tmp_path_factory.mktemp("standalone")
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
-    port, ui_port, worker_ui = _free_port(), _free_port(), _free_port()
-    started = []
-
-    def start(*args: str, log: str) -> None:
-        with open(logs / log, "wb") as out:
-            started.append(subprocess.Popen([str(spark_class), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
-
-    try:
-        start("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port), log="master.log")
-        start("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "2", "--memory", "1g",
-              "--webui-port", str(worker_ui), "--work-dir", str(logs / "work"), f"spark://127.0.0.1:{port}", log="worker.log")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _cluster_state(ui_port).get("aliveworkers", 0) >= 1:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in started):
-                pytest.fail("the standalone master or worker did not start:\n" + (logs / "master.log").read_text()[-2000:]
-                            + (logs / "worker.log").read_text()[-2000:])
-            time.sleep(0.5)
-        yield f"spark://127.0.0.1:{port}", ui_port
-    finally:
-        for process in reversed(started):  # worker, then master: only the processes started here
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with StandaloneCluster(tmp_path_factory.mktemp("standalone"), cores=2, memory="1g") as cluster:
+        yield cluster
 
 
 @requires_spark
@@ -93,7 +41,7 @@ def test_run_on_a_standalone_cluster(standalone, tmp_path):
     from custseg.engines.duckdb import DuckDBEngine
     from tests.test_own_log import BASE_MAP, write_log
 
-    master, ui_port = standalone
+    master = standalone.url
     data = tmp_path / "shop.csv"  # a flat log: fewer tables to read than an Olist folder (a short test)
     write_log(data, customers=CUSTOMERS)
     config = tmp_path / "one_population.toml"  # one population, k fixed: a short run
@@ -119,9 +67,8 @@ def test_run_on_a_standalone_cluster(standalone, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
-    apps = _cluster_state(ui_port)
-    ran = [a for a in apps.get("completedapps", []) + apps.get("activeapps", []) if a.get("name") == "custseg"]
-    assert ran, apps  # the run was the cluster's application, not a local Spark
+    ran = [a for a in standalone.applications() if a.get("name") == "custseg"]
+    assert ran, standalone.state()  # the run was the cluster's application, not a local Spark
 
     written = pd.read_parquet(out / "customers.parquet")
     clusters = [c for c in written.columns if c.startswith("cluster")]
