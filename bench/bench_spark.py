@@ -90,8 +90,9 @@ for f in sorted(src.glob("*.csv")):
 class TreeMemory:
     """Peak of the summed RSS of every descendant of this process, sampled in a thread."""
 
-    def __init__(self, interval: float = 0.2):
+    def __init__(self, interval: float = 0.2, root: int | None = None):
         self.interval = interval
+        self.root = root  # whose descendants (and itself, when given); default: this process's children
         self.peak_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -122,10 +123,10 @@ class TreeMemory:
         return 0
 
     def _run(self) -> None:
-        me = os.getpid()
+        me = self.root or os.getpid()
         while not self._stop.is_set():
             tree = self._children()
-            stack, total = list(tree.get(me, [])), 0
+            stack, total = list(tree.get(me, [])) + ([me] if self.root else []), 0
             while stack:
                 pid = stack.pop()
                 total += self._rss_kb(pid)
@@ -221,14 +222,16 @@ def standalone(args, custseg: str) -> None:
                         "--out", f"{tmp}/out", "--no-slides", "--out-labels", f"file://{tmp}/labels"]
                 load = os.getloadavg()[0]
                 print(f"{n:,}: custseg run on {cluster.url} ...", flush=True)
-                with TreeMemory() as mem:
-                    started = time.perf_counter()
-                    done = subprocess.run(argv, env={**os.environ, "PYSPARK_SUBMIT_ARGS": STANDALONE_SUBMIT}, capture_output=True, text=True)
-                    wall = time.perf_counter() - started
-                if done.returncode != 0:
-                    raise RuntimeError(f"custseg run failed: {done.stderr[-3000:]}")
+                started = time.perf_counter()
+                process = subprocess.Popen(argv, env={**os.environ, "PYSPARK_SUBMIT_ARGS": STANDALONE_SUBMIT},
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                with TreeMemory(root=process.pid) as mem:  # the driver: custseg's process and its JVM, not the cluster's
+                    _, stderr = process.communicate()
+                wall = time.perf_counter() - started
+                if process.returncode != 0:
+                    raise RuntimeError(f"custseg run failed: {stderr[-3000:]}")
                 ran = [a for a in cluster.applications() if a.get("name") == "custseg"]
-            stages = stage_times(done.stderr)
+            stages = stage_times(stderr)
             measure([custseg, "features", "--engine", "duckdb", "--data", str(data), "--out", f"{tmp}/duck"])
             equal, detail = same_values(pd.read_parquet(f"{tmp}/duck/customers.parquet"), pd.read_parquet(f"{tmp}/out/customers.parquet"))
             row = {"customers": n, "wall": wall, **stages, "driver_peak_mb": mem.peak_kb / 1024, "load": load,
