@@ -134,21 +134,22 @@ def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
     dims = []
     if dataset.has("payments"):
         dims.append({"name": "customer_payment_types", "top_n": 10**9,
-                     "source_sql": "SELECT b.customer_id, b.order_id, p.payment_type AS value FROM bought b JOIN clean_payments p USING (order_id)"})
+                     "source_sql": "SELECT b.customer_key, b.order_key, p.payment_type AS value FROM bought b JOIN clean_payments p ON p.order_key = b.order_key"})
     if dataset.has("categories"):
         dims.append({"name": "customer_top_product_categories", "top_n": params.top_n,
-                     "source_sql": "SELECT b.customer_id, b.order_id, i.category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.category IS NOT NULL"})
+                     "source_sql": "SELECT b.customer_key, b.order_key, i.category AS value FROM bought b JOIN clean_items i ON i.order_key = b.order_key WHERE i.category IS NOT NULL"})
         if _uses_category_groups(dataset, params):
             dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
-                         "source_sql": "SELECT b.customer_id, b.order_id, i.general_category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.general_category IS NOT NULL"})
+                         "source_sql": "SELECT b.customer_key, b.order_key, i.general_category AS value FROM bought b JOIN clean_items i ON i.order_key = b.order_key WHERE i.general_category IS NOT NULL"})
     dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n,
-                 "source_sql": "SELECT customer_id, order_id, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
+                 "source_sql": "SELECT customer_key, order_key, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
     taken = {d["name"] for d in dims} | {f"customer_{p}" for p in PLACES}
     for name in getattr(dataset, "attributes", ()):
         if name in taken:
             raise attribute_name_error(name)
         dims.append({"name": name, "top_n": 1,
-                     "source_sql": f"SELECT b.customer_id, b.order_id, a.value FROM bought b JOIN order_attributes a USING (order_id) WHERE a.name = {_literal(name)}"})
+                     "source_sql": f"SELECT b.customer_key, b.order_key, a.value FROM bought b JOIN clean_orders o ON o.order_key = b.order_key "
+                                   f"JOIN order_attributes a ON a.order_id = o.order_id WHERE a.name = {_literal(name)}"})
     return dims
 
 

@@ -2,7 +2,7 @@
 -- in both engines).
 CREATE OR REPLACE TABLE purchases AS
 WITH last_purchase AS (SELECT max(purchase_ts) AS last_ts FROM clean_orders)
-SELECT o.order_id,
+SELECT o.order_key,
 {% if purchase_rule == "olist" %}
        coalesce(
            o.order_status = 'Delivered'

@@ -2,7 +2,7 @@
 -- who never converted; order-based ones are over all their orders.
 -- The per-purchase means are listed once (purchase_aggregates) and used twice: computed in
 -- purchase_agg, then selected by name. 8.64e10 = microseconds per day (a DOUBLE literal).
-{% set purchase_aggregates = [("buys_cnt", "count(DISTINCT order_id)")] %}
+{% set purchase_aggregates = [("buys_cnt", "count(*)")] %}
 {% if has("delivery") %}
 {% set purchase_aggregates = purchase_aggregates + [
     ("avg_delivery_time_days", "avg(delivery_time_days)"),
@@ -38,30 +38,33 @@
     ("customer_avg_reviews_score", "avg(order_avg_reviews_score)")] %}
 {% endif %}
 CREATE OR REPLACE TABLE customer_metrics AS
+-- By integer keys (01_clean_orders.sql); an order is one row of order_facts, so counting rows counts
+-- distinct orders.
 WITH all_orders AS (
-    SELECT customer_id,
-           count(DISTINCT order_id) AS orders_cnt,
-           count(DISTINCT order_id) FILTER (WHERE is_canceled) AS canceled_orders_cnt,
+    SELECT customer_key,
+           count(*) AS orders_cnt,
+           count(*) FILTER (WHERE is_canceled) AS canceled_orders_cnt,
 {% if has("delivery") %}
-           count(DISTINCT order_id) FILTER (WHERE order_status <> 'Delivered') AS not_delivered_cnt,
+           count(*) FILTER (WHERE order_status <> 'Delivered') AS not_delivered_cnt,
 {% endif %}
            count(*) AS _orders_rows
-    FROM order_metrics
-    GROUP BY customer_id
+    FROM order_facts
+    GROUP BY customer_key
 ),
 bought AS (
     SELECT *,
-           row_number() OVER (PARTITION BY customer_id ORDER BY purchase_ts NULLS LAST, order_id NULLS LAST) AS purchase_no
-    FROM order_metrics WHERE is_purchase
+           -- order_seq orders the customer's orders by (purchase time, order id), a missing time last
+           row_number() OVER (PARTITION BY customer_key ORDER BY order_seq) AS purchase_no
+    FROM order_facts WHERE is_purchase
 ),
 gaps AS (
-    SELECT customer_id,
+    SELECT customer_key,
            max(CASE WHEN purchase_no = 2 THEN {{ epoch_us("purchase_ts") }} END)
              - max(CASE WHEN purchase_no = 1 THEN {{ epoch_us("purchase_ts") }} END) AS first_to_second_us
-    FROM bought GROUP BY customer_id
+    FROM bought GROUP BY customer_key
 ),
 purchase_agg AS (
-    SELECT customer_id,
+    SELECT customer_key,
 {% for name, expr in purchase_aggregates %}
            {{ expr }} AS {{ name }},
 {% endfor %}
@@ -69,9 +72,9 @@ purchase_agg AS (
            min(purchase_ts) AS first_purchase_ts,
            max(purchase_ts) AS last_purchase_ts,
            count(DISTINCT date_trunc('month', purchase_ts)) AS months_with_buys
-    FROM bought GROUP BY customer_id
+    FROM bought GROUP BY customer_key
 )
-SELECT a.customer_id,
+SELECT k.customer_id,
        a.orders_cnt,
        a.canceled_orders_cnt,
        CAST(a.canceled_orders_cnt AS DOUBLE) / a.orders_cnt AS canceled_share,
@@ -88,7 +91,9 @@ SELECT a.customer_id,
        g.first_to_second_us / 8.64e10 AS from_first_to_second_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 END AS from_first_to_last_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 / (p.buys_cnt - 1) END AS avg_buys_diff_days,
-       p.months_with_buys
+       p.months_with_buys,
+       a.customer_key
 FROM all_orders a
-LEFT JOIN purchase_agg p USING (customer_id)
-LEFT JOIN gaps g USING (customer_id);
+JOIN customer_keys k ON k.customer_key = a.customer_key
+LEFT JOIN purchase_agg p ON p.customer_key = a.customer_key
+LEFT JOIN gaps g ON g.customer_key = a.customer_key;
