@@ -94,10 +94,14 @@ def generated(size: int, work: Path) -> Path:
     return folder
 
 
+#: The custseg sources the runs import (``--src``: another revision's src/ folder, to compare).
+SRC = REPO / "src"
+
+
 def run_stages(folder: Path, out: Path, slides: bool) -> tuple[dict, float, float]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", STAGE_SNIPPET, str(folder), str(out), "slides" if slides else "no"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -302,7 +306,11 @@ def main() -> None:
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
     parser.add_argument("--out", default=str(RESULTS / "scale.md"))
     parser.add_argument("--real", action="store_true", help="measure the bundled real Olist data, with the baseline")
+    parser.add_argument("--src", default=None, help="the custseg src/ folder to run (default: this worktree's)")
     args = parser.parse_args()
+    if args.src:
+        global SRC
+        SRC = Path(args.src)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     command = "bench/bench_scale.py " + " ".join(sys.argv[1:])

@@ -113,16 +113,19 @@ def main() -> None:
             peak = system.get("peak_buffer_memory", 0) / 1e6
             spilled = max(system.get("peak_temp_dir_size", 0), sampler.peak_temp) / 1e6
             cpu = tree.get("query", {}).get("cpu_time", 0.0)
+            tables_mb = fetch_one(connection, "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'")[0] / 1e6
             records.append({"statement": head, "seconds": seconds, "cpu": cpu, "spilled_mb": spilled,
-                            "peak_buffer_mb": peak, "operators": ops[: args.top]})
-            print(f"\n{seconds:7.2f} s (cpu {cpu:6.2f})  spilled {spilled:8.1f} MB  peak buffers {peak:8.1f} MB  {head}")
+                            "peak_buffer_mb": peak, "tables_mb": tables_mb, "operators": ops[: args.top]})
+            print(f"\n{seconds:7.2f} s (cpu {cpu:6.2f})  spilled {spilled:8.1f} MB  peak buffers {peak:8.1f} MB  "
+                  f"tables after {tables_mb:8.1f} MB  {head}")
             for name, own, rows, extra in ops[: args.top]:
                 print(f"         {own:7.2f} s  {rows:>12,} rows  {name}  {extra}")
 
     features.run_sql = profiled_run_sql
     cfg = load_config(None)
     t = time.perf_counter()
-    features.run_feature_sql(dataset, features.FeatureParams.for_dataset(dataset, **dict(cfg.features)))
+    # as custseg run does: the canonical tables dropped once read (compute_customer_tables, release=True)
+    features.run_feature_sql(dataset, features.FeatureParams.for_dataset(dataset, **dict(cfg.features)), drop_inputs=True)
     total = time.perf_counter() - t
     print(f"\nfeature SQL: {total:.2f} s (profiling included)")
     t = time.perf_counter()

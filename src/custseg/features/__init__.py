@@ -229,14 +229,25 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
+#: The canonical tables no SQL file reads after the named one (issue 24): ``drop_inputs`` drops
+#: them there. At 10M customers they hold ~5 GB, as much as DuckDB's share of memory.
+LAST_READ_BY = {
+    "01_clean_orders.sql": ("orders", "input_customers"),
+    "02_clean_products.sql": ("products", "category_translation"),
+    "03_clean_lines.sql": ("order_items", "payments", "reviews"),
+}
+
+
 def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None,
-                    split_scans: bool | None = None) -> None:
+                    split_scans: bool | None = None, drop_inputs: bool = False) -> None:
     """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
     are joined (see :mod:`custseg.features.dialect`); ``split_scans`` (default: up to
     SPLIT_SCANS_UP_TO orders) whether small tables are scanned on every core (see
     :func:`custseg._duck.split_small_scans`). Either way the tables are the same (tested).
+    ``drop_inputs`` (the caller owns the dataset and needs only the results): each canonical
+    table is dropped as soon as no later file reads it (:data:`LAST_READ_BY`).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -263,6 +274,8 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
                 run_sql(con, render_feature_sql(name, context))
             except duckdb.Error as exc:  # a bug in a template, not the user's input
                 raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
+            for table in LAST_READ_BY.get(name, ()) if drop_inputs else ():
+                run_sql(con, f"DROP TABLE IF EXISTS {table}")
     finally:
         split_small_scans(con, False)  # the connection's later queries (the caller's) as DuckDB plans them
     check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
@@ -304,7 +317,7 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
     if progress:
         progress("features: orders, customers, segments, RFM")
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
-    run_feature_sql(dataset, params)
+    run_feature_sql(dataset, params, drop_inputs=release)
     if not release or fetch_one(dataset.con, "SELECT count(*) FROM customer_metrics")[0] <= parquet_above:
         customers = to_pandas(dataset.con.table("customers"), categorical_text=True)
         excluded = to_pandas(dataset.con.table("excluded_customers"))

@@ -12,6 +12,11 @@ CREATE OR REPLACE TABLE customer_keys AS
 SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS customer_key
 FROM input_customers;
 
+-- The customers with an order outside the window (few): 11_excluded.sql tells them from customers
+-- without any order, so nothing after this file reads the input's orders.
+CREATE OR REPLACE TABLE out_of_window_customers AS
+SELECT DISTINCT customer_id FROM orders WHERE NOT {{ in_window("purchase_ts") }};
+
 CREATE OR REPLACE TABLE clean_orders AS
 WITH stage_medians AS (
     -- Median stage durations in microseconds, over orders that have both ends.
