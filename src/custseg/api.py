@@ -61,16 +61,33 @@ def cluster_table(populations: list[PopulationResult]) -> pd.DataFrame:
 WRITE_TABLES_DURING_VIEWS_UP_TO = 2_000_000
 
 
+#: Up to this many customers customers.csv and clusters.csv are written beside the Parquet files;
+#: above it only Parquet, unless [report] csv_max_customers asks for more (0: always CSV). At 10M
+#: customers the CSV is ~4 GB and took longer to write than the rest of the outputs (issue 24).
+CSV_MAX_CUSTOMERS = 2_000_000
+
+
+def csv_skipped_note(n_customers: int, limit: int) -> str:
+    """What a run says when it writes the tables as Parquet only."""
+    return (f"customers.csv and clusters.csv not written: {n_customers:,} customers are more than [report] "
+            f"csv_max_customers = {limit:,}; customers.parquet and clusters.parquet hold every row "
+            "(set csv_max_customers = 0 in the config to write the CSV too)")
+
+
 class TableWriter:
-    """Writes customers and clusters (Parquet + CSV) into a folder on a background thread.
+    """Writes customers and clusters (Parquet, and CSV up to ``csv_max_customers``) into a folder
+    on a background thread.
 
     ``start(customers, populations)`` begins; ``wait()`` re-raises the writer's failure;
     ``settle()`` waits and drops the outcome (the analysis is failing anyway). Started by the
     analysis' ``on_fitted`` hook, the tables are written while the views are drawn.
+    ``csv_skipped``: the note saying why there is no CSV, once started without it (else None).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, csv_max_customers: int = CSV_MAX_CUSTOMERS) -> None:
         self.folder = folder
+        self.csv_max_customers = int(csv_max_customers)
+        self.csv_skipped: str | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -81,10 +98,14 @@ class TableWriter:
     def start(self, customers: pd.DataFrame, populations: list[PopulationResult]) -> None:
         from custseg.outputs import write_table
 
+        csv = not self.csv_max_customers or len(customers) <= self.csv_max_customers
+        if not csv:
+            self.csv_skipped = csv_skipped_note(len(customers), self.csv_max_customers)
+
         def work() -> None:
             try:
-                write_table(customer_table(customers, populations), self.folder, "customers")
-                write_table(cluster_table(populations), self.folder, "clusters")
+                write_table(customer_table(customers, populations), self.folder, "customers", csv=csv)
+                write_table(cluster_table(populations), self.folder, "clusters", csv=csv)
             except BaseException as exc:  # noqa: BLE001 - re-raised by wait()
                 self._error = exc
 
@@ -115,8 +136,10 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
     paths: dict[str, Path] = {}
     if tables is None or not tables.started:
         # Parquet and DuckDB's CSV writer release the GIL: beside the report
-        tables = TableWriter(folder)
+        tables = tables or TableWriter(folder)
         tables.start(result.customers, result.populations)
+    if tables.csv_skipped and progress:
+        progress(tables.csv_skipped)
     try:
         excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
         excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
@@ -259,7 +282,7 @@ def run(
         if out is None:
             return analyse()
         with staged_output(out) as staging:
-            tables = TableWriter(staging)
+            tables = TableWriter(staging, int(cfg.report.get("csv_max_customers", CSV_MAX_CUSTOMERS)))
             # The browser starts now and draws each population's charts as soon as they exist.
             drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
             try:

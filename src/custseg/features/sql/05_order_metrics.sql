@@ -1,8 +1,6 @@
 -- One row per order (spec section 4). 8.64e10 = microseconds per day (a DOUBLE literal in both engines).
 --
--- order_facts holds what the customer steps read, keyed by integers (01_clean_orders.sql); order_seq is
--- the order's place among its customer's orders by (purchase time, order id), a missing time last: the
--- customer steps break ties with it instead of comparing order ids. order_metrics, the whole order
+-- order_facts holds what the customer steps read, keyed by integers (01_clean_orders.sql). order_metrics, the whole order
 -- table of the spec, is a view over it: its text lists (categories, payment types: sorted, joined
 -- strings per order, the costliest aggregates of the stage) are made only when it is read, its rows in
 -- the input's order.
@@ -33,7 +31,6 @@ review_agg AS (
     FROM clean_reviews GROUP BY order_key
 )
 SELECT o.order_key, o.customer_key,
-       row_number() OVER (PARTITION BY o.customer_key ORDER BY o.purchase_ts NULLS LAST, o.order_id NULLS LAST) AS order_seq,
        o.order_status, o.is_canceled, p.is_purchase, o.purchase_ts,
        o.customer_city, o.customer_state, o.customer_region, o.customer_country,
 {% if has("payments") %}

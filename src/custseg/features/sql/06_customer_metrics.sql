@@ -2,6 +2,9 @@
 -- who never converted; order-based ones are over all their orders.
 -- The per-purchase means are listed once (purchase_aggregates) and used twice: computed in
 -- purchase_agg, then selected by name. 8.64e10 = microseconds per day (a DOUBLE literal).
+-- The means of fractional numbers (in_purchase_order: column of each) depend, in their last bits, on
+-- the order they are summed in: a customer with more than two purchases sums them in purchase order
+-- (time, then order id), as custseg always has.
 {% set purchase_aggregates = [("buys_cnt", "count(*)")] %}
 {% if has("delivery") %}
 {% set purchase_aggregates = purchase_aggregates + [
@@ -37,6 +40,11 @@
     ("reviews_cnt", "sum(reviews_cnt)"),
     ("customer_avg_reviews_score", "avg(order_avg_reviews_score)")] %}
 {% endif %}
+{% set in_purchase_order = {} %}
+{% for name, column in [("avg_delivery_time_days", "delivery_time_days"), ("avg_delivery_delay_days", "delivery_delay_days"),
+                         ("avg_order_total_weight_kg", "total_weight_kg")] %}
+{% if name in purchase_aggregates | map("first") | list %}{% set _ = in_purchase_order.update({name: column}) %}{% endif %}
+{% endfor %}
 CREATE OR REPLACE TABLE customer_metrics AS
 -- By integer keys (01_clean_orders.sql); an order is one row of order_facts, so counting rows counts
 -- distinct orders.
@@ -51,18 +59,7 @@ WITH all_orders AS (
     FROM order_facts
     GROUP BY customer_key
 ),
-bought AS (
-    SELECT *,
-           -- order_seq orders the customer's orders by (purchase time, order id), a missing time last
-           row_number() OVER (PARTITION BY customer_key ORDER BY order_seq) AS purchase_no
-    FROM order_facts WHERE is_purchase
-),
-gaps AS (
-    SELECT customer_key,
-           max(CASE WHEN purchase_no = 2 THEN {{ epoch_us("purchase_ts") }} END)
-             - max(CASE WHEN purchase_no = 1 THEN {{ epoch_us("purchase_ts") }} END) AS first_to_second_us
-    FROM bought GROUP BY customer_key
-),
+bought AS (SELECT * FROM order_facts WHERE is_purchase),
 purchase_agg AS (
     SELECT customer_key,
 {% for name, expr in purchase_aggregates %}
@@ -70,9 +67,26 @@ purchase_agg AS (
 {% endfor %}
            sum(total_payment) AS total_customer_payment_exact,
            min(purchase_ts) AS first_purchase_ts,
-           max(purchase_ts) AS last_purchase_ts,
-           count(DISTINCT date_trunc('month', purchase_ts)) AS months_with_buys
+           max(purchase_ts) AS last_purchase_ts
     FROM bought GROUP BY customer_key
+),
+repeat_buyers AS (
+    -- What needs a customer's purchases side by side, for the few percent with two or more.
+    -- From the first purchase to the second (by purchase time, a missing time last): the second
+    -- is the first's time again when two purchases share it, else the next later time.
+    SELECT b.customer_key,
+           CASE WHEN count(*) FILTER (WHERE b.purchase_ts = p.first_purchase_ts) >= 2 THEN CAST(0 AS BIGINT)
+                ELSE {{ epoch_us("min(b.purchase_ts) FILTER (WHERE b.purchase_ts > p.first_purchase_ts)") }} - {{ epoch_us("p.first_purchase_ts") }}
+           END AS first_to_second_us,
+{% for name, column in in_purchase_order.items() %}
+           {{ avg_in_order("b." ~ column, "b.purchase_ts NULLS LAST, o.order_id NULLS LAST") }} AS {{ name }},
+{% endfor %}
+           count(DISTINCT date_trunc('month', b.purchase_ts)) AS months_with_buys
+    FROM bought b
+    JOIN purchase_agg p ON p.customer_key = b.customer_key
+    JOIN clean_orders o ON o.order_key = b.order_key
+    WHERE p.buys_cnt >= 2
+    GROUP BY b.customer_key, p.first_purchase_ts
 )
 SELECT k.customer_id,
        a.orders_cnt,
@@ -82,7 +96,11 @@ SELECT k.customer_id,
        CAST(a.not_delivered_cnt AS DOUBLE) / a.orders_cnt AS not_delivered_share,
 {% endif %}
 {% for name, expr in purchase_aggregates %}
+{% if name in in_purchase_order %}
+       CASE WHEN p.buys_cnt > 2 THEN g.{{ name }} ELSE p.{{ name }} END AS {{ name }},
+{% else %}
        p.{{ name }},
+{% endif %}
 {% endfor %}
        CAST(p.total_customer_payment_exact AS DOUBLE) AS total_customer_payment,
        p.total_customer_payment_exact,
@@ -91,9 +109,11 @@ SELECT k.customer_id,
        g.first_to_second_us / 8.64e10 AS from_first_to_second_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 END AS from_first_to_last_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 / (p.buys_cnt - 1) END AS avg_buys_diff_days,
-       p.months_with_buys,
+       -- a single purchase: one month, unless its time is missing
+       CASE WHEN p.buys_cnt >= 2 THEN g.months_with_buys WHEN p.first_purchase_ts IS NOT NULL THEN CAST(1 AS BIGINT)
+            WHEN p.buys_cnt = 1 THEN CAST(0 AS BIGINT) END AS months_with_buys,
        a.customer_key
 FROM all_orders a
 JOIN customer_keys k ON k.customer_key = a.customer_key
 LEFT JOIN purchase_agg p ON p.customer_key = a.customer_key
-LEFT JOIN gaps g ON g.customer_key = a.customer_key;
+LEFT JOIN repeat_buyers g ON g.customer_key = a.customer_key;

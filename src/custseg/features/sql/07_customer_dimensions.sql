@@ -3,10 +3,10 @@
 -- joined in alphabetical order. Customers with no purchase get "Never Converted".
 -- "Latest" value (the customer's place: city, state, region, country, where the source has it):
 -- the one on the purchase with the largest (purchase time, order id), a NULL time counting as the
--- latest (order_seq, 05_order_metrics.sql); purchases without the value are skipped. The user's own
--- attributes are "top" values with top_n 1: the customer's most frequent value.
--- Most customers keep a single value: it is the dimension as it stands; only customers with several
--- go through the sorted join (an ordered aggregate, costly at millions of customers).
+-- latest; purchases without the value are skipped. The user's own attributes are "top" values with
+-- top_n 1: the customer's most frequent value.
+-- Most customers have a single value, or a single purchase: they take it as it stands. Only the others
+-- are ranked, sorted and joined (windows and ordered aggregates: costly at millions of customers).
 CREATE OR REPLACE TABLE customer_dimensions AS
 WITH bought AS (SELECT * FROM order_facts WHERE is_purchase),
 {% for dim in top_dimensions %}
@@ -14,34 +14,47 @@ WITH bought AS (SELECT * FROM order_facts WHERE is_purchase),
     SELECT customer_key, value, count(DISTINCT order_key) AS n
     FROM ({{ dim.source_sql }}) s GROUP BY customer_key, value
 ),
-{{ dim.name }}_ranked AS (
-    SELECT customer_key, value,
-           row_number() OVER (PARTITION BY customer_key ORDER BY n DESC, value NULLS LAST) AS rank_in_customer,
-           count(*) OVER (PARTITION BY customer_key) AS values_cnt
-    FROM {{ dim.name }}_counts
+{{ dim.name }}_values AS (
+    SELECT customer_key, count(*) AS values_cnt, min(value) AS only_value
+    FROM {{ dim.name }}_counts GROUP BY customer_key
 ),
 {{ dim.name }}_top AS (
-    -- customers keeping one value: that value
-    SELECT customer_key, value AS {{ dim.name }}
-    FROM {{ dim.name }}_ranked
-    WHERE rank_in_customer = 1{% if dim.top_n > 1 %} AND values_cnt = 1{% endif %}
-
-{% if dim.top_n > 1 %}
+    -- a single value: that value
+    SELECT customer_key, only_value AS {{ dim.name }} FROM {{ dim.name }}_values WHERE values_cnt = 1
     UNION ALL
-    -- customers keeping several: joined in alphabetical order
+    -- several: the top_n most frequent, joined in alphabetical order
     SELECT customer_key, {{ string_agg_sorted("value", distinct=false) }} AS {{ dim.name }}
-    FROM {{ dim.name }}_ranked
-    WHERE rank_in_customer <= {{ dim.top_n }} AND values_cnt > 1
+    FROM (
+        SELECT c.customer_key, c.value,
+               row_number() OVER (PARTITION BY c.customer_key ORDER BY c.n DESC, c.value NULLS LAST) AS rank_in_customer
+        FROM {{ dim.name }}_counts c
+        JOIN {{ dim.name }}_values v ON v.customer_key = c.customer_key
+        WHERE v.values_cnt > 1
+    ) r
+    WHERE rank_in_customer <= {{ dim.top_n }}
     GROUP BY customer_key
-{% endif %}
 ),
 {% endfor %}
 latest AS (
-    SELECT customer_key
+    -- one purchase: its values
+    SELECT b.customer_key
 {% for place in places %}
-         , {{ arg_max("customer_" ~ place, "order_seq") }} AS customer_{{ place }}
+         , b.customer_{{ place }}
 {% endfor %}
-    FROM bought GROUP BY customer_key
+    FROM bought b
+    JOIN customer_metrics c ON c.customer_key = b.customer_key
+    WHERE c.buys_cnt = 1
+    UNION ALL
+    -- several: each value of the latest purchase that has one (the order id breaks ties of time)
+    SELECT b.customer_key
+{% for place in places %}
+         , {{ arg_max("b.customer_" ~ place, "b.purchase_ts", "o.order_id") }} AS customer_{{ place }}
+{% endfor %}
+    FROM bought b
+    JOIN customer_metrics c ON c.customer_key = b.customer_key
+    JOIN clean_orders o ON o.order_key = b.order_key
+    WHERE c.buys_cnt > 1
+    GROUP BY b.customer_key
 )
 SELECT c.customer_key
 {% for dim in top_dimensions %}
