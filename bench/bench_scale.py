@@ -35,10 +35,16 @@ STAGE_SNIPPET = r"""
 import json, resource, sys, time
 from pathlib import Path
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 stages = []
 t0 = time.perf_counter()
+cpu_at = [cpu()]
 def mark(name, started):
-    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak()})
+    now = cpu()
+    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak(), "cpu": now - cpu_at[0]})
+    cpu_at[0] = now
 t = time.perf_counter()
 import custseg.api
 mark("import", t)

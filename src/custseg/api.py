@@ -29,15 +29,36 @@ def customer_table(customers: pd.DataFrame, populations: list[PopulationResult])
     table = customers
     ids = table["customer_id"]
     added = {}
-    for pop in populations:  # looked up by id (once per population): no merge, no copy of the other columns
+    for pop in populations:  # placed by row (or looked up by id): no merge, no copy of the other columns
         a = pop.assignments
-        row = pd.Index(a["customer_id"]).get_indexer(ids)  # -1: not in the population (missing)
+        row = _assignment_rows(table, a, pop.rows)  # -1: not in the population (missing)
         added[f"cluster_{pop.name}"] = pd.Series(a["cluster"].array.astype("Int64").take(row, allow_fill=True), index=table.index)
         added[f"cluster_name_{pop.name}"] = pd.Series(a["cluster_name"].array.take(row, allow_fill=True), index=table.index)
     table = table.assign(**added)
     if not ids.is_monotonic_increasing:
         table = table.sort_values("customer_id", kind="stable")
     return table.reset_index(drop=True)
+
+
+def _assignment_rows(table: pd.DataFrame, assignments: pd.DataFrame, labels) -> "np.ndarray":
+    """For each row of the customer table, the row of its assignment (-1: none).
+
+    From the assignments' index labels in the table when known and they hold the same ids (a
+    check of 10M ids takes ~1 s), else by matching ids (13 s per population at 10M customers).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if labels is not None and len(labels) == len(assignments):
+        at = table.index.get_indexer(labels) if not isinstance(table.index, pd.RangeIndex) else None
+        positions = np.asarray(labels if at is None else at, dtype=np.int64)
+        inside = len(positions) == 0 or (positions.min() >= 0 and positions.max() < len(table))
+        if inside and (table["customer_id"].array.take(positions) == assignments["customer_id"].array).all():
+            if not isinstance(table.index, pd.RangeIndex) or table.index.equals(pd.RangeIndex(len(table))):
+                row = np.full(len(table), -1, dtype=np.intp)
+                row[positions] = np.arange(len(positions))
+                return row
+    return pd.Index(assignments["customer_id"]).get_indexer(table["customer_id"])
 
 
 def cluster_assignments(result: AnalysisResult) -> pd.DataFrame:
@@ -52,6 +73,12 @@ def cluster_table(populations: list[PopulationResult]) -> pd.DataFrame:
     frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in populations]
     if not frames:
         return pd.DataFrame(columns=["population", "customer_id", "cluster", "cluster_name"])
+    names = [p.name for p in populations]
+    if len(set(names)) == len(names) and all(f["customer_id"].is_monotonic_increasing for f in frames):
+        # each population's rows are in id order already (the customer table's): in population
+        # order they are the sorted table, without sorting ~10M ids (5 s)
+        ordered = [f for _, f in sorted(zip(names, frames), key=lambda pair: pair[0])]
+        return pd.concat(ordered, ignore_index=True)
     return pd.concat(frames, ignore_index=True).sort_values(["population", "customer_id"], kind="stable").reset_index(drop=True)
 
 

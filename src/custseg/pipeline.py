@@ -414,7 +414,9 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     labels = model.labels
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
 
+    rows = None
     if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy
+        rows = members.index.to_numpy()  # where they are in the customer table
         clustered = members.assign(cluster=labels.to_numpy().astype(int)).reset_index(drop=True)
     else:  # members with a missing feature are not clustered
         clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
@@ -437,6 +439,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         overview=overview, findings=headline_findings(overview, currency=currency),
         cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
                              dict(zip(sorted(int(c) for c in np.unique(labels)), sil.per_cluster))),
+        rows=rows,
     )
     return result, clustered, metrics, medians
 

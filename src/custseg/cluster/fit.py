@@ -263,6 +263,14 @@ def fit_clusters(
         known = evidence.kmeans_fit_for(k, n_rows=n, random_state=random_state, n_init=n_init, max_iter=max_iter)
     if known is not None:
         (codes, centres, inertia), label, notes = known, "kmeans", []
+    elif (evidence is not None and method == "kmeans" and evidence.method == "kmeans" and evidence.sampled_from == n
+          and k in evidence.kmeans_fits):
+        # the evidence was measured on a sample (custseg.cluster.sampling): fitted on all, from its centres
+        from .sampling import kmeans_from_sample
+
+        codes, centres, inertia = kmeans_from_sample(Xs, evidence.kmeans_fits[k][0], max_iter=max_iter)
+        label = "kmeans"
+        notes = [f"The clusters are fitted on all {n:,} customers, starting from the centres of the evidence's fit on a sample."]
     else:
         codes, centres, inertia, label, notes = fit_codes(
             Xs, k, method=method, random_state=random_state, n_init=n_init, max_iter=max_iter,

@@ -67,3 +67,22 @@ def silhouettes_against_sample(X: np.ndarray, labelings: Sequence, *, reference_
         full = tuple(float(per_cluster.get(c, np.nan)) for c in np.unique(labels).tolist())
         out.append(replace(result, n_total=n, n_reference=int(rows.size), per_cluster=full))
     return out
+
+
+def kmeans_from_sample(X: np.ndarray, centres: np.ndarray, *, max_iter: int = 300) -> tuple[np.ndarray, np.ndarray, float]:
+    """KMeans on every row of X (Lloyd's iterations to convergence) started from the centres of
+    the evidence's fit on a sample of X: (codes 0..k-1, centres, inertia).
+
+    A full fit: every customer is assigned and every centre is the mean of its customers, as a
+    fit from k-means++ seeds would end; started where the sample's fit (seeded by k-means++ on a
+    million customers) ended, it needs a few passes over the rows instead of ~30 (a full fit on
+    10M customers took ~20 s).
+    """
+    from sklearn.cluster import KMeans
+
+    from .threads import single_threaded
+
+    km = KMeans(n_clusters=len(centres), init=np.asarray(centres, dtype=np.float64), n_init=1, max_iter=max_iter)
+    with single_threaded():  # as every fit of custseg: the same numbers on every machine
+        km.fit(X)
+    return km.labels_.astype(np.intp), km.cluster_centers_, float(km.inertia_)
