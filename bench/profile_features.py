@@ -20,8 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
-
 REPO = Path(__file__).resolve().parents[1]
 
 

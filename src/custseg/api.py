@@ -40,7 +40,7 @@ def customer_table(customers: pd.DataFrame, populations: list[PopulationResult])
     return table.reset_index(drop=True)
 
 
-def _assignment_rows(table: pd.DataFrame, assignments: pd.DataFrame, labels) -> "np.ndarray":
+def _assignment_rows(table: pd.DataFrame, assignments: pd.DataFrame, labels):
     """For each row of the customer table, the row of its assignment (-1: none).
 
     From the assignments' index labels in the table when known and they hold the same ids (a

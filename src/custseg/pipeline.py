@@ -154,7 +154,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     ]
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
-    one_row_each = bool(frame["customer_id"].is_unique)
+    one_row_each = bool(pd.Index(frame["customer_id"]).is_unique)  # an Index: sorted ids are checked without hashing
     for dim in config.report.get("dimensions", []):
         if dim not in frame.columns or frame[dim].nunique() <= 1:  # one value in this population: nothing to compare
             continue
@@ -205,7 +205,7 @@ def _usable_features(members: pd.DataFrame, population: Population) -> tuple[lis
             f"(missing everywhere: {', '.join(map(repr, features))}); not clustered"
         )
     complete = members[usable].dropna()
-    if len(complete) >= 3 and all(complete[f].nunique() <= 1 for f in usable):
+    if len(complete) >= 3 and all(complete[f].min() == complete[f].max() for f in usable):  # one value each
         raise PopulationSkipped(
             f"population {population.name!r}: every feature ({', '.join(usable)}) has the same value for every one of "
             f"its {len(complete):,} customers; there is nothing to cluster"

@@ -11,7 +11,6 @@ the two dialects spell differently are macros from :mod:`custseg.features.dialec
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import tempfile
 import time
@@ -26,7 +25,7 @@ import jinja2
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custseg._duck import SPLIT_SCANS_UP_TO, arrow_to_pandas, fetch_one, run_sql, split_small_scans, to_pandas
+from custseg._duck import SPLIT_SCANS_UP_TO, fetch_one, run_sql, split_small_scans, to_pandas
 from custseg.errors import InputError
 from custseg.features.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
 from custseg.sources.dataset import Dataset
@@ -324,15 +323,13 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
         if release:
             dataset.con.close()
         return customers, excluded, {"features": time.perf_counter() - started}
-    import pyarrow.parquet as pq
+    from custseg.features import handover  # rows sorted by pandas, not DuckDB (issue 24)
 
     folder = tempfile.mkdtemp(prefix="custseg-tables-")
     try:
-        for table in ("customers", "excluded_customers"):
-            run_sql(dataset.con, f"COPY {table} TO '{os.path.join(folder, table)}.parquet' (FORMAT parquet)")
+        handover.write_tables(dataset.con, folder)
         dataset.con.close()
-        customers = arrow_to_pandas(pq.read_table(os.path.join(folder, "customers.parquet")), categorical_text=True)
-        excluded = arrow_to_pandas(pq.read_table(os.path.join(folder, "excluded_customers.parquet")))
+        customers, excluded = handover.read_tables(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return customers, excluded, {"features": time.perf_counter() - started}
