@@ -15,7 +15,10 @@ WITH item_agg AS (
            sum(freight_value) AS total_freight_value,
            sum(price + coalesce(freight_value, 0)) AS total_order_price,
            sum(weight_g) / 1000.0 AS total_weight_kg,
-           sum(volume_cm3) AS total_volume_cm3
+           sum(volume_cm3) AS total_volume_cm3,
+           -- an order's smallest and largest category: equal when it has one (07_customer_dimensions.sql)
+           min(category) AS min_category, max(category) AS max_category,
+           min(general_category) AS min_general_category, max(general_category) AS max_general_category
     FROM clean_items GROUP BY order_key
 ),
 payment_agg AS (
@@ -23,7 +26,8 @@ payment_agg AS (
            count(*) AS payments_cnt,
            sum(payment_value) AS total_payment,
            sum(payment_installments) AS total_installments_cnt,
-           bool_or(payment_installments > 1) AS order_has_installment
+           bool_or(payment_installments > 1) AS order_has_installment,
+           min(payment_type) AS min_payment_type, max(payment_type) AS max_payment_type
     FROM clean_payments GROUP BY order_key
 ),
 review_agg AS (
@@ -39,6 +43,7 @@ SELECT o.order_key, o.customer_key,
        CAST(pa.total_payment AS DOUBLE) / pa.payments_cnt AS avg_payment,
        pa.total_installments_cnt,
        pa.order_has_installment,
+       pa.min_payment_type, pa.max_payment_type,
 {% else %}
        -- A flat log's order value is the sum of its lines.
        ia.total_products_price AS total_payment,
@@ -48,6 +53,9 @@ SELECT o.order_key, o.customer_key,
        coalesce(ia.unique_products_cnt, 0) AS unique_products_cnt,
 {% endif %}
 {% if has("sellers") %}       coalesce(ia.sellers_cnt, 0) AS sellers_cnt,
+{% endif %}
+{% if has("categories") %}
+       ia.min_category, ia.max_category, ia.min_general_category, ia.max_general_category,
 {% endif %}
        ia.total_products_price,
        ia.avg_products_price,
