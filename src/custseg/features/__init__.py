@@ -127,25 +127,29 @@ def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
 PLACES = ("city", "state", "region", "country")
 
 
+#: A category's name for its code (02_clean_products.sql).
+_CODES = "SELECT DISTINCT {name}_code AS code, {name} AS name FROM clean_products"
+
+
 def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
     """The "top values" dimensions the source supports, then the user's attributes (top 1: the
     customer's most frequent value), each with the SQL of its (customer, order, value) rows from
     the purchases ``{bought}`` (a format field: the purchases it is read from) and,
     where order_facts has them, the columns of an order's smallest and largest value
     (``order_values``: a customer with one purchase whose order has one value takes it as it
-    stands, 07_customer_dimensions.sql)."""
+    stands, 07_customer_dimensions.sql) and, when they are codes, the SQL of (code, name)."""
     dims = []
     if dataset.has("payments"):
-        dims.append({"name": "customer_payment_types", "top_n": 10**9, "order_values": ("min_payment_type", "max_payment_type"),
+        dims.append({"name": "customer_payment_types", "top_n": 10**9, "order_values": ("min_payment_type", "max_payment_type", None),
                      "source_sql": "SELECT b.customer_key, b.order_key, p.payment_type AS value FROM {bought} b JOIN clean_payments p ON p.order_key = b.order_key"})
     if dataset.has("categories"):
-        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n, "order_values": ("min_category", "max_category"),
+        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n, "order_values": ("min_category_code", "max_category_code", _CODES.format(name="category")),
                      "source_sql": "SELECT b.customer_key, b.order_key, i.category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.category IS NOT NULL"})
         if _uses_category_groups(dataset, params):
             dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
-                         "order_values": ("min_general_category", "max_general_category"),
+                         "order_values": ("min_general_category_code", "max_general_category_code", _CODES.format(name="general_category")),
                          "source_sql": "SELECT b.customer_key, b.order_key, i.general_category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.general_category IS NOT NULL"})
-    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n, "order_values": ("purchase_weekday", "purchase_weekday"),
+    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n, "order_values": ("purchase_weekday", "purchase_weekday", None),
                  "source_sql": "SELECT customer_key, order_key, purchase_weekday AS value FROM {bought} WHERE purchase_weekday IS NOT NULL"})
     taken = {d["name"] for d in dims} | {f"customer_{p}" for p in PLACES}
     for name in getattr(dataset, "attributes", ()):

@@ -3,7 +3,7 @@
 -- later steps use are kept.
 CREATE OR REPLACE TABLE clean_items AS
 SELECT o.order_key, i.item_no, i.product_id, i.seller_id, i.price, i.freight_value,
-       p.category, p.general_category, p.weight_g,
+       p.category, p.general_category, p.category_code, p.general_category_code, p.weight_g,
        p.length_cm * p.height_cm * p.width_cm AS volume_cm3
 FROM order_items i
 JOIN clean_orders o ON o.order_id = i.order_id

@@ -67,7 +67,7 @@ latest AS (
 )
 SELECT c.customer_key
 {% for dim in top_dimensions %}
-{% set own = "b." ~ dim.order_values[0] if dim.order_values else "NULL" %}
+{% set own = (dim.name ~ "_names.name" if dim.order_values[2] else "b." ~ dim.order_values[0]) if dim.order_values else "NULL" %}
      , CASE WHEN c.buys_cnt IS NULL THEN '{{ never_converted }}'
             ELSE coalesce(t_{{ loop.index }}.{{ dim.name }}, {{ own }}, '{{ unknown }}') END AS {{ dim.name }}
 {% endfor %}
@@ -78,6 +78,10 @@ SELECT c.customer_key
 FROM customer_metrics c
 -- a customer with one purchase: its order's row
 LEFT JOIN bought b ON b.customer_key = c.customer_key AND c.buys_cnt = 1
+{% for dim in top_dimensions if dim.order_values and dim.order_values[2] %}
+-- its category's name by code
+LEFT JOIN ({{ dim.order_values[2] }}) {{ dim.name }}_names ON {{ dim.name }}_names.code = b.{{ dim.order_values[0] }}
+{% endfor %}
 {% for dim in top_dimensions %}
 LEFT JOIN {{ dim.name }}_top t_{{ loop.index }} ON t_{{ loop.index }}.customer_key = c.customer_key
 {% endfor %}
