@@ -41,6 +41,7 @@ EXCEPTIONS = {
     ("custseg.sources.formats", "custseg.engines.duckdb.connection"),
     ("custseg.sources.olist", "custseg.engines.duckdb.connection"),
     ("custseg.features", "custseg.engines.duckdb.connection"),
+    ("custseg.features.handover", "custseg.engines.duckdb.connection"),
 }
 
 

@@ -29,6 +29,7 @@ from custseg.cluster import (
     ward_linkage,
     measure_silhouette,
 )
+from custseg.cluster.sampling import DEFAULT_EVIDENCE_SAMPLE_SIZE, DEFAULT_REFERENCE_SIZE
 from custseg.cluster.threads import single_threaded
 from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
@@ -158,7 +159,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     told(views)
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
-    one_row_each = bool(frame["customer_id"].is_unique)
+    one_row_each = bool(pd.Index(frame["customer_id"]).is_unique)  # an Index: sorted ids are checked without hashing
     for dim in config.report.get("dimensions", []):
         if dim not in frame.columns or frame[dim].nunique() <= 1:  # one value in this population: nothing to compare
             continue
@@ -170,6 +171,17 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
         views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3)))
         told(views[-2:])
     return views
+
+
+def _distinct_rows_up_to(X: np.ndarray, enough: int, head: int = 100_000) -> int:
+    """The number of distinct rows of X, or a smaller count of at least ``enough`` of them: every
+    use (k range, at least 2 rows) only compares it with ``enough - 1`` or less. Counted on the
+    first ``head`` rows first (sorting 10M rows to count them took 6 s)."""
+    if X.shape[0] > head:
+        found = len(distinct_rows(X[:head])[0])
+        if found >= enough:
+            return found
+    return len(distinct_rows(X)[0])
 
 
 def _k_range(population: Population, n: int, distinct: int | None = None) -> list[int]:
@@ -199,7 +211,7 @@ def _usable_features(members: pd.DataFrame, population: Population) -> tuple[lis
             f"(missing everywhere: {', '.join(map(repr, features))}); not clustered"
         )
     complete = members[usable].dropna()
-    if len(complete) >= 3 and all(complete[f].nunique() <= 1 for f in usable):
+    if len(complete) >= 3 and all(complete[f].min() == complete[f].max() for f in usable):  # one value each
         raise PopulationSkipped(
             f"population {population.name!r}: every feature ({', '.join(usable)}) has the same value for every one of "
             f"its {len(complete):,} customers; there is nothing to cluster"
@@ -225,6 +237,7 @@ class LocalClustering:
             exact_limit=int(cl.get("evidence_silhouette_exact_limit", cl.get("silhouette_exact_limit", 100_000))),
             silhouette_sample_size=int(cl.get("silhouette_sample_size", 10_000)),
             memory_budget=int(cl.get("memory_budget_bytes", 4_000_000_000)),
+            sample_size=int(cl.get("evidence_sample_size", DEFAULT_EVIDENCE_SAMPLE_SIZE)),  # above it: on a sample (issue 24)
         )
 
     def fit(self, prepared, k: int, population: Population, cl: dict, evidence=None):
@@ -243,7 +256,8 @@ class LocalClustering:
             if same is not None:  # the evidence measured this very partition: the same number
                 return same
         return measure_silhouette(prepared.X, labels, exact_limit=exact_limit, sample_size=sample_size,
-                                  random_state=population.random_state)
+                                  random_state=population.random_state,
+                                  reference_size=int(cl.get("silhouette_reference_size", DEFAULT_REFERENCE_SIZE)))
 
     def ward_tree(self, prepared, population: Population, cl: dict):
         # Only drawn (truncated to 30 leaves), for a population clustered by another method: exact
@@ -312,8 +326,8 @@ def fit_population(customers: pd.DataFrame, population: Population, config: Anal
     except InputError as exc:  # the config was checked before: what is left is this population's data
         raise PopulationSkipped(f"population {population.name!r}: {exc}; not clustered") from None
     n = prepared.X.shape[0]
-    distinct = len(distinct_rows(prepared.X)[0]) if n else 0
     k_fixed = population.k if population.k != "auto" else None
+    distinct = _distinct_rows_up_to(prepared.X, max(population.k_max, k_fixed or 0) + 1) if n else 0
     if n < 3 or distinct < 2:
         raise PopulationSkipped(
             f"population {population.name!r}: {n} customer(s) with {distinct} distinct feature row(s) after preparation; "
@@ -410,7 +424,9 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     labels = model.labels
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
 
+    rows = None
     if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy
+        rows = members.index.to_numpy()  # where they are in the customer table
         clustered = members.assign(cluster=labels.to_numpy().astype(int)).reset_index(drop=True)
     else:  # members with a missing feature are not clustered
         clustered = members.merge(labels.rename("cluster").rename_axis("customer_id").reset_index(), on="customer_id", how="inner")
@@ -433,6 +449,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         overview=overview, findings=headline_findings(overview, currency=currency),
         cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
                              dict(zip(sorted(int(c) for c in np.unique(labels)), sil.per_cluster))),
+        rows=rows,
     )
     return result, clustered, metrics, medians
 

@@ -11,7 +11,6 @@ the two dialects spell differently are macros from :mod:`custseg.dialect`.
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import tempfile
 import time
@@ -130,27 +129,37 @@ def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
 PLACES = ("city", "state", "region", "country")
 
 
+#: A category's name for its code (02_clean_products.sql).
+_CODES = "SELECT DISTINCT {name}_code AS code, {name} AS name FROM clean_products"
+
+
 def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
     """The "top values" dimensions the source supports, then the user's attributes (top 1: the
-    customer's most frequent value), each with the SQL of its (customer, order, value) rows."""
+    customer's most frequent value), each with the SQL of its (customer, order, value) rows from
+    the purchases ``{bought}`` (a format field: the purchases it is read from) and,
+    where order_facts has them, the columns of an order's smallest and largest value
+    (``order_values``: a customer with one purchase whose order has one value takes it as it
+    stands, 07_customer_dimensions.sql) and, when they are codes, the SQL of (code, name)."""
     dims = []
     if dataset.has("payments"):
-        dims.append({"name": "customer_payment_types", "top_n": 10**9,
-                     "source_sql": "SELECT b.customer_id, b.order_id, p.payment_type AS value FROM bought b JOIN clean_payments p USING (order_id)"})
+        dims.append({"name": "customer_payment_types", "top_n": 10**9, "order_values": ("min_payment_type", "max_payment_type", None),
+                     "source_sql": "SELECT b.customer_key, b.order_key, p.payment_type AS value FROM {bought} b JOIN clean_payments p ON p.order_key = b.order_key"})
     if dataset.has("categories"):
-        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n,
-                     "source_sql": "SELECT b.customer_id, b.order_id, i.category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.category IS NOT NULL"})
+        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n, "order_values": ("min_category_code", "max_category_code", _CODES.format(name="category")),
+                     "source_sql": "SELECT b.customer_key, b.order_key, i.category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.category IS NOT NULL"})
         if _uses_category_groups(dataset, params):
             dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
-                         "source_sql": "SELECT b.customer_id, b.order_id, i.general_category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.general_category IS NOT NULL"})
-    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n,
-                 "source_sql": "SELECT customer_id, order_id, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
+                         "order_values": ("min_general_category_code", "max_general_category_code", _CODES.format(name="general_category")),
+                         "source_sql": "SELECT b.customer_key, b.order_key, i.general_category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.general_category IS NOT NULL"})
+    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n, "order_values": ("purchase_weekday", "purchase_weekday", None),
+                 "source_sql": "SELECT customer_key, order_key, purchase_weekday AS value FROM {bought} WHERE purchase_weekday IS NOT NULL"})
     taken = {d["name"] for d in dims} | {f"customer_{p}" for p in PLACES}
     for name in getattr(dataset, "attributes", ()):
         if name in taken:
             raise attribute_name_error(name)
-        dims.append({"name": name, "top_n": 1,
-                     "source_sql": f"SELECT b.customer_id, b.order_id, a.value FROM bought b JOIN order_attributes a USING (order_id) WHERE a.name = {_literal(name)}"})
+        dims.append({"name": name, "top_n": 1, "order_values": None,
+                     "source_sql": f"SELECT b.customer_key, b.order_key, a.value FROM {{bought}} b JOIN clean_orders o ON o.order_key = b.order_key "
+                                   f"JOIN order_attributes a ON a.order_id = o.order_id WHERE a.name = {_literal(name)}"})
     return dims
 
 
@@ -236,11 +245,22 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
-def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None) -> None:
+#: The canonical tables no SQL file reads after the named one (issue 24): ``drop_inputs`` drops
+#: them there. At 10M customers they hold ~5 GB, as much as DuckDB's share of memory.
+LAST_READ_BY = {
+    "01_clean_orders.sql": ("orders", "input_customers"),
+    "02_clean_products.sql": ("products", "category_translation"),
+    "03_clean_lines.sql": ("order_items", "payments", "reviews"),
+}
+
+
+def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None, drop_inputs: bool = False) -> None:
     """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
     are joined (see :mod:`custseg.dialect`); either way the tables are the same (tested).
+    ``drop_inputs`` (the caller owns the dataset and needs only the results): each canonical
+    table is dropped as soon as no later file reads it (:data:`LAST_READ_BY`).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -268,6 +288,8 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
             run_sql(con, render_feature_sql(name, context))
         except duckdb.Error as exc:  # a bug in a template, not the user's input
             raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
+        for table in LAST_READ_BY.get(name, ()) if drop_inputs else ():
+            run_sql(con, f"DROP TABLE IF EXISTS {table}")
     check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
     if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
         raise InputError(
@@ -313,22 +335,20 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
     if progress:
         progress("features: orders, customers, segments, RFM")
     params = FeatureParams.for_dataset(dataset, **dict(config.features))
-    run_feature_sql(dataset, params)
+    run_feature_sql(dataset, params, drop_inputs=release)
     if not release or fetch_one(dataset.con, "SELECT count(*) FROM customer_metrics")[0] <= parquet_above:
         customers = to_pandas(dataset.con.table("customers"), categorical_text=True)
         excluded = to_pandas(dataset.con.table("excluded_customers"))
         if release:
             dataset.con.close()
         return customers, excluded, {"features": time.perf_counter() - started}
-    import pyarrow.parquet as pq
+    from custseg.features import handover  # rows sorted by pandas, not DuckDB (issue 24)
 
     folder = tempfile.mkdtemp(prefix="custseg-tables-")
     try:
-        for table in ("customers", "excluded_customers"):
-            run_sql(dataset.con, f"COPY {table} TO '{os.path.join(folder, table)}.parquet' (FORMAT parquet)")
+        handover.write_tables(dataset.con, folder)
         dataset.con.close()
-        customers = arrow_to_pandas(pq.read_table(os.path.join(folder, "customers.parquet")), categorical_text=True)
-        excluded = arrow_to_pandas(pq.read_table(os.path.join(folder, "excluded_customers.parquet")))
+        customers, excluded = handover.read_tables(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return customers, excluded, {"features": time.perf_counter() - started}

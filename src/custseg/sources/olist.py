@@ -65,7 +65,7 @@ CANONICAL_TABLES = {
         FROM src_orders o JOIN src_customers c USING (customer_id)""",
     "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
     "payments": "SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments",
-    "reviews": "SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews",
+    "reviews": "SELECT order_id, review_score, review_created_ts FROM src_reviews",
     "products": "SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products",
     "category_translation": "SELECT category, category_english FROM src_category_translation",
     # Every person of the input, so none can go missing unnoticed (see excluded.csv).
@@ -121,13 +121,13 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
     con = con or connect()
     present = {}
     for name, spec in SCHEMA.items():
-        if not spec.get("read", True):
-            continue
         path = find_file(folder, spec["file"])
         if path is None:
             if spec.get("optional"):
                 continue
             raise missing_file_error(folder, spec["file"])
+        if not spec.get("read", True):  # a file no metric uses (the sellers): there, but not read
+            continue
         load_table(con, path, f"src_{name}", spec["columns"], **table_rules(name))
         present[name] = path
     _check_references(con, present)
