@@ -68,11 +68,11 @@ def main() -> None:
     parser.add_argument("--json", help="write the per-statement figures here")
     args = parser.parse_args()
 
-    import custseg.features as features
+    import custseg.engines.duckdb.features as features
     from custseg.engines.duckdb.connection import fetch_one, run_sql as plain_run_sql
     from custseg.config import load_config
     from custseg.dialect import split_statements
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     t = time.perf_counter()
     dataset = load(args.folder)

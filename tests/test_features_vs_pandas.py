@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import FeatureParams, build_customer_table, run_feature_sql
-from custseg.sources import load
+from custseg.features import FeatureParams
+from custseg.engines.duckdb.features import build_customer_table, run_feature_sql
+from custseg.engines.duckdb import load
 
 from tests.olist_fixture import write_olist_fixture
 from tests.reference_pandas import reference_customers, reference_excluded

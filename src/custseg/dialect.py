@@ -98,7 +98,7 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
         return f"arg_max({arg}, ({', '.join(keys)}))"
 
     def title_label(x: str) -> str:
-        """'credit_card' -> 'Credit Card' (see custseg.features._title_label)."""
+        """'credit_card' -> 'Credit Card' (see custseg.engines.duckdb.features._title_label)."""
         return _SPARK_TITLE.format(x=x) if spark else f"title_label({x})"
 
     def quote(name: str) -> str:

@@ -34,14 +34,12 @@ from custseg.cluster.threads import single_threaded
 from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
-from custseg.features import compute_customer_tables
 from custseg.profile.caveats import data_caveats
 from custseg.profile.findings import derived_from
 from custseg.profile.findings import select as select_findings
 from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
 from custseg.profile.tables import with_revenue_share
 from custseg.result import AnalysisResult, Note, PopulationResult, Section, View
-from custseg.sources.dataset import Dataset
 from custseg.summary import customer_summary
 from custseg.value import VALUE_COLUMNS, ValueSettings, customer_value
 from custseg.value.inputs import analysis_end
@@ -499,15 +497,6 @@ def reconciliation(customers: pd.DataFrame, excluded: pd.DataFrame, populations:
     for reason, n in sorted(excluded_rows.items()):
         rows.append((f"input rows excluded: {reason}", int(n)))
     return pd.DataFrame(rows, columns=["item", "count"])
-
-
-def run_analysis(dataset: Dataset, config: AnalysisConfig, progress: Progress | None = None) -> AnalysisResult:
-    """Every stage after loading: features, RFM views, each population, observations."""
-    customers, excluded, timings = compute_customer_tables(dataset, config, progress=progress)
-    return analyse_customers(
-        customers, config, source=dataset.source, excluded_rows=dataset.excluded,
-        excluded_customers=excluded, progress=progress, timings=timings,
-    )
 
 
 def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attributes=(), currency: str = "") -> tuple[AnalysisConfig, list[str]]:

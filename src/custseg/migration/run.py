@@ -103,7 +103,7 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
     period per customer (see :func:`custseg.migration.tables.customer_outcomes`); default the
     lifetime-value models fitted on the earlier table (:func:`value_prediction`).
     """
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     say = progress or (lambda _m: None)
     start, end = check_dates(from_date, to_date)
@@ -137,7 +137,7 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
 def _customer_tables(dataset, cfg: AnalysisConfig, start: str, end: str, say: Progress, timings: dict) -> tuple:
     """The customer tables as of both dates, and the purchases of the period per customer."""
     from custseg.engines.duckdb.connection import to_pandas
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     tables = []
     for day in (start, end):

@@ -2,7 +2,7 @@
 -- qcut on those ranks in exact integer arithmetic: rank r is in the smallest bin b with
 -- (r - 1) * bins <= (n - 1) * b. customer_key is in customer id order (01_clean_orders.sql).
 -- The reference instant recency counts from ("now"): the latest purchase, or the end of the as-of
--- day (features/as_of.py). One row; later stages read it (custseg.features.reference_time).
+-- day (features/as_of.py). One row; later stages read it (custseg.engines.duckdb.features.reference_time).
 CREATE OR REPLACE TABLE analysis_reference AS
 {% if as_of_end %}
 SELECT TIMESTAMP '{{ as_of_end }}' AS now_ts;
