@@ -207,7 +207,7 @@ def test_clusters_agree_with_single_machine(spark, generated, record_property, c
     from custseg.config import load_config
     from custseg.engines.spark.cluster import SparkClustering
     from custseg.engines.duckdb.features import build_customer_table
-    from custseg.pipeline import LocalClustering, select_population
+    from custseg.pipeline.population import LocalClustering, select_population
     from custseg.engines.duckdb import load
 
     cfg = load_config(None)

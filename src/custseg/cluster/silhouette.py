@@ -1,4 +1,6 @@
 """Silhouette scores computed by custseg: exact (fast) and sampled (with a confidence interval).
+(Over 400 lines: the exact and the sampled value share the row compression, the cells, the
+thread lanes and the final formula; each is a few lines on top of them.)
 
 Why not ``sklearn.metrics.silhouette_score``: it builds the n×n distance matrix in row chunks
 and reduces every row with a Python-level ``np.bincount`` loop; at 93k customers that is about a

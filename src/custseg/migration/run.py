@@ -153,7 +153,8 @@ def compare(earlier: pd.DataFrame, later: pd.DataFrame, period: pd.DataFrame, cf
             source: str = "", attributes=(), currency: str = "", progress: Progress | None = None,
             timings: dict | None = None, predict_purchases=None) -> MigrationResult:
     """Everything after the customer tables: clusters at both dates, moves, transitions, outcomes."""
-    from custseg.pipeline import PopulationSkipped, fit_config_to_data, fit_population, population_mask
+    from custseg.pipeline import fit_config_to_data
+    from custseg.pipeline.population import PopulationSkipped, fit_population, population_mask
     from custseg.profile.colors import NOISE_COLOR, cluster_color, rfm_segment_colors
 
     say = progress or (lambda _m: None)
