@@ -297,10 +297,12 @@ def run(
     + country code) say how (docs/audiences.md).
     """
     from custseg.engines import ENGINES, engine_for
+    from custseg.machine import check_memory
     from custseg.outputs import staged_output
 
     cfg = with_as_of(config if isinstance(config, AnalysisConfig) else load_config(config), as_of)
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
+    check_memory(cfg)  # a configured step that cannot fit is refused before any work
     engine = engine or cfg.engine
     if engine not in ENGINES:
         raise InputError(f"engine {engine!r}: use \"duckdb\" or \"spark\"")

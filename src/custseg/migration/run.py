@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from custseg.config import AnalysisConfig, load_config, with_as_of
+from custseg.machine import check_memory
 from custseg.errors import InputError
 from custseg.features.as_of import parse_as_of, reference_instant
 from custseg.migration import tables as mt
@@ -108,6 +109,7 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
     say = progress or (lambda _m: None)
     start, end = check_dates(from_date, to_date)
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    check_memory(cfg)  # a configured step that cannot fit is refused before any work
     if cfg.engine != "duckdb":
         raise InputError(f"{cfg.source}: engine = {cfg.engine!r}; custseg migrate runs on the DuckDB engine only (leave engine out of the config)")
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
