@@ -35,10 +35,16 @@ STAGE_SNIPPET = r"""
 import json, resource, sys, time
 from pathlib import Path
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 stages = []
 t0 = time.perf_counter()
+cpu_at = [cpu()]
 def mark(name, started):
-    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak()})
+    now = cpu()
+    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak(), "cpu": now - cpu_at[0]})
+    cpu_at[0] = now
 t = time.perf_counter()
 import custseg.api
 mark("import", t)
@@ -94,10 +100,14 @@ def generated(size: int, work: Path) -> Path:
     return folder
 
 
+#: The custseg sources the runs import (``--src``: another revision's src/ folder, to compare).
+SRC = REPO / "src"
+
+
 def run_stages(folder: Path, out: Path, slides: bool) -> tuple[dict, float, float]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", STAGE_SNIPPET, str(folder), str(out), "slides" if slides else "no"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -302,7 +312,11 @@ def main() -> None:
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
     parser.add_argument("--out", default=str(RESULTS / "scale.md"))
     parser.add_argument("--real", action="store_true", help="measure the bundled real Olist data, with the baseline")
+    parser.add_argument("--src", default=None, help="the custseg src/ folder to run (default: this worktree's)")
     args = parser.parse_args()
+    if args.src:
+        global SRC
+        SRC = Path(args.src)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     command = "bench/bench_scale.py " + " ".join(sys.argv[1:])

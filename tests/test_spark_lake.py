@@ -22,6 +22,16 @@ from tests.test_spark import assert_same_table, generated, requires_spark, spark
 TZ = "spark.sql.session.timeZone"
 
 
+def spark_table(session, data, **options):
+    """The Spark engine's customer table of `data` and the input rows it left out, on `session`."""
+    from custseg.config import load_config
+    from custseg.engines.spark import SparkEngine
+
+    with SparkEngine(spark=session) as engine:
+        found = engine.customer_tables(data, load_config(None), **options)
+    return found.customers, found.excluded_rows
+
+
 @pytest.fixture
 def user_session(spark):  # noqa: F811
     """The caller's session as a notebook has it: São Paulo time and its own `orders` and
@@ -68,7 +78,7 @@ def test_user_session_in_another_time_zone_gives_the_duckdb_table_and_keeps_its_
 @requires_spark
 def test_user_session_is_untouched_when_the_run_fails(user_session, tmp_path):
     from custseg.config import load_config
-    from custseg.engines.spark import SparkEngine, customer_table_spark
+    from custseg.engines.spark import SparkEngine
 
     bad = tmp_path / "log.csv"
     bad.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -78,7 +88,7 @@ def test_user_session_is_untouched_when_the_run_fails(user_session, tmp_path):
             engine.customer_tables(bad, load_config(None), preset="online_retail")
     _untouched(user_session)
     with pytest.raises(InputError, match="not a number"):
-        customer_table_spark(bad, preset="online_retail", spark=user_session)
+        spark_table(user_session, bad, preset="online_retail")
     _untouched(user_session)
 
 
@@ -138,10 +148,9 @@ def lake(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def plain_table(spark, lake):  # noqa: F811
     """The customer table of the plain CSV file (what every other form of the log must give)."""
-    from custseg.engines.spark import customer_table_spark
     from tests.test_own_log import BASE_MAP
 
-    return customer_table_spark(lake / "log.csv", mapping=BASE_MAP, spark=spark)
+    return spark_table(spark, lake / "log.csv", mapping=BASE_MAP)
 
 
 def _lines(ds) -> pd.DataFrame:
@@ -153,7 +162,7 @@ def _lines(ds) -> pd.DataFrame:
 @requires_spark
 @pytest.mark.parametrize("source", ["hive", "parts/*.parquet", "parts/part-*.csv"])
 def test_hive_partitioned_folder_and_globs_read_the_same_rows_as_the_plain_file(spark, lake, plain_table, source):  # noqa: F811
-    from custseg.engines.spark import customer_table_spark, load_spark, run_session
+    from custseg.engines.spark import load_spark, run_session
     from tests.test_own_log import BASE_MAP
 
     assert len(list((lake / "hive").iterdir())) > 1  # partition folders Country=...
@@ -169,7 +178,7 @@ def test_hive_partitioned_folder_and_globs_read_the_same_rows_as_the_plain_file(
         plain.release()
         other.release()
     if source == "hive":  # and so the customer table
-        table, rows = customer_table_spark(f"{lake}/{source}", mapping=BASE_MAP, spark=spark)
+        table, rows = spark_table(spark, f"{lake}/{source}", mapping=BASE_MAP)
         assert_same_table(plain_table[0], table)
         assert rows == plain_table[1]
 
@@ -180,7 +189,6 @@ def test_catalog_tables_log_and_olist_database(spark, lake, plain_table, tmp_pat
     what the files give."""
     import shutil
 
-    from custseg.engines.spark import customer_table_spark
     from tests.olist_fixture import write_olist_fixture
     from tests.test_own_log import BASE_MAP
 
@@ -200,8 +208,8 @@ def test_catalog_tables_log_and_olist_database(spark, lake, plain_table, tmp_pat
         assert result.exit_code == 0, result.stderr
         assert_same_table(plain_table[0], pd.read_parquet(out / "customers.parquet"))
 
-        from_files, _ = customer_table_spark(olist, spark=spark)
-        from_tables, _ = customer_table_spark("table:custseg_shop", spark=spark)
+        from_files, _ = spark_table(spark, olist)
+        from_tables, _ = spark_table(spark, "table:custseg_shop")
         assert len(from_files) > 0
         assert_same_table(from_files, from_tables)
 
