@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import subprocess
 import sys
@@ -209,6 +210,7 @@ def write_report(out: Path) -> str:
     lines += ["", f"Where the time goes at {records[-1]['size']:,} customers ({largest['wall']:.0f} s): "
               + "; ".join(f"{st['stage']} {st['seconds'] / largest['wall']:.0%}" for st in shares[:6]) + "."]
     lines += ["", "![time and memory per stage and size](bench/results/scale.png)", ""]
+    lines += growth_table(records)
     base = [r for r in records if "baseline" in r]
     if base:
         lines += ["### custseg vs the notebook way (`bench/baseline_notebook.py`), same data, same invocation", "",
@@ -232,6 +234,37 @@ def write_report(out: Path) -> str:
     out.write_text(text)
     plot(records, RESULTS / "scale.png")
     return text
+
+
+def growth_exponent(small: float, large: float, ratio: float) -> float:
+    """How a cost grows with the customers: ``log(large / small) / log(ratio)`` (1 = in a
+    straight line, 2 = with their square)."""
+    return math.log(large / small) / math.log(ratio)
+
+
+def growth_table(records: list[dict], small: int = 1_000_000, large: int = 10_000_000, limit: float = 1.15) -> list[str]:
+    """Each stage's growth exponent from ``small`` to ``large`` customers (median runs), wall and CPU."""
+    by_size = {r["size"]: r["median"] for r in records}
+    if small not in by_size or large not in by_size:
+        return []
+    ratio = large / small
+    rows = ["### Growth from {:,} to {:,} customers".format(small, large), "",
+            f"Exponent = log(time at {large:,} / time at {small:,}) / log({ratio:g}): 1 is a straight line; the goal is at most {limit}.",
+            "Stages under 0.5 s at both sizes are left out (their ratio is noise).", "",
+            "| stage | s at {:,} | s at {:,} | exponent (wall) | CPU s at {:,} | CPU s at {:,} | exponent (CPU) |".format(small, large, small, large),
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for st in by_size[large]["stages"]:
+        before = next((x for x in by_size[small]["stages"] if x["stage"] == st["stage"]), None)
+        if before is None or max(before["seconds"], st["seconds"]) < 0.5 or min(before["seconds"], st["seconds"]) <= 0:
+            continue
+        cpu = ("—", "—", "—")
+        if before.get("cpu") and st.get("cpu"):
+            cpu = (f"{before['cpu']:.1f}", f"{st['cpu']:.1f}", f"{growth_exponent(before['cpu'], st['cpu'], ratio):.2f}")
+        rows.append(f"| {st['stage']} | {before['seconds']:.2f} | {st['seconds']:.2f} | {growth_exponent(before['seconds'], st['seconds'], ratio):.2f} | "
+                    + " | ".join(cpu) + " |")
+    a, b = by_size[small]["wall"], by_size[large]["wall"]
+    rows += [f"| **whole run** | **{a:.1f}** | **{b:.1f}** | **{growth_exponent(a, b, ratio):.2f}** | | | |", ""]
+    return rows
 
 
 REAL = RESULTS / "real_olist.json"
