@@ -7,7 +7,7 @@ both at the end. Checked: the application ran on the cluster (the master lists i
 table equals the DuckDB engine's (every column), the labelled customer table written by the
 executors holds the report's clusters, the intermediate tables went to the configured checkpoint
 directory, and custseg's progress has stage timings and none of Spark's noise.
-About 110 s on a loaded 2-core machine (JVM start-up of master, worker, driver and executor: ~30 s).
+About 60-110 s on the shared 2-core machine (62 s at load 4, 110 s at load 10; JVM start-ups ~30 s of it).
 """
 
 from __future__ import annotations
