@@ -1,4 +1,4 @@
-"""Slide images: a 16:9 PNG of every figure (and an SVG on request), named after the figure's title.
+"""Slide images: a 16:9 PNG of every figure of the deck (and an SVG on request), named after the figure's title.
 
 Images are drawn by kaleido (1.x), which drives a Chromium-based browser over the DevTools
 protocol. custseg never downloads a browser: it uses ``BROWSER_PATH`` when set, else Debian's
@@ -21,12 +21,13 @@ import os
 import queue
 import re
 import shutil
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from custseg.report._walk import figure_views
+from custseg.report._walk import slide_views
 from custseg.result import AnalysisResult, View
 
 MAX_NAME_LENGTH = 80
@@ -37,7 +38,8 @@ SLIDE_FONT_SIZE = 15  # the figures' 12 px text, made readable on a slide
 SLIDE_TOP_MARGIN = 40  # room for a top legend or panel titles once the figure title is gone
 FORMATS = ("png", "svg")
 DEFAULT_FORMATS = ("png",)  # the deck uses PNG; SVG on request (--slide-format png,svg)
-TABS = 1  # browser tabs: a second one was no faster on 2 cores (11.0 vs 11.1 s for 68 PNGs)
+TABS = int(os.environ.get("CUSTSEG_TABS", "1"))  # browser tabs: a second one was no faster on 2 cores (11.0 vs 11.1 s for 68 PNGs)
+NICE = int(os.environ.get("CUSTSEG_NICE", "0"))
 RELOAD_EVERY = 25  # reload a tab's page (plotly.js) after this many images, not after each one
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
@@ -227,7 +229,7 @@ class SlideExport:
     def draw(self, views) -> None:
         """Queue the figures of `views` (each view key once); safe to call from any thread."""
         for view in views:
-            if view.figure is None:
+            if view.figure is None or view.same_as:  # the deck shows its twin (see slide_views)
                 continue
             with self._lock:
                 if view.key in self._queued:
@@ -241,8 +243,8 @@ class SlideExport:
                                      opts=dict(format=fmt, width=width, height=height, scale=scale)))
 
     def images(self, result: AnalysisResult) -> list[SlideImage]:
-        """Every figure of `result` as a slide image, named after its title (waits for the browser)."""
-        views = figure_views(result)
+        """Every figure of the deck (:func:`slide_views`) as a slide image, named after its title (waits for the browser)."""
+        views = slide_views(result)
         self.draw(views)
         self.settle()
         if self._error is not None:
@@ -273,6 +275,12 @@ class SlideExport:
     def _work(self, path: str, kaleido) -> None:
         import asyncio
 
+        if NICE and sys.platform == "linux":  # per thread on Linux; the browser started from here inherits it
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+            except OSError:
+                pass
+
         async def stream():
             while (item := await asyncio.to_thread(self._queue.get)) is not _DONE:
                 yield item
@@ -298,10 +306,10 @@ async def _draw(specs, path: str, kaleido) -> None:
 
 
 def export_figures(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[SlideImage]:
-    """Write ``<name>.png`` (and ``<name>.svg`` if asked) for every figure of `result` into `folder`."""
+    """Write ``<name>.png`` (and ``<name>.svg`` if asked) for every figure of the deck into `folder`."""
     return SlideExport(folder, formats).start().images(result)
 
 
 def write_slides(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
-    """The slide images of every figure (in report order) in `folder`; returns the paths written."""
+    """The slide images of every figure of the deck (in report order) in `folder`; returns the paths written."""
     return [p for image in export_figures(result, folder, formats) for p in (image.png, image.svg) if p is not None]
