@@ -30,7 +30,7 @@ def _pt(emu) -> float:
 
 
 def _stand_in_images(result, folder) -> list[SlideImage]:
-    """PNGs of the exporter's size (1920 x 1080) without a browser."""
+    """PNGs of the exporter's size (PNG_WIDTH x 16:9) without a browser."""
     from PIL import Image
 
     views = slide_views(result)
@@ -182,11 +182,11 @@ def test_findings_left_out_are_in_the_speaker_notes(deck):
 
 
 def test_slide_images_are_16_9_without_the_plotly_title(tmp_path, monkeypatch):
-    """The exporter's figure specs: no title, 16:9, 1920 px wide; PNG only unless SVG is asked."""
+    """The exporter's figure specs: no title, 16:9, PNG_WIDTH px wide; PNG only unless SVG is asked."""
     result = sample_result(hostile=True)
     seen: list[dict] = []
 
-    async def fake_draw(specs, path, kaleido):
+    async def fake_draw(specs, path, kaleido, drawn=None):
         async for spec in specs:
             seen.append(spec)
             spec["path"].write_bytes(b"\x89PNG\r\n\x1a\n" if spec["opts"]["format"] == "png" else b"<svg/>")

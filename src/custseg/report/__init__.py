@@ -123,7 +123,11 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
         if progress:
             progress("writing the deck while the last slide images are drawn")
         paths["slides"] = out / "slides"
-        paths["deck"] = _write_deck(result, out / "deck.pptx", lambda: export.images(result))
+        try:
+            paths["deck"] = _write_deck(result, out / "deck.pptx", lambda: export.images(result))
+        finally:
+            if slide_export is None:  # our own browser: closed (custseg.api.run settles the one it started)
+                export.settle()
     return paths
 
 
