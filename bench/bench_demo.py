@@ -100,6 +100,7 @@ def main() -> None:
     # what slides and deck cost: a run with them against the run without them just before it
     costs = [w["total"] - wo["total"] for w, wo in zip(runs["this code"], runs["this code, --no-slides"])]
     shares = [c / w["total"] for c, w in zip(costs, runs["this code"])]
+    base_costs = [w["total"] - wo["total"] for w, wo in zip(runs.get("baseline", []), runs["this code, --no-slides"])]
     lines = [
         "## `custseg demo`: the real Olist data, with slides and deck",
         "",
@@ -117,11 +118,17 @@ def main() -> None:
     lines += [
         "",
         f"**Slides and deck cost {statistics.median(costs):.1f} s, {statistics.median(shares):.0%} of the demo's time** (median of"
-        f" the runs' differences with and without them: {', '.join(f'{c:.1f} s ({s:.0%})' for c, s in zip(costs, shares))}).",
+        f" the runs' differences with and without them: {', '.join(f'{c:.1f} s ({s:.0%})' for c, s in zip(costs, shares))})"
+        + (f"; the baseline's cost, against the same runs without slides: {statistics.median(base_costs):.1f} s"
+           f" ({', '.join(f'{c:.1f}' for c in base_costs)})." if base_costs else "."),
+        f"Load average before each run: {', '.join(f'{x:.1f}' for x in loads)} (in the order run; above 2 the runs shared the cores).",
+        "",
         "The browser starts with the run and draws each chart as soon as the analysis has made it, so most slide",
-        "images are drawn while Python is still building the next views; the deck's slides without images are made meanwhile;",
-        "'writing outputs' (from the progress line 'writing report...' to the end: report, the slides still to draw, deck,",
-        "tables) is what is left after the analysis. Report html and deck are timed around the functions `write_report` calls.",
+        "images are drawn while Python is still building the next views; the deck's slides are made meanwhile, all but",
+        "their pictures; 'writing outputs' (from the progress line 'writing report...' to the end: report, the slides still",
+        "to draw, deck, tables) is what is left after the analysis. Report html and deck are timed around the functions",
+        "`write_report` calls. The deck shows 48 of the report's 72 figures (an attribute x cluster chart is left out: its",
+        "twin, clusters x attribute, shows the same cross-tab transposed), drawn 1440 px wide.",
         "",
     ]
     text = "\n".join(lines)
