@@ -47,9 +47,9 @@ def build_olist_matrix(n: int) -> None:
 
     from custseg.cluster import prepare_features
     from custseg.cluster._reference_data import FEATURES
-    from custseg.features import build_customer_table
+    from custseg.engines.duckdb.features import build_customer_table
     from custseg.generate.olist import generate_olist
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     with tempfile.TemporaryDirectory() as tmp:
         generate_olist(int(n * 1.1), 1, Path(tmp) / "olist")

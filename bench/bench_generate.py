@@ -2,7 +2,7 @@
 
 Each generation runs in its own process (`python -m custseg.generate.olist ...`); its peak resident
 memory comes from the kernel's accounting for that child (os.wait4). The adapter check generates a
-folder and reads it with `custseg.sources.olist.load_olist` in a fresh process, with Python warnings
+folder and reads it with `custseg.engines.duckdb.olist.load_olist` in a fresh process, with Python warnings
 turned into errors, and records the adapter's own warnings list.
 
     .venv/bin/python bench/bench_generate.py                      # 100k and 10M customers
@@ -31,7 +31,7 @@ RESULTS = ROOT / "bench" / "results" / "generate.md"
 ADAPTER_PROBE = """
 import json, sys, time, warnings
 warnings.simplefilter("error")
-from custseg.sources.olist import load_olist
+from custseg.engines.duckdb.olist import load_olist
 start = time.perf_counter()
 dataset = load_olist(sys.argv[1])
 orders = dataset.con.execute("SELECT count(*) FROM orders").fetchone()[0]
@@ -131,7 +131,7 @@ def write_markdown(gen: list[dict], adapter: list[dict], argv: list[str], seed: 
     if adapter:
         lines += [
             "",
-            "Olist adapter (`custseg.sources.olist.load_olist`) on generated folders, Python warnings as errors:",
+            "Olist adapter (`custseg.engines.duckdb.olist.load_olist`) on generated folders, Python warnings as errors:",
             "",
             "| customers | orders read | read time | peak memory | warnings |",
             "|---:|---:|---:|---:|---|",

@@ -28,8 +28,8 @@ from bench.measure import machine_line  # noqa: E402
 
 CASE = """
 import sys, threading, time
-from custseg.features import run_feature_sql
-from custseg.sources import load
+from custseg.engines.duckdb.features import run_feature_sql
+from custseg.engines.duckdb import load
 busy, interval = sys.argv[2] == "busy", float(sys.argv[3])
 dataset = load(sys.argv[1])
 sys.setswitchinterval(interval)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,10 +36,16 @@ STAGE_SNIPPET = r"""
 import json, resource, sys, time
 from pathlib import Path
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 stages = []
 t0 = time.perf_counter()
+cpu_at = [cpu()]
 def mark(name, started):
-    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak()})
+    now = cpu()
+    stages.append({"stage": name, "seconds": time.perf_counter() - started, "peak_rss_mb": peak(), "cpu": now - cpu_at[0]})
+    cpu_at[0] = now
 t = time.perf_counter()
 import custseg.api
 mark("import", t)
@@ -94,10 +101,14 @@ def generated(size: int, work: Path) -> Path:
     return folder
 
 
+#: The custseg sources the runs import (``--src``: another revision's src/ folder, to compare).
+SRC = REPO / "src"
+
+
 def run_stages(folder: Path, out: Path, slides: bool) -> tuple[dict, float, float]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", STAGE_SNIPPET, str(folder), str(out), "slides" if slides else "no"],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -199,6 +210,7 @@ def write_report(out: Path) -> str:
     lines += ["", f"Where the time goes at {records[-1]['size']:,} customers ({largest['wall']:.0f} s): "
               + "; ".join(f"{st['stage']} {st['seconds'] / largest['wall']:.0%}" for st in shares[:6]) + "."]
     lines += ["", "![time and memory per stage and size](bench/results/scale.png)", ""]
+    lines += growth_table(records)
     base = [r for r in records if "baseline" in r]
     if base:
         lines += ["### custseg vs the notebook way (`bench/baseline_notebook.py`), same data, same invocation", "",
@@ -222,6 +234,37 @@ def write_report(out: Path) -> str:
     out.write_text(text)
     plot(records, RESULTS / "scale.png")
     return text
+
+
+def growth_exponent(small: float, large: float, ratio: float) -> float:
+    """How a cost grows with the customers: ``log(large / small) / log(ratio)`` (1 = in a
+    straight line, 2 = with their square)."""
+    return math.log(large / small) / math.log(ratio)
+
+
+def growth_table(records: list[dict], small: int = 1_000_000, large: int = 10_000_000, limit: float = 1.15) -> list[str]:
+    """Each stage's growth exponent from ``small`` to ``large`` customers (median runs), wall and CPU."""
+    by_size = {r["size"]: r["median"] for r in records}
+    if small not in by_size or large not in by_size:
+        return []
+    ratio = large / small
+    rows = ["### Growth from {:,} to {:,} customers".format(small, large), "",
+            f"Exponent = log(time at {large:,} / time at {small:,}) / log({ratio:g}): 1 is a straight line; the goal is at most {limit}.",
+            "Stages under 0.5 s at both sizes are left out (their ratio is noise).", "",
+            "| stage | s at {:,} | s at {:,} | exponent (wall) | CPU s at {:,} | CPU s at {:,} | exponent (CPU) |".format(small, large, small, large),
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for st in by_size[large]["stages"]:
+        before = next((x for x in by_size[small]["stages"] if x["stage"] == st["stage"]), None)
+        if before is None or max(before["seconds"], st["seconds"]) < 0.5 or min(before["seconds"], st["seconds"]) <= 0:
+            continue
+        cpu = ("—", "—", "—")
+        if before.get("cpu") and st.get("cpu"):
+            cpu = (f"{before['cpu']:.1f}", f"{st['cpu']:.1f}", f"{growth_exponent(before['cpu'], st['cpu'], ratio):.2f}")
+        rows.append(f"| {st['stage']} | {before['seconds']:.2f} | {st['seconds']:.2f} | {growth_exponent(before['seconds'], st['seconds'], ratio):.2f} | "
+                    + " | ".join(cpu) + " |")
+    a, b = by_size[small]["wall"], by_size[large]["wall"]
+    rows += [f"| **whole run** | **{a:.1f}** | **{b:.1f}** | **{growth_exponent(a, b, ratio):.2f}** | | | |", ""]
+    return rows
 
 
 REAL = RESULTS / "real_olist.json"
@@ -302,7 +345,11 @@ def main() -> None:
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
     parser.add_argument("--out", default=str(RESULTS / "scale.md"))
     parser.add_argument("--real", action="store_true", help="measure the bundled real Olist data, with the baseline")
+    parser.add_argument("--src", default=None, help="the custseg src/ folder to run (default: this worktree's)")
     args = parser.parse_args()
+    if args.src:
+        global SRC
+        SRC = Path(args.src)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     command = "bench/bench_scale.py " + " ".join(sys.argv[1:])

@@ -40,7 +40,7 @@ t_start = time.perf_counter()
 import pandas as pd
 from custseg.cluster import prepare_features
 from custseg.config import load_config
-from custseg.pipeline import LocalClustering, select_population
+from custseg.pipeline.population import LocalClustering, select_population
 customers_path, engine, out = sys.argv[1], sys.argv[2], sys.argv[3]
 cfg = load_config(None)
 pop = cfg.populations[0]

@@ -75,8 +75,8 @@ def synthetic_customers(n: int, seed: int = 1):
 def real_olist_customers():
     from custseg.config import reference
     from custseg.data import olist_folder
-    from custseg.features import compute_customer_tables
-    from custseg.sources import load
+    from custseg.engines.duckdb.features import compute_customer_tables
+    from custseg.engines.duckdb import load
 
     table, _, _ = compute_customer_tables(load(olist_folder()), reference())
     return table[["customer_id", "buys_cnt", "days_with_buys", "first_purchase_ts", "last_purchase_ts", "monetary"]]

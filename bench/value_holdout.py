@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from custseg.config import from_dict  # noqa: E402
 from custseg.data import olist_folder, online_retail_file  # noqa: E402
-from custseg.features import compute_customer_tables  # noqa: E402
-from custseg.sources import load  # noqa: E402
+from custseg.engines.duckdb.features import compute_customer_tables  # noqa: E402
+from custseg.engines.duckdb import load  # noqa: E402
 from custseg.value import ValueSettings, customer_value  # noqa: E402
 
 #: (name, data, preset, cut-off): six months before each data set's last purchase day.

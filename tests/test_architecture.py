@@ -14,7 +14,7 @@ ROOT = Path(custseg.__file__).parent
 #: not from a package of its own layer or above.
 LAYERS = [
     {"errors"},
-    {"result", "data", "_categorical", "outputs", "dialect"},
+    {"result", "data", "_categorical", "outputs", "dialect", "machine"},
     {"sources", "generate"},
     {"features"},
     {"config"},
@@ -34,13 +34,6 @@ EXCEPTIONS = {
     # the config file is checked on loading, with the file's name in the message, against the
     # rules of the stages that use its values
     ("custseg.config", "custseg.audiences"),
-    # DuckDB work not yet moved into engines/duckdb (issue 23): the readers and the feature SQL's
-    # runner still live in sources/ and features/ and use the engine's connection helpers
-    ("custseg.sources.read", "custseg.engines.duckdb.connection"),
-    ("custseg.sources.flat", "custseg.engines.duckdb.connection"),
-    ("custseg.sources.formats", "custseg.engines.duckdb.connection"),
-    ("custseg.sources.olist", "custseg.engines.duckdb.connection"),
-    ("custseg.features", "custseg.engines.duckdb.connection"),
 }
 
 

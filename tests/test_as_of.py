@@ -66,9 +66,9 @@ def test_online_retail_as_of_equals_the_log_cut_by_hand(run_cli, tmp_path):
 def test_olist_as_of_equals_the_orders_cut_by_hand(tmp_path):
     """The real Olist data: orders purchased after the day's end removed (with their items,
     payments and reviews); an order without a purchase time stays, as the window keeps it."""
-    from custseg.features import build_customer_table
+    from custseg.engines.duckdb.features import build_customer_table
     from custseg.features import FeatureParams
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     day = "2017-09-01"
     folder = tmp_path / "olist"
@@ -178,9 +178,10 @@ def test_bad_as_of_in_a_config_is_one_line(run_cli, tmp_path):
 
 def test_the_reference_instant_is_one_value_in_sql_and_python():
     """analysis_reference (SQL) and reference_of (a customer table and its as-of date) agree."""
-    from custseg.features import FeatureParams, build_customer_table, reference_time
+    from custseg.features import FeatureParams
+    from custseg.engines.duckdb.features import build_customer_table, reference_time
     from custseg.features.as_of import reference_of
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     for as_of in (None, "2011-06-30"):
         dataset = load(ONLINE_RETAIL, preset="online_retail")

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from custseg.engines.duckdb.connection import CATEGORICAL_MAX_VALUES, to_pandas
-from custseg.features import FeatureParams, run_feature_sql
-from custseg.sources import load
+from custseg.features import FeatureParams
+from custseg.engines.duckdb.features import run_feature_sql
+from custseg.engines.duckdb import load
 
 from .olist_fixture import write_olist_fixture
 from .test_features_vs_pandas import ONLINE_RETAIL
@@ -72,7 +73,7 @@ def test_dtype_rules(sql):
 def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
     # custseg run's path: the tables through Parquet (large data) or Arrow, DuckDB closed after
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     write_olist_fixture(tmp_path)
     kept = load(tmp_path)
@@ -87,7 +88,7 @@ def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
 
 def test_released_tables_equal_duckdbs_frames_on_online_retail():
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     kept = load(ONLINE_RETAIL, preset="online_retail")
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
@@ -112,7 +113,7 @@ def test_customer_table_text_is_categorical_on_generated_olist(generated_olist, 
     """Every segment and dimension becomes a category column, sorted, with the plain values;
     customer_id (one value per row) stays text."""
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     kept = load(generated_olist)
     run_feature_sql(kept, FeatureParams.for_dataset(kept))
@@ -133,7 +134,7 @@ def test_customer_table_text_is_categorical_on_generated_olist(generated_olist, 
 
 def test_customer_table_text_is_categorical_on_online_retail():
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     expected = load(ONLINE_RETAIL, preset="online_retail")
     run_feature_sql(expected, FeatureParams.for_dataset(expected))

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import FeatureParams, build_customer_table, run_feature_sql
-from custseg.sources import load
+from custseg.features import FeatureParams
+from custseg.engines.duckdb.features import build_customer_table, run_feature_sql
+from custseg.engines.duckdb import load
 
 from tests.olist_fixture import write_olist_fixture
 from tests.reference_pandas import reference_customers, reference_excluded
@@ -278,10 +279,10 @@ def test_sorted_values_joined_alike_by_lists_and_by_ordered_aggregate(fixture_fo
 
 
 def test_a_failing_sql_file_is_named(fixture_folder, monkeypatch):
-    import custseg.features as features
+    import custseg.engines.duckdb.features as runner
 
-    real = features.render_feature_sql
-    monkeypatch.setattr(features, "render_feature_sql",
+    real = runner.render_feature_sql
+    monkeypatch.setattr(runner, "render_feature_sql",
                         lambda name, context: "SELECT no_such_column FROM clean_orders" if name.startswith("09_") else real(name, context))
     dataset = load(fixture_folder)
     with pytest.raises(RuntimeError, match="feature SQL 09_rfm.sql failed"):

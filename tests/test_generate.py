@@ -296,7 +296,7 @@ def test_plain_pandas_reads_every_file(small):
 
 @pytest.mark.parametrize("which", ["small", "olist_scale"])
 def test_olist_adapter_reads_generated_folder_without_warning(which, request):
-    olist = pytest.importorskip("custseg.sources.olist")
+    olist = pytest.importorskip("custseg.engines.duckdb.olist")
     fixture = request.getfixturevalue(which)
     folder = fixture[0] if isinstance(fixture, tuple) else fixture
     with warnings.catch_warnings():

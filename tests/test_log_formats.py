@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg.features import build_customer_table
-from custseg.sources import load
+from custseg.engines.duckdb.features import build_customer_table
+from custseg.engines.duckdb import load
 
 from tests.reference_pandas import reference_customers
 from tests.test_bad_input import assert_rejected

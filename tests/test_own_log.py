@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.features import build_customer_table
-from custseg.sources import load
+from custseg.engines.duckdb.features import build_customer_table
+from custseg.engines.duckdb import load
 from tests.reference_pandas import reference_customers
 from tests.test_features_vs_pandas import FLAT_COLUMNS, assert_same_table
 

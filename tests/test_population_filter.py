@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from custseg.config import Population
-from custseg.pipeline import select_population
+from custseg.pipeline.population import select_population
 
 
 def _customers(n: int = 5000, seed: int = 0) -> pd.DataFrame:

@@ -268,9 +268,9 @@ def test_ranks_vs_rest_give_scipys_mann_whitney_p_on_real_customers():
     customers (4,372, many ties, NaN for one-time buyers) grouped by an RFM segment."""
     from scipy import stats
 
-    from custseg.features import build_customer_table
+    from custseg.engines.duckdb.features import build_customer_table
     from custseg.profile.observations import _RanksVsRest
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     from .test_features_vs_pandas import ONLINE_RETAIL
 

@@ -32,8 +32,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from custseg.features import FeatureParams, build_customer_table
-from custseg.sources.flat import ColumnMapping, load_flat
+from custseg.features import FeatureParams
+from custseg.engines.duckdb.features import build_customer_table
+from custseg.sources.flat import ColumnMapping
+from custseg.engines.duckdb.flat import load_flat
 from custseg.summary import customer_summary
 
 MAPPING = "customer=c,order=o,timestamp=t,amount=a,status=s"

@@ -124,9 +124,9 @@ def test_populations_side_by_side_give_what_one_at_a_time_gives(olist_folder):
     clusters and views are the ones `cluster_population` gives when the populations run one
     after another."""
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
     from custseg.pipeline import analyse_customers, cluster_population
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     cfg = reference()
     dataset = load(olist_folder)

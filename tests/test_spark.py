@@ -92,8 +92,9 @@ def generated(tmp_path_factory) -> Path:
 
 def both_engines(spark, path, params: dict | None = None, **kw):
     from custseg.engines.spark import build_customer_table_spark, load_spark
-    from custseg.features import FeatureParams, build_customer_table
-    from custseg.sources import load
+    from custseg.features import FeatureParams
+    from custseg.engines.duckdb.features import build_customer_table
+    from custseg.engines.duckdb import load
 
     duck_ds = load(path, **kw)
     duck = build_customer_table(duck_ds, FeatureParams.for_dataset(duck_ds, **(params or {})))
@@ -181,7 +182,7 @@ def test_title_label_in_spark_sql_matches_arrow(spark):
     """The one function re-written in Spark SQL (no Python on the executors) against custseg's own."""
     import pyarrow as pa
 
-    from custseg.features import _title_label
+    from custseg.engines.duckdb.features import _title_label
     from custseg.dialect import sql_macros
 
     words = ["são paulo", "mogi-guaçu", "santa bárbara d'oeste", " credit_card ", "3rd street", "ÉCOLE",
@@ -205,9 +206,9 @@ def test_clusters_agree_with_single_machine(spark, generated, record_property, c
     from custseg.cluster import prepare_features
     from custseg.config import load_config
     from custseg.engines.spark.cluster import SparkClustering
-    from custseg.features import build_customer_table
-    from custseg.pipeline import LocalClustering, select_population
-    from custseg.sources import load
+    from custseg.engines.duckdb.features import build_customer_table
+    from custseg.pipeline.population import LocalClustering, select_population
+    from custseg.engines.duckdb import load
 
     cfg = load_config(None)
     pop = cfg.populations[0]

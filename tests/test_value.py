@@ -320,8 +320,8 @@ def test_inputs_count_purchase_days_in_days():
 def test_analysis_end_is_where_recency_counts_from(tmp_path):
     """The value models' end of data and features/sql/09_rfm.sql's "now" are the same instant."""
     from custseg.config import reference
-    from custseg.features import compute_customer_tables
-    from custseg.sources import load
+    from custseg.engines.duckdb.features import compute_customer_tables
+    from custseg.engines.duckdb import load
     from tests.olist_fixture import write_olist_fixture
 
     customers, _, _ = compute_customer_tables(load(write_olist_fixture(tmp_path / "olist")), reference())

@@ -29,12 +29,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _load(data: Path, preset: Optional[str], mapping: Optional[str], log_options: Optional[dict] = None):
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     return load(data, preset=preset, mapping=mapping, **(log_options or {}))
 
 
-# How to read a log (docs/your_log.md): the same keys as custseg.run / custseg.sources.load.
+# How to read a log (docs/your_log.md): the same keys as custseg.run / custseg.engines.duckdb.load.
 DATE_FORMAT_HELP = "Format of the log's timestamps (strptime, e.g. '%d/%m/%Y %H:%M'); default: detected."
 DECIMAL_HELP = "Decimal mark of the log's amounts: . (1,234.56, default) or , (1.234,56)."
 SHEET_HELP = "Sheet of an .xlsx log (default: the first)."
@@ -46,7 +46,7 @@ PHONE_COUNTRY_HELP = "Country of phone numbers written without + country code, e
 
 
 def _log_options(date_format: Optional[str], decimal: Optional[str], sheet: Optional[str], dimension: Optional[list[str]] = None) -> dict:
-    """How to read a log: the keyword arguments of custseg.sources.load and custseg.run."""
+    """How to read a log: the keyword arguments of custseg.engines.duckdb.load and custseg.run."""
     given = {"date_format": date_format, "decimal": decimal, "sheet": sheet, "dimensions": _dimensions(dimension)}
     return {k: v for k, v in given.items() if v}
 
@@ -99,27 +99,21 @@ def features(
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=AS_OF_HELP),
 ) -> None:
     """Per-customer metrics, segments and RFM scores."""
-    from custseg.features import FeatureParams, build_customer_table
+    from custseg.config import from_dict, with_as_of
+    from custseg.engines import engine_for
     from custseg.outputs import staged_output, write_table
     from custseg.summary import customer_summary
 
-    from custseg.features.as_of import parse_as_of
-
     if rfm_bins not in (3, 5):
         raise InputError(f"--rfm-bins {rfm_bins}: use 3 or 5")
-    as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
+    config = with_as_of(from_dict({"features": {"rfm_bins": rfm_bins}}), as_of, "--as-of")
     _check_engine(engine)
     started = time.perf_counter()
     with staged_output(out_dir) as staging:
-        if engine == "spark":
-            from custseg.engines.spark import customer_table_spark
-
-            customers, excluded_rows = customer_table_spark(data, preset=preset, mapping=mapping, master=spark_master, rfm_bins=rfm_bins,
-                                                            as_of=as_of, **_log_options(date_format, decimal, sheet, dimension))
-        else:
-            dataset = _load(data, preset, mapping, _log_options(date_format, decimal, sheet, dimension))
-            customers = build_customer_table(dataset, FeatureParams.for_dataset(dataset, rfm_bins=rfm_bins, as_of=as_of))
-            excluded_rows = dataset.excluded
+        with engine_for(engine, spark_master=spark_master) as heavy:
+            found = heavy.customer_tables(data, config, preset=preset, mapping=mapping,
+                                          log_options=_log_options(date_format, decimal, sheet, dimension))
+        customers, excluded_rows = found.customers, found.excluded_rows
         write_table(customers, staging, "customers")
     summary = customer_summary(customers, excluded_rows)
     _print_summary(summary)
@@ -288,7 +282,7 @@ def assign(
     from custseg.audiences import AudienceSettings, check_format, prepare_contacts, write_audiences
     from custseg.audiences.saved import assigned_groupings
     from custseg.cluster import ClusterModel
-    from custseg.features import build_customer_table
+    from custseg.engines.duckdb.features import build_customer_table
     from custseg.outputs import staged_output, write_table
 
     if not (model / "model.json").is_file():

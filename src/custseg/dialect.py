@@ -70,6 +70,12 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
         rounded to its scale + 4 digits; DuckDB's is a DOUBLE of the exact sum)."""
         return f"(CAST(sum({x}) AS DOUBLE) / count({x}))" if spark else f"avg({x})"
 
+    def avg_in_order(x: str, order_by: str) -> str:
+        """Mean of a DOUBLE column summed in the given row order (DuckDB: an ordered aggregate), so
+        that the last bits of the result do not depend on the order rows reach the aggregate; Spark
+        sums in its own order (the engines agree to 1e-9, not to the bit)."""
+        return f"avg({x})" if spark else f"avg({x} ORDER BY {order_by})"
+
     def string_agg_sorted(x: str, distinct: bool = True) -> str:
         """Values joined with ', ' in binary (byte) order; NULLs skipped; NULL when none."""
         if spark:
@@ -92,7 +98,7 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
         return f"arg_max({arg}, ({', '.join(keys)}))"
 
     def title_label(x: str) -> str:
-        """'credit_card' -> 'Credit Card' (see custseg.features._title_label)."""
+        """'credit_card' -> 'Credit Card' (see custseg.engines.duckdb.features._title_label)."""
         return _SPARK_TITLE.format(x=x) if spark else f"title_label({x})"
 
     def quote(name: str) -> str:
@@ -119,6 +125,7 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
         "intdiv": intdiv,
         "avg_exact": avg_exact,
         "string_agg_sorted": string_agg_sorted,
+        "avg_in_order": avg_in_order,
         "arg_max": arg_max,
         "title_label": title_label,
         "quote": quote,

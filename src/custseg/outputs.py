@@ -65,12 +65,16 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
 CSV_PART_ROWS = 50_000
 
 
-def write_table(frame: pd.DataFrame, folder: Path, stem: str, *, threads: int = 2) -> list[Path]:
-    """`stem`.parquet and `stem`.csv (timestamps ISO, floats round-trippable, stable order).
+def write_table(frame: pd.DataFrame, folder: Path, stem: str, *, threads: int = 2, csv: bool = True) -> list[Path]:
+    """`stem`.parquet and (with ``csv``) `stem`.csv (timestamps ISO, floats round-trippable, stable order).
 
     The Parquet file and the CSV's row ranges are written on ``threads`` threads (pyarrow and
     DuckDB release the GIL); the parts are joined in order into one file.
     """
+    if not csv:
+        parquet = folder / f"{stem}.parquet"
+        frame.to_parquet(parquet, index=False)
+        return [parquet]
     parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
     n_parts = max(1, min(threads, -(-len(frame) // CSV_PART_ROWS)))
     bounds = [len(frame) * i // n_parts for i in range(n_parts + 1)]

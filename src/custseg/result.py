@@ -106,6 +106,9 @@ class PopulationResult:
     overview: pd.DataFrame | None = None  # per cluster: name, customers, revenue, medians, traits, action (profile.overview)
     findings: list[str] = field(default_factory=list)  # the headline findings of the overview
     cluster_silhouettes: dict[int, float] = field(default_factory=dict)  # cluster -> its members' mean silhouette
+    # the index labels, in the customer table, of the assignments' rows (None: not known): the
+    # customer table's cluster columns are placed by them instead of by matching ids (issue 24)
+    rows: Any = None
 
 
 @dataclass

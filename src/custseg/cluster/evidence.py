@@ -38,6 +38,7 @@ from .criteria import adjusted_rand_codes, calinski_davies, null_reference, stab
 from .fit import METHODS, canonical_rows
 from .partitions import fit_partitions
 from .recommend import DEFAULT_STABILITY_THRESHOLD, Elbow, find_elbow
+from .sampling import uniform_rows
 from .silhouette import DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE, SilhouetteResult, _n_jobs, measure_silhouettes
 from .ward import DEFAULT_MEMORY_BUDGET, DEFAULT_MICRO_CLUSTERS, WardTree, ward_tree
 
@@ -73,6 +74,9 @@ class Evidence:
     #: per k (KMeans), the centres and inertia of the fit on every row: the final fit of a chosen
     #: k with the same parameters is this very fit (same rows, order and seed), not a second one
     kmeans_fits: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
+    #: the population's size when the evidence was measured on a uniform random sample of
+    #: ``n_rows`` of its rows (:mod:`custseg.cluster.sampling`); None: on every row
+    sampled_from: int | None = None
 
     def kmeans_fit_for(self, k: int, *, n_rows: int, random_state: int, n_init, max_iter: int
                        ) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -152,11 +156,15 @@ def evaluate_k(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     n_micro_clusters: int = DEFAULT_MICRO_CLUSTERS,
     n_jobs: int | None = None,
+    sample_size: int | None = None,
 ) -> Evidence:
     """Evidence for every k in ``k_range`` (k = 1 gets inertia only); see the module docstring.
 
     ``X`` may be a :class:`~custseg.cluster.prepare.PreparedData`. ``stability_resamples=0`` or
     ``null_resamples=0`` skip those columns (then :func:`recommend_k` cannot vouch for a k).
+    Above ``sample_size`` rows every criterion is measured on a uniform random sample of that
+    many (why the criteria allow it: :mod:`custseg.cluster.sampling`); the notes say so, and a
+    final fit is then made on every row (:func:`~custseg.cluster.fit.fit_clusters`).
     """
     from .prepare import PreparedData
 
@@ -165,6 +173,10 @@ def evaluate_k(
     if method not in METHODS:
         raise InputError(f"clustering method must be one of {', '.join(METHODS)}; got {method!r}")
     Xs, _, _ = canonical_rows(X, index)
+    population = Xs.shape[0]
+    sample = uniform_rows(population, sample_size, random_state)
+    if sample is not None:
+        Xs = Xs[sample]
     n = Xs.shape[0]
     ks = sorted({int(k) for k in k_range})
     if not ks or ks[0] < 1 or ks[-1] > n - 1:
@@ -215,6 +227,11 @@ def evaluate_k(
     table = evidence_table(ks, {k: (parts[k][0], parts[k][2]) for k in ks}, silhouettes, ch, db, stab, null)
     elbow = find_elbow(table.index, table["inertia"])
     notes = list(tree.notes) if tree is not None else []
+    if sample is not None:
+        notes.append(
+            f"The evidence for k is measured on a uniform random sample of {n:,} of the {population:,} customers "
+            f"(above {sample_size:,} a sample shows the same structure; the chosen k is then fitted on all of them)."
+        )
     if sil_list and sil_list[0].method == "sampled":
         notes.append(
             f"The evidence's silhouette for each k is sampled ({sil_list[0].n_evaluated:,} of {n:,} customers, 95% CI shown): "
@@ -243,9 +260,11 @@ def evaluate_k(
             "silhouette_sample_size": silhouette_sample_size,
             "memory_budget": memory_budget,
             "n_micro_clusters": n_micro_clusters,
+            "sample_size": sample_size,
         },
         timings=timings,
         notes=notes,
+        sampled_from=population if sample is not None else None,
     )
 
 

@@ -295,7 +295,7 @@ def prepare_features(
     if len(shaped) < 2:
         raise InputError(f"only {len(shaped)} customer(s) left after dropping missing values; cannot cluster")
     for name in list(kept):
-        if shaped[name].nunique() <= 1:
+        if shaped[name].min() == shaped[name].max():  # one value (no missing ones here): no hashing of every row
             dropped.append(DroppedFeature(name, "it has the same value for every customer (no variance)."))
             kept.remove(name)
     if not kept:

@@ -1,4 +1,6 @@
 """Silhouette scores computed by custseg: exact (fast) and sampled (with a confidence interval).
+(Over 400 lines: the exact and the sampled value share the row compression, the cells, the
+thread lanes and the final formula; each is a few lines on top of them.)
 
 Why not ``sklearn.metrics.silhouette_score``: it builds the n×n distance matrix in row chunks
 and reduces every row with a Python-level ``np.bincount`` loop; at 93k customers that is about a
@@ -80,14 +82,18 @@ class SilhouetteResult:
     # mean silhouette of each cluster, in the sorted order of the label values (a sampled
     # result: of its sampled members; NaN for a cluster without one)
     per_cluster: tuple[float, ...] | None = None
+    # a sampled result scored against a random reference of this many customers, not all of
+    # them (custseg.cluster.sampling); None: against all
+    n_reference: int | None = None
 
     def label(self, digits: int = 3) -> str:
         """The value with its provenance, for tables and reports (never a bare sampled number)."""
         if self.method == "exact":
             return f"{self.value:.{digits}f} (exact)"
         lo, hi = self.ci if self.ci is not None else (float("nan"), float("nan"))
+        against = "" if self.n_reference is None else f" against a random {self.n_reference:,}"
         return (
-            f"{self.value:.{digits}f} (sampled: {self.n_evaluated:,} of {self.n_total:,} customers, "
+            f"{self.value:.{digits}f} (sampled: {self.n_evaluated:,} of {self.n_total:,} customers{against}, "
             f"{round(100 * (self.confidence or 0.95))}% CI {lo:.{digits}f}–{hi:.{digits}f})"
         )
 
@@ -429,8 +435,11 @@ def measure_silhouettes(
     sample_size: int = DEFAULT_SAMPLE_SIZE,
     random_state: int = 0,
     n_jobs: int | None = None,
+    reference_size: int | None = None,
 ) -> list[SilhouetteResult]:
-    """Exact silhouettes up to ``exact_limit`` rows, sampled (with a 95 % CI) above it."""
+    """Exact silhouettes up to ``exact_limit`` rows, sampled (with a 95 % CI) above it; above
+    ``reference_size`` rows the sampled customers are scored against a random reference of that
+    many (:mod:`custseg.cluster.sampling`)."""
     X = _check_matrix(X)
     n = X.shape[0]
     if n <= exact_limit:
@@ -440,6 +449,11 @@ def measure_silhouettes(
             per_cluster = np.bincount(codes, weights=comp.weights * s, minlength=sizes.size) / sizes
             results.append(SilhouetteResult(float(np.dot(comp.weights, s) / n), "exact", n, n, per_cluster=tuple(map(float, per_cluster))))
         return results
+    if reference_size and n > reference_size:
+        from .sampling import silhouettes_against_sample
+
+        return silhouettes_against_sample(X, labelings, reference_size=reference_size, sample_size=sample_size,
+                                          random_state=random_state, n_jobs=n_jobs)
     return silhouette_sampled_many(
         X, labelings, sample_size=sample_size, random_state=random_state, n_jobs=n_jobs
     )

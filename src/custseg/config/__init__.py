@@ -24,10 +24,12 @@ AGGREGATES = ("median", "mean", "sum", "min", "max")
 
 TOP_KEYS = {"title", "features", "cluster", "populations", "report", "value", "engine", "audiences"}
 FEATURE_KEYS = {"as_of", "rfm_bins", "window_start", "window_end", "review_min_date", "grace_days", "top_n", "segments"}
-CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes"}
+CLUSTER_KEYS = {"silhouette_exact_limit", "evidence_silhouette_exact_limit", "silhouette_sample_size", "stability_resamples", "stability_sample_size", "memory_budget_bytes",
+                "evidence_sample_size", "silhouette_reference_size"}
 POPULATION_KEYS = {"name", "title", "noun", "description", "filter", "features", "method", "k", "k_min", "k_max", "random_state", "preparation"}
 PREPARATION_KEYS = {"corr_threshold", "scaler", "transform", "winsorize_quantile"}
-REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency"}
+REPORT_KEYS = {"dimensions", "top_n", "top_n_dimensions", "profile_aggregate", "split_basket_hours", "min_population", "currency",
+               "csv_max_customers"}
 AUDIENCE_KEYS = {"format", "phone_country"}
 VALUE_KEYS = {"horizon_days", "sample_size", "random_state", "min_repeat_customers", "spend_correlation_warning"}
 SEGMENT_KEYS = {"metric", "edges", "labels", "closed", "rules", "never_converted", "single_purchase", "missing"}
@@ -227,7 +229,8 @@ def _check_sections(source: str, merged: dict) -> None:
                 raise InputError(f"{where} edges = {edges}: give them in increasing order")
     cluster = merged["cluster"]
     for key, low in (("silhouette_exact_limit", 2), ("evidence_silhouette_exact_limit", 2), ("silhouette_sample_size", 2),
-                     ("stability_resamples", 0), ("stability_sample_size", 2), ("memory_budget_bytes", 1)):
+                     ("stability_resamples", 0), ("stability_sample_size", 2), ("memory_budget_bytes", 1),
+                     ("evidence_sample_size", 1000), ("silhouette_reference_size", 1000)):
         if key in cluster:
             _whole(f"{source} [cluster] {key}", cluster[key], low)
     report = merged["report"]
@@ -235,6 +238,7 @@ def _check_sections(source: str, merged: dict) -> None:
     _names(f"{source} [report] top_n_dimensions", report.get("top_n_dimensions", []))
     _whole(f"{source} [report] top_n", report.get("top_n", 5), 1)
     _whole(f"{source} [report] split_basket_hours", report.get("split_basket_hours", 1), 0)
+    _whole(f"{source} [report] csv_max_customers", report.get("csv_max_customers", 0), 0)
     _text(f"{source} [report] currency", report.get("currency", ""))
     _whole(f"{source} [report] min_population", report.get("min_population", 100), 1)
     _text(f"{source} title", merged.get("title", ""))

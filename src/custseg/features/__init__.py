@@ -1,39 +1,26 @@
-"""Features: from canonical tables to one row per customer (spec sections 2-7), in DuckDB SQL.
+"""Features: from canonical tables to one row per customer (spec sections 2-7), in SQL.
 
 Each derived table is one SQL file under ``sql/`` (a Jinja template, as in dbt), run in
-file-name order on the dataset's connection. Rules that are data — segment bins and labels,
+file-name order by an engine (:mod:`custseg.engines.duckdb.features`, :mod:`custseg.engines.spark.features`). Rules that are data — segment bins and labels,
 category groups, RFM segment names — are read from files beside the SQL.
 
-The same files are rendered for Spark SQL by :mod:`custseg.engines.spark`: the few functions
-the two dialects spell differently are macros from :mod:`custseg.dialect`.
+The few functions the two dialects spell differently are macros from :mod:`custseg.dialect`.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import shutil
-import tempfile
-import time
 import tomllib
 from functools import lru_cache
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING
 
-import duckdb
 import jinja2
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from custseg.engines.duckdb.connection import arrow_to_pandas, fetch_one, run_sql, to_pandas
 from custseg.errors import InputError
-from custseg.features.as_of import check_as_of, order_span_sql, reference_instant, window_bounds
-from custseg.dialect import IN_MEMORY_LISTS_UP_TO, sql_macros
+from custseg.features.as_of import reference_instant, window_bounds
+from custseg.dialect import sql_macros
 from custseg.sources.dataset import Dataset
-
-if TYPE_CHECKING:  # pandas is imported where a frame is made (it takes ~0.25 s)
-    import pandas as pd
 
 NEVER_CONVERTED = "Never Converted"
 UNKNOWN = "Unknown"
@@ -113,44 +100,41 @@ def segment_case_sql(name: str, spec: dict) -> str:
     return "CASE " + " ".join(whens) + (" ELSE " + _literal(spec.get("missing", UNKNOWN)) if "rules" in spec else "") + " END"
 
 
-def _title_label(values: pa.Array) -> pa.Array:
-    """'credit_card' -> 'Credit Card': underscores to spaces, then Title Case (spec section 2)."""
-    return pc.utf8_title(pc.replace_substring(pc.utf8_trim_whitespace(values), "_", " "))
-
-
-def _register_rule_tables(con: duckdb.DuckDBPyConnection, bins: int) -> None:
-    for table, rows in rule_tables(bins).items():
-        frame = pa.Table.from_pylist(rows) if rows else pa.table({})
-        con.register(f"_{table}_arrow", frame)
-        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _{table}_arrow")
-        con.unregister(f"_{table}_arrow")
-
-
 #: The places a source may give (capability = role): customer_<place> is the value on the latest purchase.
 PLACES = ("city", "state", "region", "country")
 
 
+#: A category's name for its code (02_clean_products.sql).
+_CODES = "SELECT DISTINCT {name}_code AS code, {name} AS name FROM clean_products"
+
+
 def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
     """The "top values" dimensions the source supports, then the user's attributes (top 1: the
-    customer's most frequent value), each with the SQL of its (customer, order, value) rows."""
+    customer's most frequent value), each with the SQL of its (customer, order, value) rows from
+    the purchases ``{bought}`` (a format field: the purchases it is read from) and,
+    where order_facts has them, the columns of an order's smallest and largest value
+    (``order_values``: a customer with one purchase whose order has one value takes it as it
+    stands, 07_customer_dimensions.sql) and, when they are codes, the SQL of (code, name)."""
     dims = []
     if dataset.has("payments"):
-        dims.append({"name": "customer_payment_types", "top_n": 10**9,
-                     "source_sql": "SELECT b.customer_id, b.order_id, p.payment_type AS value FROM bought b JOIN clean_payments p USING (order_id)"})
+        dims.append({"name": "customer_payment_types", "top_n": 10**9, "order_values": ("min_payment_type", "max_payment_type", None),
+                     "source_sql": "SELECT b.customer_key, b.order_key, p.payment_type AS value FROM {bought} b JOIN clean_payments p ON p.order_key = b.order_key"})
     if dataset.has("categories"):
-        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n,
-                     "source_sql": "SELECT b.customer_id, b.order_id, i.category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.category IS NOT NULL"})
+        dims.append({"name": "customer_top_product_categories", "top_n": params.top_n, "order_values": ("min_category_code", "max_category_code", _CODES.format(name="category")),
+                     "source_sql": "SELECT b.customer_key, b.order_key, i.category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.category IS NOT NULL"})
         if _uses_category_groups(dataset, params):
             dims.append({"name": "customer_top_general_product_categories", "top_n": params.top_n,
-                         "source_sql": "SELECT b.customer_id, b.order_id, i.general_category AS value FROM bought b JOIN clean_items i USING (order_id) WHERE i.general_category IS NOT NULL"})
-    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n,
-                 "source_sql": "SELECT customer_id, order_id, purchase_weekday AS value FROM bought WHERE purchase_weekday IS NOT NULL"})
+                         "order_values": ("min_general_category_code", "max_general_category_code", _CODES.format(name="general_category")),
+                         "source_sql": "SELECT b.customer_key, b.order_key, i.general_category AS value FROM {bought} b JOIN clean_items i ON i.order_key = b.order_key WHERE i.general_category IS NOT NULL"})
+    dims.append({"name": "customer_top_purchase_weekdays", "top_n": params.top_n, "order_values": ("purchase_weekday", "purchase_weekday", None),
+                 "source_sql": "SELECT customer_key, order_key, purchase_weekday AS value FROM {bought} WHERE purchase_weekday IS NOT NULL"})
     taken = {d["name"] for d in dims} | {f"customer_{p}" for p in PLACES}
     for name in getattr(dataset, "attributes", ()):
         if name in taken:
             raise attribute_name_error(name)
-        dims.append({"name": name, "top_n": 1,
-                     "source_sql": f"SELECT b.customer_id, b.order_id, a.value FROM bought b JOIN order_attributes a USING (order_id) WHERE a.name = {_literal(name)}"})
+        dims.append({"name": name, "top_n": 1, "order_values": None,
+                     "source_sql": f"SELECT b.customer_key, b.order_key, a.value FROM {{bought}} b JOIN clean_orders o ON o.order_key = b.order_key "
+                                   f"JOIN order_attributes a ON a.order_id = o.order_id WHERE a.name = {_literal(name)}"})
     return dims
 
 
@@ -236,50 +220,13 @@ def render_feature_sql(name: str, context: dict) -> str:
     return _ENV.from_string(_data_text(f"sql/{name}")).render(**context)
 
 
-def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in_memory_lists: bool | None = None) -> None:
-    """Create every derived table (clean_*, purchases, order_metrics, customer_*, customers).
-
-    ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
-    are joined (see :mod:`custseg.dialect`); either way the tables are the same (tested).
-    """
-    params = params or FeatureParams.for_dataset(dataset)
-    con = dataset.con
-    n_orders = fetch_one(con, "SELECT count(*) FROM orders")[0]
-    if n_orders == 0:
-        raise InputError(f"{dataset.source}: there are no orders; nothing to analyse")
-    if params.as_of:
-        first, last = fetch_one(con, order_span_sql(params.window_start, params.window_end))
-        check_as_of(params.as_of, first, last, dataset.source, windowed=bool(params.window_start or params.window_end))
-    if in_memory_lists is None:
-        in_memory_lists = n_orders <= IN_MEMORY_LISTS_UP_TO
-    try:
-        types = getattr(duckdb, "sqltypes", None) or duckdb.typing
-        con.create_function("title_label", _title_label, [types.VARCHAR], types.VARCHAR, type="arrow")
-    except duckdb.Error:
-        pass  # already registered on this connection
-    _register_rule_tables(con, params.rfm_bins)
-    context = feature_context(dataset, params, dialect="duckdb", columns=lambda table: con.table(table).columns,
-                              in_memory_lists=in_memory_lists)
-    for name in SQL_FILES:
-        if name.startswith("08_"):
-            # Segments need to know which metric columns exist.
-            context["segments"] = segments_for(con.table("customer_metrics").columns, params)
-        try:
-            run_sql(con, render_feature_sql(name, context))
-        except duckdb.Error as exc:  # a bug in a template, not the user's input
-            raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
-    check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
-    if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
-        raise InputError(
-            f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
-            "widen the window in the config"
-        )
-
-
-def reference_time(con):
-    """The instant recency was counted from by the last :func:`run_feature_sql` on ``con``: the
-    end of the as-of day, or the latest purchase (None: no purchase). See features/as_of.py."""
-    return fetch_one(con, "SELECT now_ts FROM analysis_reference")[0]
+#: The canonical tables no SQL file reads after the named one (issue 24): ``drop_inputs`` drops
+#: them there. At 10M customers they hold ~5 GB, as much as DuckDB's share of memory.
+LAST_READ_BY = {
+    "01_clean_orders.sql": ("orders", "input_customers"),
+    "02_clean_products.sql": ("products", "category_translation"),
+    "03_clean_lines.sql": ("order_items", "payments", "reviews"),
+}
 
 
 def check_attribute_names(dataset, column_lists) -> None:
@@ -289,57 +236,3 @@ def check_attribute_names(dataset, column_lists) -> None:
     for name in getattr(dataset, "attributes", ()):
         if name in taken or name == "customer_id":
             raise attribute_name_error(name)
-
-
-#: Above this many customers, ``release=True`` hands the tables over through Parquet files.
-RELEASE_THROUGH_PARQUET_ABOVE = 1_000_000
-
-
-def compute_customer_tables(dataset: Dataset, config, progress=None, *, release: bool = False,
-                            parquet_above: int = RELEASE_THROUGH_PARQUET_ABOVE,
-                            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """The customer table and the excluded customers of ``dataset`` under an analysis config.
-
-    Returns (customers, excluded customers, {"features": seconds}). ``release=True`` (the
-    caller owns the dataset) closes its DuckDB connection before pandas builds the frames.
-    Above ``parquet_above`` customers the tables go through Parquet files in the temporary
-    folder, so DuckDB's memory is given back before the Arrow copy exists (at 10M customers:
-    ~6 GB each, no longer at the same time); below it they come as Arrow tables, which skips
-    writing and reading the files (0.5 s at 96k customers).
-    The customers' segment and dimension columns are pandas ``category`` columns (the same
-    values in a fraction of the memory; see :func:`custseg.engines.duckdb.connection.arrow_to_pandas`).
-    """
-    started = time.perf_counter()
-    if progress:
-        progress("features: orders, customers, segments, RFM")
-    params = FeatureParams.for_dataset(dataset, **dict(config.features))
-    run_feature_sql(dataset, params)
-    if not release or fetch_one(dataset.con, "SELECT count(*) FROM customer_metrics")[0] <= parquet_above:
-        customers = to_pandas(dataset.con.table("customers"), categorical_text=True)
-        excluded = to_pandas(dataset.con.table("excluded_customers"))
-        if release:
-            dataset.con.close()
-        return customers, excluded, {"features": time.perf_counter() - started}
-    import pyarrow.parquet as pq
-
-    folder = tempfile.mkdtemp(prefix="custseg-tables-")
-    try:
-        for table in ("customers", "excluded_customers"):
-            run_sql(dataset.con, f"COPY {table} TO '{os.path.join(folder, table)}.parquet' (FORMAT parquet)")
-        dataset.con.close()
-        customers = arrow_to_pandas(pq.read_table(os.path.join(folder, "customers.parquet")), categorical_text=True)
-        excluded = arrow_to_pandas(pq.read_table(os.path.join(folder, "excluded_customers.parquet")))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return customers, excluded, {"features": time.perf_counter() - started}
-
-
-def build_customer_table(dataset: Dataset, params: FeatureParams | None = None) -> pd.DataFrame:
-    """One row per customer with every metric, dimension, segment and RFM score."""
-    run_feature_sql(dataset, params)
-    return dataset.con.table("customers").df()
-
-
-def build_order_table(dataset: Dataset) -> pd.DataFrame:
-    """The order-level metrics (call after :func:`run_feature_sql`)."""
-    return dataset.con.table("order_metrics").df()

@@ -9,7 +9,7 @@ D (a purchase on D: 0; on the day before, at any time: 1), also for a log of dat
 Without an as-of date the reference is the data's latest order (as every run before), so the
 outputs are unchanged. One value flows from here: :func:`reference_instant` renders the as-of
 date for the SQL (``as_of_end`` in the templates); the feature SQL stores the instant recency was
-counted from in the table ``analysis_reference`` (one row, ``now_ts``; :func:`custseg.features.reference_time`
+counted from in the table ``analysis_reference`` (one row, ``now_ts``; :func:`custseg.engines.duckdb.features.reference_time`
 reads it), and :func:`reference_of` gives the same instant from a customer table and its as-of date.
 """
 

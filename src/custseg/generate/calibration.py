@@ -1,4 +1,5 @@
 """Calibration report: how close a folder of Olist CSVs is to the published statistics of the real data.
+(Over 400 lines: ~200 of them are the list of checks, one SQL statistic per published figure.)
 
 Every statistic is computed from the written CSV files with DuckDB SQL, independently of the
 generator's code, and compared with its target from targets.toml (copied from STATS.md) within a

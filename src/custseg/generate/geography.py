@@ -1,4 +1,5 @@
-"""Synthetic but plausible Brazilian geography for the Olist generator.
+"""Synthetic but plausible Brazilian geography for the Olist generator. (Over 400 lines: about 230
+of them are the table of real large cities, _LARGE_CITIES; the code is ~200.)
 
 The real customers and geolocation files are not available, so customer places are drawn from a
 *world* built here: 5,570 cities (the number of Brazilian municipalities, split by state as IBGE

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from custseg.config import AnalysisConfig, load_config, with_as_of
+from custseg.machine import check_memory
 from custseg.errors import InputError
 from custseg.features.as_of import parse_as_of, reference_instant
 from custseg.migration import tables as mt
@@ -103,11 +104,12 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
     period per customer (see :func:`custseg.migration.tables.customer_outcomes`); default the
     lifetime-value models fitted on the earlier table (:func:`value_prediction`).
     """
-    from custseg.sources import load
+    from custseg.engines.duckdb import load
 
     say = progress or (lambda _m: None)
     start, end = check_dates(from_date, to_date)
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    check_memory(cfg)  # a configured step that cannot fit is refused before any work
     if cfg.engine != "duckdb":
         raise InputError(f"{cfg.source}: engine = {cfg.engine!r}; custseg migrate runs on the DuckDB engine only (leave engine out of the config)")
     log_options = {k: v for k, v in (("date_format", date_format), ("decimal", decimal), ("sheet", sheet), ("dimensions", dimensions)) if v}
@@ -137,7 +139,7 @@ def migrate(data, from_date, to_date, *, config: str | Path | AnalysisConfig | N
 def _customer_tables(dataset, cfg: AnalysisConfig, start: str, end: str, say: Progress, timings: dict) -> tuple:
     """The customer tables as of both dates, and the purchases of the period per customer."""
     from custseg.engines.duckdb.connection import to_pandas
-    from custseg.features import compute_customer_tables
+    from custseg.engines.duckdb.features import compute_customer_tables
 
     tables = []
     for day in (start, end):
@@ -153,7 +155,8 @@ def compare(earlier: pd.DataFrame, later: pd.DataFrame, period: pd.DataFrame, cf
             source: str = "", attributes=(), currency: str = "", progress: Progress | None = None,
             timings: dict | None = None, predict_purchases=None) -> MigrationResult:
     """Everything after the customer tables: clusters at both dates, moves, transitions, outcomes."""
-    from custseg.pipeline import PopulationSkipped, fit_config_to_data, fit_population, population_mask
+    from custseg.pipeline import fit_config_to_data
+    from custseg.pipeline.population import PopulationSkipped, fit_population, population_mask
     from custseg.profile.colors import NOISE_COLOR, cluster_color, rfm_segment_colors
 
     say = progress or (lambda _m: None)

@@ -1,4 +1,5 @@
-"""The self-contained HTML report: one file, plotly.js inlined once, no network access.
+"""The self-contained HTML report: one file, plotly.js inlined once, no network access. (Just over
+400 lines: the page's model and its rendering; its tables are in :mod:`.tables`.)
 
 The plotly.js is a custom bundle of the trace types custseg draws (``templates/plotly-custseg.min.js``,
 the list in ``plotly_bundle.toml``), the same plotly.js version the Python plotly package targets.

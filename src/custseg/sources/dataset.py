@@ -7,7 +7,7 @@ A :class:`Dataset` owns a DuckDB connection holding these tables (names fixed):
   customer_state, customer_region, customer_country
 - ``order_items``: order_id, item_no, product_id, seller_id, price, freight_value (exact decimals)
 - ``payments``: order_id, payment_sequential, payment_type, payment_installments, payment_value
-- ``reviews``: review_id, order_id, review_score, review_created_ts
+- ``reviews``: order_id, review_score, review_created_ts (a flat log's also review_id, always empty)
 - ``products``: product_id, category (raw), weight_g, length_cm, height_cm, width_cm
 - ``category_translation``: category (raw), category_english
 - ``order_attributes``: order_id, name, value — the user's own customer attributes (``attributes``

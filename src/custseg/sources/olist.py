@@ -1,4 +1,5 @@
-"""The Olist adapter: a folder with the Kaggle release's CSV files (plain or .gz)."""
+"""The Olist adapter: a folder with the Kaggle release's CSV files (plain or .gz): its schema, checks and
+canonical-table SQL, which every engine reads it by (custseg.engines.duckdb.olist, custseg.engines.spark.sources)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-import duckdb
-
-from custseg.engines.duckdb.connection import connect, fetch_one, run_sql
 from custseg.errors import InputError
-from custseg.sources.read import load_table
-from custseg.sources.dataset import Dataset
 
 SCHEMA: dict = tomllib.loads(resources.files("custseg.sources").joinpath("olist_schema.toml").read_text())
 
@@ -65,7 +61,7 @@ CANONICAL_TABLES = {
         FROM src_orders o JOIN src_customers c USING (customer_id)""",
     "order_items": "SELECT order_id, item_no, product_id, seller_id, price, freight_value FROM src_order_items",
     "payments": "SELECT order_id, payment_sequential, payment_type, payment_installments, payment_value FROM src_payments",
-    "reviews": "SELECT review_id, order_id, review_score, review_created_ts FROM src_reviews",
+    "reviews": "SELECT order_id, review_score, review_created_ts FROM src_reviews",
     "products": "SELECT product_id, category, weight_g, length_cm, height_cm, width_cm FROM src_products",
     "category_translation": "SELECT category, category_english FROM src_category_translation",
     # Every person of the input, so none can go missing unnoticed (see excluded.csv).
@@ -111,47 +107,3 @@ def find_file(folder: Path, stem: str) -> Path | None:
 
 def is_olist_folder(path: Path) -> bool:
     return path.is_dir() and find_file(path, SCHEMA["orders"]["file"]) is not None
-
-
-def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
-    """Read and validate the 9 Olist tables; build the canonical tables."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder; point --data at the folder holding the Olist CSV files")
-    con = con or connect()
-    present = {}
-    for name, spec in SCHEMA.items():
-        if not spec.get("read", True):
-            continue
-        path = find_file(folder, spec["file"])
-        if path is None:
-            if spec.get("optional"):
-                continue
-            raise missing_file_error(folder, spec["file"])
-        load_table(con, path, f"src_{name}", spec["columns"], **table_rules(name))
-        present[name] = path
-    _check_references(con, present)
-    for table, select in CANONICAL_TABLES.items():
-        order = " ORDER BY o._row" if table == "orders" else ""  # the input's order, kept by DuckDB's tables
-        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}{order}")
-    for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
-        run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
-    return Dataset(
-        con=con,
-        kind="olist",
-        source=str(folder),
-        capabilities=CAPABILITIES,
-        purchase_rule="olist",
-        currency=CURRENCY,
-    )
-
-
-def _check_references(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> None:
-    """Every order needs its customer; every item, payment and review needs its order."""
-    for child, col, parent, pcol in REFERENCES:
-        orphan = fetch_one(con, 
-            f"SELECT c._row, c.{col} FROM src_{child} c ANTI JOIN src_{parent} p ON c.{col} = p.{pcol} "
-            "ORDER BY c._row LIMIT 1"
-        )
-        if orphan:
-            raise orphan_error(files[child].name, orphan[0], col, orphan[1], files[parent].name)

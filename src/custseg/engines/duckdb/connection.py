@@ -7,27 +7,23 @@ import tempfile
 
 import duckdb
 
+from custseg.machine import DUCKDB_MEMORY_VARIABLE, physical_memory
+
 #: Share of the machine's memory DuckDB may hold before it spills to disk. The rest is for the
 #: customer table in pandas, the clustering and the report (DuckDB's own default is 80 %).
 MEMORY_SHARE = 0.25
 
 
-def _physical_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return None
-
-
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that spills to the temporary folder beyond its share of memory.
 
-    ``CUSTSEG_DUCKDB_MEMORY`` (e.g. ``4GB``) sets the limit explicitly.
+    ``CUSTSEG_DUCKDB_MEMORY`` (e.g. ``4GB``) sets the limit explicitly (checked against the
+    machine by :func:`custseg.machine.check_memory`).
     """
     config = {"temp_directory": os.path.join(tempfile.gettempdir(), f"custseg-duckdb-{os.getpid()}")}
-    limit = os.environ.get("CUSTSEG_DUCKDB_MEMORY")
+    limit = os.environ.get(DUCKDB_MEMORY_VARIABLE)
     if not limit:
-        total = _physical_memory()
+        total = physical_memory()
         limit = f"{max(1, int(total * MEMORY_SHARE) >> 20)}MB" if total else None
     if limit:
         config["memory_limit"] = limit

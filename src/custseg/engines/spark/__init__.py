@@ -26,7 +26,6 @@ from custseg.engines import CustomerTables
 from custseg.engines.spark.features import (
     build_customer_table_spark,
     build_order_table_spark,
-    customer_table_spark,
     excluded_customers,
     run_feature_sql_spark,
 )
@@ -36,7 +35,7 @@ from custseg.features import FeatureParams
 
 __all__ = [
     "PYSPARK_MISSING", "SparkDataset", "SparkEngine", "build_customer_table_spark", "build_order_table_spark",
-    "collect_pandas", "customer_table_spark", "load_spark", "require_pyspark", "run_feature_sql_spark", "spark_session",
+    "collect_pandas", "load_spark", "require_pyspark", "run_feature_sql_spark", "spark_session",
 ]
 
 

@@ -9,8 +9,8 @@ from typing import Callable
 
 import pandas as pd
 
-from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types, spark_session
-from custseg.engines.spark.sources import SparkDataset, load_spark, q
+from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types
+from custseg.engines.spark.sources import SparkDataset, q
 from custseg.errors import InputError
 from custseg.features import (
     SQL_FILES,
@@ -24,7 +24,7 @@ from custseg.features import (
 from custseg.features.as_of import check_as_of, order_span_sql
 from custseg.dialect import split_statements
 
-__all__ = ["build_customer_table_spark", "build_order_table_spark", "customer_table_spark", "excluded_customers", "run_feature_sql_spark"]
+__all__ = ["build_customer_table_spark", "build_order_table_spark", "excluded_customers", "run_feature_sql_spark"]
 
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(?:TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
 
@@ -82,19 +82,6 @@ def build_customer_table_spark(ds: SparkDataset, params: FeatureParams | None = 
     """One row per customer with every metric, dimension, segment and RFM score (collected)."""
     run_feature_sql_spark(ds, params, progress=progress)
     return collect_pandas(ds.spark.table("customers").orderBy("customer_id"))
-
-
-def customer_table_spark(data, *, preset=None, mapping=None, master=None, spark=None, rfm_bins: int = 3,
-                         progress=None, as_of: str | None = None, **log_options) -> tuple[pd.DataFrame, dict[str, int]]:
-    """``custseg features --engine spark``: the customer table and the input rows left out
-    (`log_options`: date_format, decimal, sheet, dimensions, as for custseg.sources.load)."""
-    session = spark or spark_session(master)
-    ds = load_spark(data, spark=session, preset=preset, mapping=mapping, **log_options)
-    try:
-        customers = build_customer_table_spark(ds, FeatureParams.for_dataset(ds, rfm_bins=rfm_bins, as_of=as_of), progress=progress)
-        return customers, dict(ds.excluded)
-    finally:
-        ds.release()
 
 
 def build_order_table_spark(ds: SparkDataset) -> pd.DataFrame:

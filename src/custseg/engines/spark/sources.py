@@ -9,7 +9,7 @@ What is not about Spark comes from the DuckDB engine's adapters, not a copy of t
 schema, renames, reference checks and canonical-table SQL (:mod:`custseg.sources.olist`); the
 flat-log mapping, its column types, log_lines query, line checks and capabilities
 (:mod:`custseg.sources.flat`); the checks of a typed table and the wording of every problem
-(:mod:`custseg.sources.read`). So the same bad input gives the same line on both engines
+(:mod:`custseg.sources.checks`). So the same bad input gives the same line on both engines
 (``tests/test_spark.py`` compares them); only what Spark reads beyond DuckDB (Parquet files in an
 Olist folder, a folder of Parquet part files as a log) shows in a few messages.
 Spark runs the checks in a few aggregate passes over the cached tables: values that do not cast
@@ -34,7 +34,7 @@ from custseg.engines.spark.session import collect_pandas, first_line, spark_erro
 from custseg.errors import InputError
 from custseg.dialect import sql_macros
 from custseg.sources import no_such_path_error
-from custseg.sources.read import SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, value_checks, value_error
+from custseg.sources.checks import SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, value_checks, value_error
 from custseg.sources.flat import LINE_CHECKS, ORDER_CLASH_SQL, ColumnMapping, no_customer, order_attributes_sql, order_clash_error
 from custseg.sources.olist import (
     CANONICAL_TABLES,
@@ -263,8 +263,8 @@ def load_table(
     date_format: str | None = None,
     cast_hint: str = "",
 ) -> int:
-    """Spark's :func:`custseg.sources.read.load_table`: the view `table` with typed columns,
-    the same checks (:func:`~custseg.sources.read.value_checks`) and the same messages.
+    """Spark's :func:`custseg.engines.duckdb.read.load_table`: the view `table` with typed columns,
+    the same checks (:func:`~custseg.sources.checks.value_checks`) and the same messages.
     `date_format` (strptime) reads the timestamp columns; `cast_hint` ends a cast failure's line."""
     rename = rename or {}
     name = _base_name(path)
@@ -369,13 +369,13 @@ def _check_references(ds: SparkDataset, files: dict[str, str]) -> None:
 # What the Spark engine reads of a log's formats (docs/your_log.md): ISO timestamps or a given
 # --date-format, plain numbers (1234.56), CSV and Parquet. It does not detect date formats, nor
 # read thousands separators, decimal commas, currency signs or .xlsx: those stop with one line
-# that says so. (To do: run custseg.sources.formats' candidate counts in Spark SQL.)
+# that says so. (To do: run custseg.engines.duckdb.formats' candidate counts in Spark SQL.)
 SPARK_FORMATS_HINT = ("the Spark engine reads ISO timestamps (or a given --date-format) and plain numbers like 1234.56; "
                       "for other formats use --engine duckdb")
 
 
 def load_flat(ds: SparkDataset, path: str, mapping: ColumnMapping, paths: _Paths) -> SparkDataset:
-    """Spark's :func:`custseg.sources.flat.load_flat`: orders and order lines from a flat log,
+    """Spark's :func:`custseg.engines.duckdb.flat.load_flat`: orders and order lines from a flat log,
     with the mapping's columns, checks and log_lines query."""
     spark = ds.spark
     name = _base_name(path)

@@ -3,7 +3,7 @@
 CREATE OR REPLACE TABLE purchases AS
 -- "now" of the grace rule: the latest order, or the end of the as-of day (features/as_of.py)
 WITH last_purchase AS ({% if as_of_end %}SELECT TIMESTAMP '{{ as_of_end }}' AS last_ts{% else %}SELECT max(purchase_ts) AS last_ts FROM clean_orders{% endif %})
-SELECT o.order_id,
+SELECT o.order_key,
 {% if purchase_rule == "olist" %}
        coalesce(
            o.order_status = 'Delivered'

@@ -2,7 +2,10 @@
 -- who never converted; order-based ones are over all their orders.
 -- The per-purchase means are listed once (purchase_aggregates) and used twice: computed in
 -- purchase_agg, then selected by name. 8.64e10 = microseconds per day (a DOUBLE literal).
-{% set purchase_aggregates = [("buys_cnt", "count(DISTINCT order_id)")] %}
+-- The means of fractional numbers (in_purchase_order: column of each) depend, in their last bits, on
+-- the order they are summed in: a customer with more than two purchases sums them in purchase order
+-- (time, then order id), as custseg always has.
+{% set purchase_aggregates = [("buys_cnt", "count(_bought)")] %}
 {% if has("delivery") %}
 {% set purchase_aggregates = purchase_aggregates + [
     ("avg_delivery_time_days", "avg(delivery_time_days)"),
@@ -10,7 +13,7 @@
     ("delayed_orders_share", "avg(CAST(is_delayed AS DOUBLE))")] %}
 {% endif %}
 {% set purchase_aggregates = purchase_aggregates + [
-    ("purchase_weekend_share", "avg(CASE purchase_day_type WHEN 'Weekend' THEN 1.0E0 WHEN 'Weekday' THEN 0.0E0 END)")] %}
+    ("purchase_weekend_share", "avg(CASE WHEN " ~ isodow("purchase_ts") ~ " IN (6, 7) THEN 1.0E0 WHEN purchase_ts IS NOT NULL THEN 0.0E0 END)")] %}
 {% if has("payments") %}
 {% set purchase_aggregates = purchase_aggregates + [("avg_payments_cnt", "avg(payments_cnt)")] %}
 {% endif %}
@@ -37,50 +40,82 @@
     ("reviews_cnt", "sum(reviews_cnt)"),
     ("customer_avg_reviews_score", "avg(order_avg_reviews_score)")] %}
 {% endif %}
+{% set in_purchase_order = {} %}
+{% for name, column in [("avg_delivery_time_days", "delivery_time_days"), ("avg_delivery_delay_days", "delivery_delay_days"),
+                         ("avg_order_total_weight_kg", "total_weight_kg")] %}
+{% if name in purchase_aggregates | map("first") | list %}{% set _ = in_purchase_order.update({name: column}) %}{% endif %}
+{% endfor %}
 CREATE OR REPLACE TABLE customer_metrics AS
-WITH all_orders AS (
-    SELECT customer_id,
-           count(DISTINCT order_id) AS orders_cnt,
-           count(DISTINCT order_id) FILTER (WHERE is_canceled) AS canceled_orders_cnt,
+-- By integer keys (01_clean_orders.sql); an order is one row of order_facts, so counting rows counts
+-- distinct orders. One aggregation gives the counts over all orders and the purchase metrics: a
+-- purchase metric reads its columns through purchase_columns, where they are NULL on orders that are
+-- not purchases (so a customer without purchases gets NULL, as the mean of nothing).
+{% set purchase_columns = ["purchase_ts", "total_payment"] %}
+{% if has("delivery") %}{% set purchase_columns = purchase_columns + ["delivery_time_days", "delivery_delay_days", "is_delayed"] %}{% endif %}
+{% if has("payments") %}{% set purchase_columns = purchase_columns + ["payments_cnt", "order_has_installment"] %}{% endif %}
+{% if has("products") %}{% set purchase_columns = purchase_columns + ["products_cnt", "unique_products_cnt"] %}{% endif %}
+{% if has("sellers") %}{% set purchase_columns = purchase_columns + ["sellers_cnt"] %}{% endif %}
+{% if has("weight") %}{% set purchase_columns = purchase_columns + ["total_weight_kg"] %}{% endif %}
+{% if has("freight") %}{% set purchase_columns = purchase_columns + ["order_is_free_shipping"] %}{% endif %}
+{% if has("reviews") %}{% set purchase_columns = purchase_columns + ["reviews_cnt", "order_avg_reviews_score"] %}{% endif %}
+WITH purchase_columns AS (
+    SELECT customer_key, is_canceled, order_status,
+           CASE WHEN is_purchase THEN 1 END AS _bought
+{% for column in purchase_columns %}
+         , CASE WHEN is_purchase THEN {{ column }} END AS {{ column }}
+{% endfor %}
+    FROM order_facts
+),
+per_customer AS (
+    SELECT customer_key,
+           count(*) AS orders_cnt,
+           count(*) FILTER (WHERE is_canceled) AS canceled_orders_cnt,
 {% if has("delivery") %}
-           count(DISTINCT order_id) FILTER (WHERE order_status <> 'Delivered') AS not_delivered_cnt,
+           count(*) FILTER (WHERE order_status <> 'Delivered') AS not_delivered_cnt,
 {% endif %}
-           count(*) AS _orders_rows
-    FROM order_metrics
-    GROUP BY customer_id
-),
-bought AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY customer_id ORDER BY purchase_ts NULLS LAST, order_id NULLS LAST) AS purchase_no
-    FROM order_metrics WHERE is_purchase
-),
-gaps AS (
-    SELECT customer_id,
-           max(CASE WHEN purchase_no = 2 THEN {{ epoch_us("purchase_ts") }} END)
-             - max(CASE WHEN purchase_no = 1 THEN {{ epoch_us("purchase_ts") }} END) AS first_to_second_us
-    FROM bought GROUP BY customer_id
-),
-purchase_agg AS (
-    SELECT customer_id,
 {% for name, expr in purchase_aggregates %}
            {{ expr }} AS {{ name }},
 {% endfor %}
            sum(total_payment) AS total_customer_payment_exact,
            min(purchase_ts) AS first_purchase_ts,
-           max(purchase_ts) AS last_purchase_ts,
-           count(DISTINCT date_trunc('month', purchase_ts)) AS months_with_buys,
-           count(DISTINCT date_trunc('day', purchase_ts)) AS days_with_buys
-    FROM bought GROUP BY customer_id
+           max(purchase_ts) AS last_purchase_ts
+    FROM purchase_columns GROUP BY customer_key
+),
+bought AS (SELECT * FROM order_facts WHERE is_purchase),
+repeat_buyers AS (
+    -- What needs a customer's purchases side by side, for the few percent with two or more.
+    -- From the first purchase to the second (by purchase time, a missing time last): the second
+    -- is the first's time again when two purchases share it, else the next later time.
+    SELECT b.customer_key,
+           CASE WHEN count(*) FILTER (WHERE b.purchase_ts = p.first_purchase_ts) >= 2 THEN CAST(0 AS BIGINT)
+                ELSE {{ epoch_us("min(b.purchase_ts) FILTER (WHERE b.purchase_ts > p.first_purchase_ts)") }} - {{ epoch_us("p.first_purchase_ts") }}
+           END AS first_to_second_us,
+{% for name, column in in_purchase_order.items() %}
+           {{ avg_in_order("b." ~ column, "b.purchase_ts NULLS LAST, o.order_id NULLS LAST") }} AS {{ name }},
+{% endfor %}
+           count(DISTINCT date_trunc('month', b.purchase_ts)) AS months_with_buys,
+           count(DISTINCT date_trunc('day', b.purchase_ts)) AS days_with_buys
+    FROM bought b
+    JOIN per_customer p ON p.customer_key = b.customer_key
+    JOIN clean_orders o ON o.order_key = b.order_key
+    WHERE p.buys_cnt >= 2
+    GROUP BY b.customer_key, p.first_purchase_ts
 )
-SELECT a.customer_id,
-       a.orders_cnt,
-       a.canceled_orders_cnt,
-       CAST(a.canceled_orders_cnt AS DOUBLE) / a.orders_cnt AS canceled_share,
+SELECT k.customer_id,
+       p.orders_cnt,
+       p.canceled_orders_cnt,
+       CAST(p.canceled_orders_cnt AS DOUBLE) / p.orders_cnt AS canceled_share,
 {% if has("delivery") %}
-       CAST(a.not_delivered_cnt AS DOUBLE) / a.orders_cnt AS not_delivered_share,
+       CAST(p.not_delivered_cnt AS DOUBLE) / p.orders_cnt AS not_delivered_share,
 {% endif %}
 {% for name, expr in purchase_aggregates %}
+{% if name == "buys_cnt" %}
+       CASE WHEN p.buys_cnt > 0 THEN p.buys_cnt END AS buys_cnt,
+{% elif name in in_purchase_order %}
+       CASE WHEN p.buys_cnt > 2 THEN g.{{ name }} ELSE p.{{ name }} END AS {{ name }},
+{% else %}
        p.{{ name }},
+{% endif %}
 {% endfor %}
        CAST(p.total_customer_payment_exact AS DOUBLE) AS total_customer_payment,
        p.total_customer_payment_exact,
@@ -89,8 +124,13 @@ SELECT a.customer_id,
        g.first_to_second_us / 8.64e10 AS from_first_to_second_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 END AS from_first_to_last_days,
        CASE WHEN p.buys_cnt > 1 THEN ({{ epoch_us("p.last_purchase_ts") }} - {{ epoch_us("p.first_purchase_ts") }}) / 8.64e10 / (p.buys_cnt - 1) END AS avg_buys_diff_days,
-       p.months_with_buys,
-       p.days_with_buys
-FROM all_orders a
-LEFT JOIN purchase_agg p USING (customer_id)
-LEFT JOIN gaps g USING (customer_id);
+       -- a single purchase: one month, unless its time is missing
+       CASE WHEN p.buys_cnt >= 2 THEN g.months_with_buys WHEN p.first_purchase_ts IS NOT NULL THEN CAST(1 AS BIGINT)
+            WHEN p.buys_cnt = 1 THEN CAST(0 AS BIGINT) END AS months_with_buys,
+       -- and one day
+       CASE WHEN p.buys_cnt >= 2 THEN g.days_with_buys WHEN p.first_purchase_ts IS NOT NULL THEN CAST(1 AS BIGINT)
+            WHEN p.buys_cnt = 1 THEN CAST(0 AS BIGINT) END AS days_with_buys,
+       p.customer_key
+FROM per_customer p
+JOIN customer_keys k ON k.customer_key = p.customer_key
+LEFT JOIN repeat_buyers g ON g.customer_key = p.customer_key;

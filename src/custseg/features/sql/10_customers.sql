@@ -1,14 +1,35 @@
 -- The customer table: metrics, dimensions, segments and RFM, one row per customer.
 -- star_except lists a table's columns but some (DuckDB's * EXCLUDE, which Spark 3.5 lacks).
--- A view (as a dbt model can be): DuckDB runs the joins once, straight into the frame or file
--- that reads it, instead of storing ~50 columns first (0.1 s at 96k customers); Spark caches it.
+-- Views (as a dbt model can be): DuckDB runs the joins once, straight into the frame or file
+-- that reads them, instead of storing ~50 columns first; Spark caches them.
+-- customer_rows: the rows in no particular order, with customer_key (in customer id order,
+-- 01_clean_orders.sql): a reader that sorts them itself reads this one (issue 24: sorting 10M
+-- rows of ~50 columns took DuckDB ~12 s). The segments are computed here, as in customer_segments.
+CREATE OR REPLACE VIEW customer_rows AS
+SELECT m.customer_key,
+       {{ [star_except("m", "customer_metrics", ["total_customer_payment_exact", "customer_key"]),
+           star_except("d", "customer_dimensions", ["customer_key"])] | select | join(",\n       ") }},
+{% for seg in segments %}
+       m.{{ quote(seg.name) }},
+{% endfor %}
+       {{ star_except("r", "customer_rfm", ["customer_key"]) }}
+FROM (
+    SELECT *
+{% for seg in segments %}
+         , {{ seg.case_sql }} AS {{ quote(seg.name) }}
+{% endfor %}
+    FROM customer_metrics
+) m
+JOIN customer_dimensions d ON d.customer_key = m.customer_key
+LEFT JOIN customer_rfm r ON r.customer_key = m.customer_key;
+
+-- The same columns, in customer id order.
 CREATE OR REPLACE VIEW customers AS
-SELECT {{ [star_except("m", "customer_metrics", ["total_customer_payment_exact"]),
-           star_except("d", "customer_dimensions", ["customer_id"]),
-           star_except("s", "customer_segments", ["customer_id"]),
-           star_except("r", "customer_rfm", ["customer_id"])] | select | join(",\n       ") }}
-FROM customer_metrics m
-JOIN customer_dimensions d USING (customer_id)
-JOIN customer_segments s USING (customer_id)
-LEFT JOIN customer_rfm r USING (customer_id)
-ORDER BY m.customer_id;
+SELECT {{ [star_except("c", "customer_metrics", ["total_customer_payment_exact", "customer_key"]),
+           star_except("c", "customer_dimensions", ["customer_key"])] | select | join(",\n       ") }},
+{% for seg in segments %}
+       c.{{ quote(seg.name) }},
+{% endfor %}
+       {{ star_except("c", "customer_rfm", ["customer_key"]) }}
+FROM customer_rows c
+ORDER BY c.customer_key;

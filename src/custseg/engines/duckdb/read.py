@@ -1,8 +1,8 @@
 """Read one input file into a typed DuckDB table, validating before any work is done.
 
 Files are read with every column as text, then each typed column is cast with TRY_CAST;
-the first row that does not cast is reported by file, row and column. Row numbers are
-data rows counted from 1 (the header is not a row).
+the first row that does not cast is reported by file, row and column (the checks and their
+wording: :mod:`custseg.sources.checks`, shared with the Spark engine).
 """
 
 from __future__ import annotations
@@ -17,91 +17,11 @@ import duckdb
 
 from custseg.engines.duckdb.connection import fetch_one, run_sql
 from custseg.errors import InputError
+from custseg.sources.checks import (SQL_TYPES, duplicate_key_error, is_xlsx, missing_column_error, quote_ident,
+                                    quote_literal, value_checks, value_error)
 
-SQL_TYPES = {
-    "text": "VARCHAR",
-    "timestamp": "TIMESTAMP",
-    "int": "BIGINT",
-    "money": "DECIMAL(18,4)",
-    "float": "DOUBLE",
-}
-TYPE_HINTS = {
-    "timestamp": "a timestamp like 2017-10-02 10:56:33",
-    "int": "a whole number",
-    "money": "a number (amount of money)",
-    "float": "a number",
-}
-# Dates outside this window are typos (year 0201, 9999) rather than orders.
-MIN_TIMESTAMP = "1970-01-01"
-MAX_TIMESTAMP = "2100-01-01"
 # Largest CSV row (bytes) the reader accepts: blocks grow from 8 MB up to this for long rows.
 MAX_BLOCK_SIZE = 512 << 20
-
-
-# Shared with the Spark engine (custseg.engines.spark.sources): what is checked after typing
-# and how each problem is worded, so both engines reject the same input with the same line.
-
-
-def value_checks(
-    columns: dict[str, str],
-    *,
-    rename: dict[str, str] | None = None,
-    not_null=(),
-    non_negative=(),
-    quote=None,
-) -> list[tuple[str, str, str]]:
-    """The checks of a typed table as (source column, check, SQL condition on a row), in the
-    order they are reported: dates outside MIN_TIMESTAMP..MAX_TIMESTAMP ("range"), missing
-    required values ("null"), negative amounts ("negative"). `quote` quotes an identifier in the
-    engine's dialect (default DuckDB's)."""
-    rename = rename or {}
-    quote = quote or quote_ident
-    checks = []
-    for col, kind in columns.items():
-        q = quote(rename.get(col, col))
-        if kind == "timestamp":
-            checks.append((col, "range", f"{q} < TIMESTAMP '{MIN_TIMESTAMP}' OR {q} >= TIMESTAMP '{MAX_TIMESTAMP}'"))
-        if col in not_null:
-            checks.append((col, "null", f"{q} IS NULL" + (f" OR trim({q}) = ''" if kind == "text" else "")))
-        if col in non_negative:
-            checks.append((col, "negative", f"{q} < 0"))
-    return checks
-
-
-def value_error(file: str, row: int, column: str, check: str, value: str | None, kind: str | None = None) -> InputError:
-    """The one-line error for the first row failing `check` ("cast" with the column's `kind`,
-    or one of :func:`value_checks`); `value` is the offending value as text."""
-    where = f"{file}, row {row}, column {column!r}"
-    shown = (value or "")[:60]
-    if check == "cast":
-        return InputError(f"{where}: {shown!r} is not {TYPE_HINTS[kind]}; fix or remove that row")
-    if check == "range":
-        return InputError(f"{where}: {shown!r} is outside {MIN_TIMESTAMP[:4]}-{MAX_TIMESTAMP[:4]}; fix the date or remove that row")
-    if check == "null":
-        return InputError(f"{where}: value is missing; every row needs one")
-    if check == "negative":
-        return InputError(f"{where}: {shown!r} is negative; amounts, weights and sizes must be >= 0")
-    raise ValueError(f"unknown check {check!r}")
-
-
-def missing_column_error(file: str, column: str, header: list[str]) -> InputError:
-    return InputError(
-        f"{file}: missing column {column!r} (found: {', '.join(header[:12])}); "
-        "add it or map another column to it"
-    )
-
-
-def duplicate_key_error(file: str, first_row: int, second_row: int, key, values) -> InputError:
-    shown = ", ".join(f"{k}={v!r}" for k, v in zip(key, values))
-    return InputError(f"{file}, rows {first_row} and {second_row}: duplicated key ({shown}); remove the duplicate row")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _read_csv_text(path: Path, names: list[str]):
@@ -138,11 +58,36 @@ def _read_csv_text(path: Path, names: list[str]):
     return table.append_column("_row", pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)]))
 
 
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
+def _stream_csv_text(path: Path, names: list[str]):
+    """:func:`_read_csv_text` as a stream of record batches (issue 24): DuckDB types each batch as
+    it arrives, so a file's text is never in memory whole (at 10M customers the text tables
+    were ~2.5 GB beside DuckDB's). For the fast path only: any problem, and the caller reads
+    the file whole to say what it is."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=True, block_size=8 << 20),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=names, column_types={n: pa.string() for n in names},
+            strings_can_be_null=True, quoted_strings_can_be_null=True,
+        ),
+    )
+    schema = reader.schema.append(pa.field("_row", pa.int64()))
 
-def is_xlsx(path) -> bool:
-    return str(path).lower().endswith(XLSX_SUFFIXES)
+    def batches():
+        first = 1
+        for batch in reader:
+            rows = np.arange(first, first + batch.num_rows, dtype=np.int64)
+            first += batch.num_rows
+            yield pa.RecordBatch.from_arrays([*batch.columns, pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)])],
+                                             schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
 
 
 def _xlsx_sheet(path: Path, sheet: str | None):
@@ -331,13 +276,13 @@ def load_table(
         text_of = lambda c: f"CAST({quote_ident(c)} AS VARCHAR)"  # noqa: E731
     else:
         # pyarrow parses CSV on all cores (DuckDB's reader is slower on gzip here); every
-        # column is read as text and typed below, so the diagnostics stay ours.
-        arrow_table = _read_csv_text(path, list(columns))
-        view = f"_scan_{table}"
-        con.register(view, arrow_table)
-        scan = view
+        # column is read as text and typed below, so the diagnostics stay ours. First as a
+        # stream (the fast path); on any failure the file is read whole (see first_create).
+        scan = f"_scan_{table}"
+        con.register(scan, _stream_csv_text(path, list(columns)))
         row_expr = "_row"
         text_of = quote_ident
+    streamed = not is_parquet and not is_xlsx(path)
 
     def value(col: str) -> str:
         return f"NULLIF(trim({text_of(col)}), '')"
@@ -354,13 +299,26 @@ def load_table(
         select = ", ".join(f"{cast(c, k, True)} AS {quote_ident(rename.get(c, c))}" for c, k in columns.items())
         run_sql(con, f"CREATE OR REPLACE TABLE {table} AS SELECT {row_expr} AS _row, {select} FROM {scan}")
 
+    def first_create() -> None:
+        """create() from the stream; if that fails in any way, from the whole file, whose failure
+        the code below explains (it scans the values again, which a stream cannot)."""
+        nonlocal streamed
+        if streamed:
+            try:
+                return create()
+            except Exception:  # noqa: BLE001 - a value, the file's format or encoding: said below
+                con.unregister(scan)
+                con.register(scan, _read_csv_text(path, list(columns)))
+                streamed = False
+        create()
+
     # Fast path: one pass with strict casts (a column with a reader: its first reading). Only
     # when a value does not cast do we pay for more: each reader finds the reading that parses
     # its column (one counting pass) or says why none does; then a pass finds the first
     # offending row and column of the others.
     try:
         try:
-            create()
+            first_create()
         except (duckdb.ConversionException, duckdb.InvalidInputException):
             resolved = {c: r.resolve(con, scan, value(c), row_expr, path.name, c) for c, r in readers.items()}
             if resolved == readers:

@@ -25,6 +25,7 @@ import duckdb
 
 from custseg.engines.duckdb.connection import fetch_one
 from custseg.errors import InputError
+from custseg.sources.flat import check_decimal
 
 # A time followed by a zone: Z, +02, +0200, +02:00 (DuckDB's ISO cast would drop the zone).
 ZONE_RE = r"\d\d:\d\d(:\d\d)?(\.\d+)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
@@ -228,12 +229,6 @@ class AmountReading:
 PLAIN = AmountReading("a plain number", None)
 POINT = AmountReading("a decimal point", ".")
 COMMA = AmountReading("a decimal comma", ",")
-
-
-def check_decimal(decimal: str) -> str:
-    if decimal not in (".", ","):
-        raise InputError(f"--decimal {decimal!r}: use . (1,234.56) or , (1.234,56)")
-    return decimal
 
 
 @dataclass(frozen=True)
