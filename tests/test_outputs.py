@@ -61,3 +61,26 @@ def test_csv_written_in_parts_equals_one_copy(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["t.csv", "t.parquet"]  # no part left behind
     expected = frame.to_csv(index=False, lineterminator="\n")
     assert (tmp_path / "parts" / "t.csv").read_text(encoding="utf-8") == expected
+
+
+def test_parquet_written_a_row_group_at_a_time_is_pandas_own_file(tmp_path):
+    """Above one row group the customer table is converted to Arrow a group at a time (issue 24):
+    the file must be the very bytes DataFrame.to_parquet writes."""
+    import numpy as np
+    import pandas as pd
+
+    from custseg.outputs import PARQUET_ROW_GROUP, write_parquet
+
+    n = PARQUET_ROW_GROUP * 2 + 123
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "customer_id": pd.array(np.char.add("c", np.arange(n).astype(str)), dtype="str"),
+        "monetary": rng.random(n),
+        "cluster_all": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+        "rfm_segment": pd.Categorical.from_codes(rng.integers(-1, 7, n), categories=list("abcdefg")),
+        "first_purchase_ts": pd.to_datetime(rng.integers(1.5e9, 1.6e9, n), unit="s").astype("datetime64[us]"),
+    })
+    frame.attrs["kind"] = "customers"
+    frame.to_parquet(tmp_path / "pandas.parquet", index=False)
+    write_parquet(frame, tmp_path / "ours.parquet")
+    assert (tmp_path / "ours.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()

@@ -170,7 +170,9 @@ def cross_tab(
             )
     if top_n is not None and top_n < 1:
         raise InputError(f"top_n must be a positive number of values, got {top_n}")
-    data = frame.loc[frame[id_col].notna() & frame[cluster_col].notna(), [id_col, cluster_col, dimension]]
+    # a customer per row (known): the ids are not copied (~400 MB at 10M customers, per dimension)
+    columns = [cluster_col, dimension] if one_row_per_customer else [id_col, cluster_col, dimension]
+    data = frame.loc[frame[id_col].notna() & frame[cluster_col].notna(), columns]
     if missing_label is not None:
         data = data.assign(**{dimension: data[dimension].astype(object).where(data[dimension].notna(), missing_label)})
     missing = data[dimension].isna()
@@ -182,7 +184,8 @@ def cross_tab(
         return grouped.size() if one_row_each else grouped[id_col].nunique()
 
     n_missing = int(missing.sum()) if one_row_each else int(data.loc[missing, id_col].nunique())
-    data = data.loc[~missing]
+    if n_missing:
+        data = data.loc[~missing]
     if data.empty:
         raise InputError(f"no customer has both a cluster and a value of {dimension!r}")
 
