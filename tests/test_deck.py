@@ -16,7 +16,7 @@ from pptx.util import Emu
 from custseg.report import slides as slides_module
 from custseg.report._sample import sample_result
 from custseg.report._textfit import Paragraph, Run, line_count, text_height, text_width
-from custseg.report._walk import figure_views, iter_views
+from custseg.report._walk import figure_views, iter_views, slide_views
 from custseg.report.deck import MIN_SIZE, write_deck
 from custseg.report.slides import ASPECT, PNG_WIDTH, SlideImage, export_figures, slide_size, unique_file_names
 from custseg.result import Note
@@ -30,10 +30,10 @@ def _pt(emu) -> float:
 
 
 def _stand_in_images(result, folder) -> list[SlideImage]:
-    """PNGs of the exporter's size (1920 x 1080) without a browser."""
+    """PNGs of the exporter's size (PNG_WIDTH x 16:9) without a browser."""
     from PIL import Image
 
-    views = figure_views(result)
+    views = slide_views(result)
     images = []
     for view, name in zip(views, unique_file_names([v.title for v in views])):
         path = folder / f"{name}.png"
@@ -140,7 +140,7 @@ def test_order_title_summary_profiles_then_figures(deck):
         kinds.append("summary" if title.startswith("Summary") or title.endswith("headline findings") else "figure" if any(
             s.shape_type == MSO_SHAPE_TYPE.PICTURE for s in slide.shapes) else "profile")
     assert kinds[0] == "summary" and kinds == sorted(kinds, key=["summary", "profile", "figure"].index)
-    assert kinds.count("figure") == len(figure_views(result))
+    assert kinds.count("figure") == len(slide_views(result))
     tables = [v for v in iter_views(result) if v.figure is None and v.table is not None]
     assert tables and kinds.count("profile") >= len(tables)
     for slide, kind in zip(list(prs.slides)[1:], kinds):
@@ -182,11 +182,11 @@ def test_findings_left_out_are_in_the_speaker_notes(deck):
 
 
 def test_slide_images_are_16_9_without_the_plotly_title(tmp_path, monkeypatch):
-    """The exporter's figure specs: no title, 16:9, 1920 px wide; PNG only unless SVG is asked."""
+    """The exporter's figure specs: no title, 16:9, PNG_WIDTH px wide; PNG only unless SVG is asked."""
     result = sample_result(hostile=True)
     seen: list[dict] = []
 
-    async def fake_draw(specs, path, kaleido):
+    async def fake_draw(specs, path, kaleido, drawn=None):
         async for spec in specs:
             seen.append(spec)
             spec["path"].write_bytes(b"\x89PNG\r\n\x1a\n" if spec["opts"]["format"] == "png" else b"<svg/>")
@@ -194,7 +194,7 @@ def test_slide_images_are_16_9_without_the_plotly_title(tmp_path, monkeypatch):
     monkeypatch.setattr(slides_module, "_draw", fake_draw)
     monkeypatch.setattr(slides_module, "_check_browser", lambda: "/usr/bin/chromium")
     images = export_figures(result, tmp_path / "png")
-    assert len(images) == len(figure_views(result)) == len(seen)
+    assert len(images) == len(slide_views(result)) == len(seen)
     assert all(s["opts"]["format"] == "png" for s in seen) and not list((tmp_path / "png").glob("*.svg"))
     for spec, image in zip(seen, images):
         layout = spec["fig"]["layout"]
@@ -238,3 +238,24 @@ def test_rfm_summary_slide_gives_the_action_its_room(olist_result):
     widths = dict(zip(names, (c.width for c in table.columns)))
     assert "% of expected revenue" in names and max(widths, key=widths.get) == "Suggested action"
     assert min(widths.values()) >= Inches(1)
+
+
+def _panel_values(figure, axis: str) -> list[float]:
+    """Every bar value of one panel ("x": left, "x2": right) of a cluster x attribute chart, sorted."""
+    return sorted(round(float(v), 6) for t in figure.data if (t.xaxis or "x") == axis for v in t.x if v == v)
+
+
+def test_the_deck_leaves_out_only_views_whose_numbers_its_twin_shows(olist_result):
+    """A figure left out of the deck (``same_as``, the attribute x cluster chart) has all its numbers
+    on its twin's slide: its left panel is the twin's right panel and the other way round (the
+    same cross-tab, transposed), read off the two figures' own bars."""
+    views = {v.key: v for v in figure_views(olist_result)}
+    shown = {v.key for v in slide_views(olist_result)}
+    left_out = [v for v in views.values() if v.key not in shown]
+    assert len({v.same_as for v in left_out}) == len(left_out) == 24  # 12 attributes x 2 populations, each twin once
+    for view in left_out:
+        twin = views[view.same_as]
+        assert twin.key in shown and not twin.same_as
+        assert _panel_values(view.figure, "x") == _panel_values(twin.figure, "x2")
+        assert _panel_values(view.figure, "x2") == _panel_values(twin.figure, "x")
+        assert len(_panel_values(view.figure, "x")) > 4

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from custseg.report import summary_data, write_report
 from custseg.report._sample import HOSTILE, sample_result
 from custseg.report._walk import figure_views
-from custseg.report.slides import MAX_NAME_LENGTH, browser_path, safe_file_name, unique_file_names
+from custseg.report.slides import ASPECT, MAX_NAME_LENGTH, PNG_WIDTH, browser_path, safe_file_name, unique_file_names
 
 SAFE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -109,7 +109,7 @@ def test_write_report_files(written):
         from PIL import Image
 
         with Image.open(png) as img:
-            assert img.size == (1920, 1080)
+            assert img.size == (PNG_WIDTH, round(PNG_WIDTH / ASPECT)) == (1440, 810)
     # a hostile title gave a plain name, not a path
     assert "rfm-segments-share-of-converted-customers-img-src-x-onerror-alert-3" in stems
 

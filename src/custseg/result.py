@@ -53,6 +53,7 @@ class View:
     table_colors: pd.DataFrame | None = None  # optional CSS background colours, same shape as table
     notes: list[Note] = field(default_factory=list)
     caption: str = ""
+    same_as: str = ""  # the key of a view showing the same numbers another way: the deck shows that one only
 
     def _repr_html_(self) -> str:  # shows in Jupyter
         parts = [f"<h4>{_escape(self.title)}</h4>"]

@@ -109,7 +109,8 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
         notes = _notes(pf.compare_observations(ct, names=names, derived_from=derived_from(dim, pop.features_used or [])))
         views.append(View(key=_key(pop.name, dim, "by-cluster"), title=title, figure=pf.cat_compare(ct, graph=2, names=names, title=title), notes=notes))
         title3 = f"{pop.title}: {pf.label(dim)} by cluster"
-        views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3)))
+        views.append(View(key=_key(pop.name, dim, "by-value"), title=title3, figure=pf.cat_compare(ct, graph=3, names=names, title=title3),
+                          same_as=views[-1].key))
         told(views[-2:])
     return views
 

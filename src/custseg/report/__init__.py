@@ -3,7 +3,7 @@
 ``write_report(result, folder)`` writes into the folder it is given (the caller stages it):
 
 - ``report.html``: self-contained (plotly.js inlined once), works offline;
-- ``slides/<title>.png`` (and ``.svg`` if asked): every figure, 16:9, named after its title;
+- ``slides/<title>.png`` (and ``.svg`` if asked): every figure of the deck, 16:9, named after its title;
 - ``deck.pptx``: title, summary, profile tables, then a slide per figure with its findings;
 - ``summary.json``: the headline numbers and, per population, k, silhouette and method.
 """
@@ -17,7 +17,7 @@ import numbers
 from pathlib import Path
 from typing import Any
 
-from custseg.report._walk import figure_views
+from custseg.report._walk import slide_views
 from custseg.result import AnalysisResult
 
 __all__ = ["render_html", "safe_file_name", "summary_data", "write_deck", "write_report", "write_slides", "write_summary"]
@@ -112,7 +112,7 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
 
         export = SlideExport(out / "slides", slide_formats).start()
     if export is not None:
-        export.draw(figure_views(result))  # the browser draws while Python writes the HTML
+        export.draw(slide_views(result))  # the browser draws while Python writes the HTML
     html_path = out / "report.html"
     html_path.write_text(_render_html(result, audiences=audiences), encoding="utf-8")
     paths = {"report": html_path}
@@ -123,7 +123,11 @@ def write_report(result: AnalysisResult, out_folder: str | Path, *, slides: bool
         if progress:
             progress("writing the deck while the last slide images are drawn")
         paths["slides"] = out / "slides"
-        paths["deck"] = _write_deck(result, out / "deck.pptx", lambda: export.images(result))
+        try:
+            paths["deck"] = _write_deck(result, out / "deck.pptx", lambda: export.images(result))
+        finally:
+            if slide_export is None:  # our own browser: closed (custseg.api.run settles the one it started)
+                export.settle()
     return paths
 
 

@@ -33,9 +33,15 @@ def _tables() -> tuple[int, dict[str, dict[int, int]]]:
 
 def text_width(text: str, size_pt: float, bold: bool = False) -> float:
     """Width of `text` in points, set in DejaVu Sans at `size_pt` (bold or regular)."""
+    return _units(text, bold) * size_pt / _tables()[0]
+
+
+@lru_cache(maxsize=1 << 16)
+def _units(text: str, bold: bool) -> int:
+    """Width of `text` in font units (cached: the deck measures the same words at every size it tries)."""
     units, widths = _tables()
     table = widths["bold" if bold else "regular"]
-    return sum(table.get(ord(ch), units) for ch in text) * size_pt / units
+    return sum(table.get(ord(ch), units) for ch in text)
 
 
 @dataclass

@@ -64,6 +64,12 @@ def figure_views(result: AnalysisResult) -> list[View]:
     return [v for v in iter_views(result) if v.figure is not None]
 
 
+def slide_views(result: AnalysisResult) -> list[View]:
+    """The figures the deck shows: a view whose numbers another view already shows (``same_as``,
+    e.g. a cluster x attribute table transposed) is left out, its twin is there."""
+    return [v for v in figure_views(result) if not v.same_as]
+
+
 @dataclass
 class Anchors:
     """Unique, safe HTML ids from arbitrary keys."""

@@ -2,7 +2,8 @@
 
 A title slide; the summary (per population its clusters with their share of customers and of
 revenue, what defines each and a suggested action, then its headline findings; the RFM
-segments); a native table per cluster profile; then a slide per figure with its findings.
+segments); a native table per cluster profile; then a slide per figure with its findings (a figure
+whose numbers another one shows, ``View.same_as``, only once: :func:`~custseg.report._walk.slide_views`).
 
 Every text box is measured before it is written (:mod:`custseg.report._textfit`): a box's
 text is set at the largest size that fits, never below ``MIN_SIZE``; what still does not fit
@@ -26,7 +27,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from custseg.report._textfit import FONT, Box, Paragraph, Run, fits, text_height
-from custseg.report._walk import iter_views
+from custseg.report._walk import iter_views, slide_views
 from custseg.report.tables import format_value, rfm_summary_table, safe_color, summary_table, table_model
 from custseg.report.slides import ASPECT, SlideImage, export_figures
 from custseg.result import AnalysisResult, Note, PopulationResult, View, findings
@@ -448,8 +449,17 @@ def _cover(prs, result: AnalysisResult) -> None:
     _speaker_notes(slide, notes + lines)
 
 
-def _figure_slide(prs, image: SlideImage) -> None:
-    view = image.view
+@dataclass
+class _Frame:
+    """Where a figure slide's picture goes, once its image is drawn."""
+
+    slide: object
+    left: int  # of the picture area
+    width: int
+
+
+def _figure_slide(prs, view: View) -> _Frame:
+    """A figure's slide, all but its picture: title, findings and notes (made while the image is drawn)."""
     slide = _new_slide(prs)
     items = findings(view.notes)
     caption = str(view.caption or "")
@@ -461,15 +471,19 @@ def _figure_slide(prs, image: SlideImage) -> None:
         _textbox(slide, SLIDE_W - MARGIN - FINDINGS_W, BODY_TOP, FINDINGS_W, BODY_H, paras)
     else:
         left_out, with_caption, area_w = [], False, CONTENT_W
-    pic_w = min(area_w, int(BODY_H * ASPECT))
+    _speaker_notes(slide, notes + _findings_notes(view.title, items, left_out, "" if with_caption else caption))
+    return _Frame(slide, MARGIN, area_w)
+
+
+def _picture(frame: _Frame, image: SlideImage) -> None:
+    pic_w = min(frame.width, int(BODY_H * ASPECT))
     pic_h = int(pic_w / ASPECT)
     width_px, height_px = image.size if all(image.size) else _image_size(image.png)
     if abs(width_px / height_px - ASPECT) > 0.01 * ASPECT:  # not a slide image: keep its own shape
         pic_h = min(BODY_H, int(pic_w * height_px / width_px))
         pic_w = int(pic_h * width_px / height_px)
-    left = MARGIN + (area_w - pic_w) // 2
-    slide.shapes.add_picture(str(image.png), left, BODY_TOP, pic_w, pic_h)
-    _speaker_notes(slide, notes + _findings_notes(view.title, items, left_out, "" if with_caption else caption))
+    left = frame.left + (frame.width - pic_w) // 2
+    frame.slide.shapes.add_picture(str(image.png), left, BODY_TOP, pic_w, pic_h)
 
 
 def _image_size(path: Path) -> tuple[int, int]:
@@ -499,8 +513,11 @@ def write_deck(result: AnalysisResult, path: str | Path, images: list[SlideImage
     for view in iter_views(result):
         if view.figure is None and view.table is not None:
             _profile_slides(prs, view)
+    # the figure slides' text first (while the browser may still draw), then their pictures
+    views = slide_views(result) if callable(images) else [image.view for image in images]
+    frames = {id(view): _figure_slide(prs, view) for view in views}
     for image in images() if callable(images) else images:
-        _figure_slide(prs, image)
+        _picture(frames[id(image.view)], image)
     path.parent.mkdir(parents=True, exist_ok=True)
     prs.save(str(path))
     return path

@@ -1,16 +1,19 @@
-"""Slide images: a 16:9 PNG of every figure (and an SVG on request), named after the figure's title.
+"""Slide images: a 16:9 PNG of every figure of the deck (and an SVG on request), named after the figure's title.
 
 Images are drawn by kaleido (1.x), which drives a Chromium-based browser over the DevTools
 protocol. custseg never downloads a browser: it uses ``BROWSER_PATH`` when set, else Debian's
 ``/usr/bin/chromium`` (installed by ``scripts/setup.sh``), else a chromium/chrome on ``PATH``.
 
-Where the time went (68 figures of the Olist demo, 2 cores): one browser start (~1-2 s), then per
-image ~0.07 s of plotly.js drawing and rasterising in the browser, which no setting of kaleido
-or of the image size changes much; kaleido's reload of plotly.js after every image and SVG
-copies doubled it. Now: PNG only unless asked, the report's own (smaller) plotly.js reloaded
-every ``RELOAD_EVERY`` images, and the browser started with the run and fed each section's
-figures as soon as the analysis makes them (:class:`SlideExport`), so it draws on the core
-Python leaves idle. A slide image has no title (the slide has its own) and is 16:9.
+Where the time went (the Olist demo, 2 cores): one browser start (~1-2 s), then per image
+~0.07 s of the browser's CPU, about 60 % plotly.js drawing the figure and 40 % rasterising and
+encoding the PNG; kaleido's reload of plotly.js after every image and SVG copies doubled it.
+Now: PNG only unless asked, the report's own (smaller) plotly.js reloaded every
+``RELOAD_EVERY`` images, the browser started with the run and fed each section's figures as
+soon as the analysis makes them (:class:`SlideExport`), so it draws on the core Python leaves
+idle; only the deck's figures (48 of the 72: an attribute x cluster chart's twin shows its
+numbers, see :func:`~custseg.report._walk.slide_views`), 1440 px wide (1920 took ~7 % more of the
+browser's CPU and looked the same on a 1080p screen). A slide image has no title (the slide has
+its own) and is 16:9.
 """
 
 from __future__ import annotations
@@ -26,18 +29,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from custseg.report._walk import figure_views
+from custseg.report._walk import slide_views
 from custseg.result import AnalysisResult, View
 
 MAX_NAME_LENGTH = 80
 DEFAULT_WIDTH = 1200  # CSS pixels: the width figures are designed for
 ASPECT = 16 / 9  # every slide image
-PNG_WIDTH = 1920  # pixels of a PNG: sharp on a 1080p screen at full width
 SLIDE_FONT_SIZE = 15  # the figures' 12 px text, made readable on a slide
 SLIDE_TOP_MARGIN = 40  # room for a top legend or panel titles once the figure title is gone
 FORMATS = ("png", "svg")
 DEFAULT_FORMATS = ("png",)  # the deck uses PNG; SVG on request (--slide-format png,svg)
-TABS = 1  # browser tabs: a second one was no faster on 2 cores (11.0 vs 11.1 s for 68 PNGs)
+TABS = 1  # browser tabs: a second one drew 48 PNGs ~10 % sooner alone but took 1 s more CPU, which the analysis needs
+PNG_WIDTH = 1440  # pixels of a PNG: a picture beside its findings is ~1,140 px on a 1080p screen, a full-width one ~1,490
 RELOAD_EVERY = 25  # reload a tab's page (plotly.js) after this many images, not after each one
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
@@ -139,15 +142,21 @@ def slide_figure(figure) -> dict:
     fig = figure.to_dict() if hasattr(figure, "to_dict") else json.loads(json.dumps(figure, default=str))
     layout = fig.setdefault("layout", {})
     layout["title"] = {"text": ""}
-    margin = dict(layout.get("margin") or {})
-    margin["t"] = min(int(margin.get("t", SLIDE_TOP_MARGIN)), SLIDE_TOP_MARGIN)
-    layout["margin"] = margin
     font = dict(layout.get("font") or {})
     font["size"] = max(int(font.get("size") or 12), SLIDE_FONT_SIZE)
     layout["font"] = font
+    top = SLIDE_TOP_MARGIN
     for note in layout.get("annotations") or []:  # panel titles set in small fixed sizes
-        if isinstance(note, dict) and isinstance(note.get("font"), dict) and (note["font"].get("size") or 0) < SLIDE_FONT_SIZE - 1:
+        if not isinstance(note, dict):
+            continue
+        if isinstance(note.get("font"), dict) and (note["font"].get("size") or 0) < SLIDE_FONT_SIZE - 1:
             note["font"] = {**note["font"], "size": SLIDE_FONT_SIZE - 1}
+        if note.get("yref") == "paper" and (note.get("y") or 0) >= 1 and note.get("yanchor") == "bottom":  # above the plot
+            size = (note.get("font") or {}).get("size") or font["size"]
+            top = max(top, round((str(note.get("text", "")).count("<br>") + 1) * size * 1.3) + 8)
+    margin = dict(layout.get("margin") or {})
+    margin["t"] = min(int(margin.get("t", top)), top)  # the title's room, less what the title took
+    layout["margin"] = margin
     return fig
 
 
@@ -201,7 +210,9 @@ class SlideExport:
     queues views as their figures are ready (``custseg.api.run`` passes it to the analysis, so
     the browser draws one population's charts while Python builds the next one's);
     :meth:`images` queues whatever was not drawn yet, waits, and names the files after the
-    views' titles in report order. ``settle(drop=True)`` stops early (the analysis failed).
+    views' titles in report order, as soon as the last one is written (the browser closes
+    meanwhile); :meth:`settle` waits for it to close, ``settle(drop=True)`` stops early (the
+    analysis failed).
     """
 
     def __init__(self, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS):
@@ -213,6 +224,8 @@ class SlideExport:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._ended = False  # the end of the stream is queued
+        self._drawn = threading.Event()  # every queued image is written (or the browser failed)
 
     def start(self) -> "SlideExport":
         path = _check_browser()
@@ -227,7 +240,7 @@ class SlideExport:
     def draw(self, views) -> None:
         """Queue the figures of `views` (each view key once); safe to call from any thread."""
         for view in views:
-            if view.figure is None:
+            if view.figure is None or view.same_as:  # the deck shows its twin (see slide_views)
                 continue
             with self._lock:
                 if view.key in self._queued:
@@ -241,10 +254,12 @@ class SlideExport:
                                      opts=dict(format=fmt, width=width, height=height, scale=scale)))
 
     def images(self, result: AnalysisResult) -> list[SlideImage]:
-        """Every figure of `result` as a slide image, named after its title (waits for the browser)."""
-        views = figure_views(result)
+        """Every figure of the deck (:func:`slide_views`) as a slide image, named after its title (waits for the browser)."""
+        views = slide_views(result)
         self.draw(views)
-        self.settle()
+        self._end()
+        if self._thread is not None:
+            self._drawn.wait()
         if self._error is not None:
             raise self._error
         images = []
@@ -266,9 +281,15 @@ class SlideExport:
         if self._thread is not None:
             while drop and not self._queue.empty():
                 self._queue.get_nowait()
-            self._queue.put(_DONE)
+            self._end()
             self._thread.join()
             self._thread = None
+
+    def _end(self) -> None:
+        with self._lock:
+            if not self._ended:
+                self._ended = True
+                self._queue.put(_DONE)
 
     def _work(self, path: str, kaleido) -> None:
         import asyncio
@@ -278,15 +299,19 @@ class SlideExport:
                 yield item
 
         try:
-            asyncio.run(_draw(stream(), path, kaleido))
+            asyncio.run(_draw(stream(), path, kaleido, self._drawn.set))
         except BaseException as exc:  # noqa: BLE001 - one line for the user (images()), the cause stays chained
-            detail = " ".join(str(exc).split())[:300] or type(exc).__name__
-            self._error = SlideExportError(f"could not draw the slide images with {path}: {detail}")
-            self._error.__cause__ = exc
+            if not self._drawn.is_set():  # (the browser failing to close after the last image is no failure)
+                detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+                self._error = SlideExportError(f"could not draw the slide images with {path}: {detail}")
+                self._error.__cause__ = exc
+        finally:
+            self._drawn.set()
 
 
-async def _draw(specs, path: str, kaleido) -> None:
-    """Draw kaleido figure specs (an async iterable: they arrive as the analysis makes them)."""
+async def _draw(specs, path: str, kaleido, drawn=lambda: None) -> None:
+    """Draw kaleido figure specs (an async iterable: they arrive as the analysis makes them);
+    `drawn()` is called once every image is written, before the browser closes."""
     # The report's own plotly.js (a third of the full bundle kaleido would parse on every reload), so
     # slides and report are drawn alike. mathjax=False: otherwise kaleido's page loads MathJax from
     # a CDN (we never need it, and work offline).
@@ -295,13 +320,18 @@ async def _draw(specs, path: str, kaleido) -> None:
     with resources.as_file(resources.files("custseg.report").joinpath("templates", "plotly-custseg.min.js")) as plotlyjs:
         async with kaleido(path=path, plotlyjs=str(plotlyjs), mathjax=False, n=TABS) as k:
             await k.write_fig_from_object(specs, cancel_on_error=True)
+            drawn()
 
 
 def export_figures(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[SlideImage]:
-    """Write ``<name>.png`` (and ``<name>.svg`` if asked) for every figure of `result` into `folder`."""
-    return SlideExport(folder, formats).start().images(result)
+    """Write ``<name>.png`` (and ``<name>.svg`` if asked) for every figure of the deck into `folder`."""
+    export = SlideExport(folder, formats).start()
+    try:
+        return export.images(result)
+    finally:
+        export.settle()
 
 
 def write_slides(result: AnalysisResult, folder: str | Path, formats: tuple[str, ...] = DEFAULT_FORMATS) -> list[Path]:
-    """The slide images of every figure (in report order) in `folder`; returns the paths written."""
+    """The slide images of every figure of the deck (in report order) in `folder`; returns the paths written."""
     return [p for image in export_figures(result, folder, formats) for p in (image.png, image.svg) if p is not None]
