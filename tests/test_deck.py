@@ -259,3 +259,16 @@ def test_the_deck_leaves_out_only_views_whose_numbers_its_twin_shows(olist_resul
         assert _panel_values(view.figure, "x") == _panel_values(twin.figure, "x2")
         assert _panel_values(view.figure, "x2") == _panel_values(twin.figure, "x")
         assert len(_panel_values(view.figure, "x")) > 4
+
+
+def test_a_table_over_two_slides_shares_its_rows_evenly(olist_result):
+    """The real Olist RFM summary (10 segments) does not fit one slide: its rows are shared evenly
+    between the slides it needs (it was 9 rows, then a slide holding 1)."""
+    from custseg.report.deck import SLIDE_H, SLIDE_W, _rfm_slides
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    _rfm_slides(prs, olist_result.summary["rfm_segments"])
+    counts = [len(next(s for s in slide.shapes if s.has_table).table.rows) - 1 for slide in prs.slides]
+    assert sum(counts) == len(olist_result.summary["rfm_segments"]) == 10
+    assert len(counts) >= 2 and max(counts) - min(counts) <= 1

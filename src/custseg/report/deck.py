@@ -309,11 +309,13 @@ def _below_table(header, rows, widths, below, label) -> tuple[float, list[Para]]
 
 def _table_slides(prs, title: str, header: list[Cell], rows: list[list[Cell]], widths: list[int],
                   below: list[Note | str], below_label: str, notes: list[str], below_title: str) -> None:
-    """A table over as many slides as it needs, then `below` (findings) under it if they all fit
-    there at MIN_SIZE or more, else on a slide of their own (the notes have every item)."""
+    """A table over as many slides as it needs, its rows shared evenly between them (10 rows on
+    two slides: 5 and 5, not 9 and 1), then `below` (findings) under it if they all fit there at
+    MIN_SIZE or more, else on a slide of their own (the notes have every item)."""
+    per_slide = -(-len(rows) // _slides_needed(header, rows, widths)) if rows else 0
     start, part = 0, 1
     while True:
-        size, n = fit_table(header, rows[start:], widths, BODY_H)
+        size, n = fit_table(header, rows[start:start + per_slide], widths, BODY_H)
         last = start + n >= len(rows)
         under = _below_table(header, rows[start:], widths, below, below_label) if last and below else None
         if under is not None:
@@ -337,6 +339,14 @@ def _table_slides(prs, title: str, header: list[Cell], rows: list[list[Cell]], w
             _textbox(slide, MARGIN, BODY_TOP, CONTENT_W, BODY_H, paras)
             _speaker_notes(slide, _findings_notes(below_title, below, left_out))
         return
+
+
+def _slides_needed(header: list[Cell], rows: list[list[Cell]], widths: list[int]) -> int:
+    """How many slides the table takes filled one after another."""
+    start, slides = 0, 0
+    while start < len(rows):
+        start, slides = start + fit_table(header, rows[start:], widths, BODY_H)[1], slides + 1
+    return max(slides, 1)
 
 
 def _widths(inches: list[float]) -> list[int]:
