@@ -272,3 +272,23 @@ def test_a_table_over_two_slides_shares_its_rows_evenly(olist_result):
     counts = [len(next(s for s in slide.shapes if s.has_table).table.rows) - 1 for slide in prs.slides]
     assert sum(counts) == len(olist_result.summary["rfm_segments"]) == 10
     assert len(counts) >= 2 and max(counts) - min(counts) <= 1
+
+
+def test_no_word_of_a_table_is_wider_than_its_column(olist_result):
+    """A word wider than its cell is broken inside it ("Customer / s"): every word of the real
+    Olist RFM summary's cells fits its column at the size the table is set in (font metrics)."""
+    from custseg.report._textfit import text_width
+    from custseg.report.deck import INSET_X, SLIDE_H, SLIDE_W, _rfm_slides
+
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    _rfm_slides(prs, olist_result.summary["rfm_segments"])
+    for slide in prs.slides:
+        table = next(s for s in slide.shapes if s.has_table).table
+        for r, row in enumerate(table.rows):
+            for column, cell in zip(table.columns, row.cells):
+                room = _pt(column.width - 2 * INSET_X)
+                for paragraph in cell.text_frame.paragraphs:
+                    for run in paragraph.runs:
+                        for word in run.text.split():
+                            assert text_width(word, run.font.size.pt, bold=bool(run.font.bold)) <= room, (r, word)

@@ -397,7 +397,7 @@ def _rgb(css: str | None) -> RGBColor | None:
 
 
 #: The RFM summary's column widths, relative; the action takes the room its sentence needs.
-RFM_COLUMN_WEIGHTS = {"RFM segment": 2.2, "Customers": 1.4, "% of customers": 1.5, "% of revenue": 1.4,
+RFM_COLUMN_WEIGHTS = {"RFM segment": 2.0, "Customers": 1.6, "% of customers": 1.5, "% of revenue": 1.4,
                       "% of expected revenue": 1.5, "Suggested action": 5.0}
 
 
