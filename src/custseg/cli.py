@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from custseg.errors import InputError
-from custseg.tuning import RUN_MODULES, SLIDE_MODULES, exit_now, tuned
+from custseg.tuning import RUN_MODULES, SLIDE_DRIVER, SLIDE_MODULES, exit_now, tuned
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Customer segments from order history.")
 generate_app = typer.Typer(no_args_is_help=True, help="Generate synthetic data in a real schema.")
@@ -175,7 +175,7 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     slide_formats = _slide_formats(slide_format)
     as_of = None if as_of is None else parse_as_of(as_of, "--as-of")
     progress = _Progress(quiet)
-    with tuned(RUN_MODULES + (SLIDE_MODULES if slides else ())):
+    with tuned(RUN_MODULES + (SLIDE_MODULES if slides else ()), first=SLIDE_DRIVER if slides else ()):
         result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
                          slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
                          phone_country=phone_country, labels_to=labels_to, **(log_options or {}))

@@ -34,12 +34,21 @@ GIL_TURN_SECONDS = 0.0001
 RUN_MODULES = ("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custseg.report.html", "pyarrow.parquet")
 #: ... and what slides and the deck add.
 SLIDE_MODULES = ("custseg.report.deck",)
+#: What the slides' browser needs at the start of a run, on the main thread (see :func:`tuned`).
+SLIDE_DRIVER = ("kaleido",)
 
 
 @contextmanager
-def tuned(preload: tuple[str, ...] = RUN_MODULES):
+def tuned(preload: tuple[str, ...] = RUN_MODULES, first: tuple[str, ...] = ()):
     """Short GIL turns, ``preload`` imported on a thread, and the collector held back meanwhile;
-    everything restored on exit. Not re-entrant across threads: one per process at a time."""
+    everything restored on exit. Not re-entrant across threads: one per process at a time.
+
+    ``first``: what the calling thread imports at once (the slides' browser driver, whose import
+    pulls in Plotly's): imported before the thread starts, so that two threads never import one
+    package at the same time (Python stops such a pair with a _DeadlockError when a package's
+    ``__init__`` imports its own submodules, as narwhals.stable does)."""
+    for name in first:
+        importlib.import_module(name)
     interval, collecting = sys.getswitchinterval(), gc.isenabled()
     sys.setswitchinterval(min(GIL_TURN_SECONDS, interval))
     gc.disable()
