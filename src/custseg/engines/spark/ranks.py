@@ -30,19 +30,27 @@ _COUNT_ALL = re.compile(r"^\s*count\(\*\)\s+OVER\s*\(\s*\)\s+AS\s+(?P<alias>\w+)
 _ORDER_ITEM = re.compile(r"^(?P<expr>.+?)(?:\s+(?P<dir>ASC|DESC))?(?:\s+NULLS\s+(?P<nulls>FIRST|LAST))?$", re.S | re.I)
 
 
-def _top_level(text: str, sep: str = ",") -> list[str]:
-    """`text` split at `sep` outside parentheses and quotes."""
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(text):
+def _unquoted(text: str, start: int = 0):
+    """(index, character, parenthesis depth after it) of every character of `text` from `start`
+    that is outside quotes (quote characters themselves left out)."""
+    depth, quote = 0, None
+    for i in range(start, len(text)):
+        ch = text[i]
         if quote:
             quote = None if ch == quote else quote
-        elif ch in "'\"`":
+            continue
+        if ch in "'\"`":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == sep and depth == 0:
+            continue
+        depth += (ch == "(") - (ch == ")")
+        yield i, ch, depth
+
+
+def _top_level(text: str, sep: str = ",") -> list[str]:
+    """`text` split at `sep` outside parentheses and quotes."""
+    parts, start = [], 0
+    for i, ch, depth in _unquoted(text):
+        if ch == sep and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])
@@ -60,19 +68,9 @@ def split_ctes(query: str) -> tuple[list[tuple[str, str]], str] | None:
         head = re.compile(r"(\w+)\s+AS\s*\(", re.I).match(query, i)
         if head is None:
             return None
-        depth, j, quote = 1, head.end(), None
-        while j < len(query) and depth:
-            ch = query[j]
-            if quote:
-                quote = None if ch == quote else quote
-            elif ch in "'\"`":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            j += 1
-        if depth:
+        # the body ends at the parenthesis that closes the one after AS
+        j = next((i + 1 for i, _, depth in _unquoted(query, head.end()) if depth == -1), None)
+        if j is None:
             return None
         ctes.append((head.group(1), query[head.end():j - 1]))
         rest = re.compile(r"\s*,\s*").match(query, j)
