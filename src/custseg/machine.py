@@ -28,7 +28,8 @@ def physical_memory() -> int | None:
 
 
 def parse_size(text: str) -> int | None:
-    """``"4GB"``, ``"512MiB"``, ``"2e9"``-free plain sizes as DuckDB reads them, in bytes (None: not a size)."""
+    """A size as DuckDB reads it (``4GB``, ``512MiB``, or a plain number of bytes), in bytes;
+    None when the text is not a size."""
     found = _SIZE.fullmatch(str(text))
     if not found:
         return None
