@@ -69,7 +69,8 @@ PARQUET_ROW_GROUP = 1024 * 1024
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """``frame.to_parquet(path, index=False)``, the same bytes, converted to Arrow one row group
-    at a time: at 10M customers the whole table's Arrow copy was ~4 GB beside the frame (issue 24)."""
+    at a time, so the whole table's Arrow copy (gigabytes at 10M customers) is never held beside
+    the frame (issue 24; the run's peak is set elsewhere, see BENCHMARKS.md)."""
     if len(frame) <= PARQUET_ROW_GROUP:
         frame.to_parquet(path, index=False)
         return
