@@ -14,7 +14,7 @@ ROOT = Path(custseg.__file__).parent
 #: not from a package of its own layer or above.
 LAYERS = [
     {"errors"},
-    {"result", "data", "_categorical", "outputs", "dialect", "machine"},
+    {"result", "data", "_categorical", "outputs", "dialect", "machine", "ids"},
     {"sources", "generate"},
     {"features"},
     {"config"},

@@ -359,3 +359,18 @@ def test_assign_writes_the_same_audience_files(plain, log, tmp_path, run_cli):
     rfm = [e for e in m["audiences"] if e["population"] == "rfm"]
     assert sum(e["customers"] for e in rfm) == result.summary["converted_customers"]
     assert "wrote" in done.stdout and "audiences" in done.stdout
+
+
+def test_plain_files_with_contacts_are_rounded_like_the_others(tmp_path):
+    # the plain format joins the contacts to the rows; the join once dropped the rounding
+    from custseg.audiences import Contacts, write_files
+
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "monetary": [10.004, 20.0], "p_alive": [0.91234, 0.5]})
+    members = pd.DataFrame({"customer_id": ["a", "b"], "segment": [1, 1], "segment_name": ["One", "One"]})
+    contacts = Contacts(pd.DataFrame({"country": ["Norway", ""]}, index=pd.Index(["a", "b"], name="customer_id")), ("country",), False)
+    manifest, files = plan_audiences(customers, [Grouping("pop", "Pop", members)], contacts=contacts)
+    write_files(tmp_path, manifest, files)
+    assert (tmp_path / "pop-01-one.csv").read_text().splitlines() == [
+        "customer_id,population,segment,segment_name,monetary,p_alive,suggested_action,country",
+        'a,pop,1,One,10.0,0.912,"",Norway', 'b,pop,1,One,20.0,0.5,"",""']
+    assert manifest["audiences"][0]["revenue"] == 30.0

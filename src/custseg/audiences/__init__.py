@@ -19,10 +19,10 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -99,12 +99,14 @@ def check_format(settings: AudienceSettings, contact_roles, source: str) -> None
 @dataclass(frozen=True)
 class Grouping:
     """The customers of one population split into segments: members has customer_id, segment
-    (the cluster number or RFM segment) and segment_name; actions: segment -> suggested action."""
+    (the cluster number or RFM segment) and segment_name; actions: segment -> suggested action;
+    rows: the members' index labels in the customer table, when known (else found by id)."""
 
     population: str
     title: str
     members: pd.DataFrame
     actions: dict = field(default_factory=dict)
+    rows: object = None
 
 
 def cluster_groupings(populations) -> list[Grouping]:
@@ -113,7 +115,7 @@ def cluster_groupings(populations) -> list[Grouping]:
     for pop in populations:
         members = pop.assignments.rename(columns={"cluster": "segment", "cluster_name": "segment_name"})[["customer_id", "segment", "segment_name"]]
         actions = {} if pop.overview is None else dict(zip(pop.overview["cluster"], pop.overview["action"]))
-        groupings.append(Grouping(pop.name, pop.title, members, actions))
+        groupings.append(Grouping(pop.name, pop.title, members, actions, pop.rows))
     return groupings
 
 
@@ -128,7 +130,7 @@ def rfm_grouping(customers: pd.DataFrame) -> Grouping | None:
         return None
     segment = scored["rfm_segment"].astype(str)
     members = scored[["customer_id"]].assign(segment=segment.to_numpy(), segment_name=segment.to_numpy())
-    return Grouping(RFM_POPULATION, "RFM segments", members, {s: rfm_segment_action(s) for s in segment.unique()})
+    return Grouping(RFM_POPULATION, "RFM segments", members, {s: rfm_segment_action(s) for s in segment.unique()}, scored.index)
 
 
 def slug(text, limit: int = 60) -> str:
@@ -157,41 +159,73 @@ def _columns(customers: pd.DataFrame) -> list[str]:
     return [c for c in [*spec["metrics"], *spec["lifetime_value"]] if c in customers.columns and c not in FILE_COLUMNS]
 
 
-def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None,
-                    used: set[str] | None = None) -> list[tuple[str, str, pd.DataFrame]]:
-    """(file, segment name, rows) of every segment of ``grouping``, segments in order, rows by
-    customer id: customer_id, population, segment, segment_name, the metric and lifetime-value
-    columns the customer table has (as computed: :func:`rounded` rounds them), suggested_action. ``index``: the customer ids as an Index
-    (made once for many groupings); ``used``: file names taken already (by other groupings)."""
-    import pandas as pd
+@dataclass(frozen=True)
+class Audience:
+    """One segment of a grouping as a file: where its members are in the customer table
+    (``positions``, by customer id) and how to make its rows (:meth:`rows`, when the file is
+    written: at 10M customers all audiences at once would be ~20M rows in memory)."""
 
-    columns = _columns(customers)
+    file: str
+    name: str
+    segment: object
+    positions: np.ndarray
+    grouping: Grouping
+
+    def rows(self, customers: pd.DataFrame) -> pd.DataFrame:
+        """customer_id, population, segment, segment_name, the metric and lifetime-value columns
+        the customer table has (as computed: :func:`rounded` rounds them), suggested_action."""
+        import pandas as pd
+
+        n, take = len(self.positions), self.positions
+        same = lambda value: pd.Categorical([value] * n)  # noqa: E731 - one value, many rows: DuckDB reads them fast
+        action = self.grouping.actions.get(self.segment)
+        frame = pd.DataFrame({"customer_id": customers["customer_id"].take(take).reset_index(drop=True),
+                              "population": same(self.grouping.population),
+                              "segment": np.full(n, self.segment, dtype=self.grouping.members["segment"].to_numpy().dtype),
+                              "segment_name": same(self.name)})
+        for column in _columns(customers):
+            frame[column] = customers[column].take(take).reset_index(drop=True)
+        frame["suggested_action"] = same("" if action is None or pd.isna(action) else str(action))
+        return frame
+
+
+def audiences_of(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None,
+                 used: set[str] | None = None) -> list[Audience]:
+    """Every segment of ``grouping`` as an :class:`Audience`, segments in order, members by
+    customer id. ``index``: the customer ids as an Index (made once for many groupings; only
+    needed when the grouping's rows are not known); ``used``: file names taken already (by other
+    groupings)."""
+    from custseg.result import positions_of
+
     members = grouping.members
-    index = _id_index(customers) if index is None else index
-    row = index.get_indexer(members["customer_id"].to_numpy(dtype=object))
-    if (row < 0).any():
-        raise ValueError(f"{grouping.population}: {(row < 0).sum()} members are not in the customer table")
+    row = positions_of(customers, grouping.rows, members["customer_id"])
+    if row is None:
+        index = _id_index(customers) if index is None else index
+        row = index.get_indexer(members["customer_id"].to_numpy(dtype=object))
+        if (row < 0).any():
+            raise ValueError(f"{grouping.population}: {(row < 0).sum()} members are not in the customer table")
     ids = customers["customer_id"]
     by_id = row if ids.is_monotonic_increasing else np.argsort(np.argsort(ids.to_numpy(), kind="stable"))[row]
-    order = np.lexsort((by_id, members["segment"].to_numpy()))  # by segment, then by customer id
-    row, picked = row[order], members.iloc[order]
-    text = lambda values: pd.Categorical(np.asarray(values, dtype=object))  # noqa: E731 - few values, many rows: DuckDB reads them fast
-    frame = pd.DataFrame({"customer_id": customers["customer_id"].take(row).reset_index(drop=True),
-                          "population": pd.Categorical([grouping.population] * len(row)),
-                          "segment": picked["segment"].to_numpy(), "segment_name": text(picked["segment_name"].astype(str))})
-    for column in columns:
-        frame[column] = customers[column].take(row).reset_index(drop=True)
-    frame["suggested_action"] = text(frame["segment"].map(grouping.actions).astype(object).fillna("").astype(str))
+    segments = members["segment"].to_numpy()
+    order = np.lexsort((by_id, segments))  # by segment, then by customer id
+    row, segments, names = row[order], segments[order], members["segment_name"].to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]]) if len(row) else np.array([], dtype=int)
     out, used = [], set() if used is None else used
-    for segment, rows in frame.groupby("segment", sort=False, observed=True):
-        name = str(rows["segment_name"].iloc[0])
-        file = file_name(grouping.population, segment, name)
+    for start, end in zip(starts, [*starts[1:], len(row)]):
+        name = str(names[start])
+        file = file_name(grouping.population, segments[start], name)
         stem, n = file[:-4], 2
         while file in used:  # two names with one slug: the second gets -2
             file, n = f"{stem}-{n}.csv", n + 1
         used.add(file)
-        out.append((file, name, rows.reset_index(drop=True)))
+        out.append(Audience(file, name, segments[start], row[start:end], grouping))
     return out
+
+
+def audience_frames(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | None = None,
+                    used: set[str] | None = None) -> list[tuple[str, str, pd.DataFrame]]:
+    """(file, segment name, rows) of every segment of ``grouping`` (see :class:`Audience`)."""
+    return [(a.file, a.name, a.rows(customers)) for a in audiences_of(customers, grouping, index, used)]
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -265,30 +299,30 @@ def prepare_contacts(raw: pd.DataFrame | None, settings: AudienceSettings) -> Co
 
 
 def plan_audiences(customers: pd.DataFrame, groupings: list[Grouping], *, contacts: Contacts | None = None,
-                   settings: AudienceSettings = AudienceSettings()) -> tuple[dict, list[tuple[str, pd.DataFrame]]]:
-    """The manifest (audiences.json) and the files to write: (path under audiences/, rows) of
-    every segment of every grouping, and of its import copy when a tool's format is asked."""
+                   settings: AudienceSettings = AudienceSettings()) -> tuple[dict, list[tuple[str, Callable[[], pd.DataFrame]]]]:
+    """The manifest (audiences.json) and the files to write: (path under audiences/, a function
+    making its rows) of every segment of every grouping, and of its import copy when a tool's
+    format is asked. The rows of a plain file are made when it is written (:func:`write_files`),
+    one file at a time."""
     fmt = settings.format
     spec = layout()["formats"].get(fmt)
     tool = contacts is not None and contacts.normalised and spec is not None
-    index, used = _id_index(customers), set()
+    index, used = None, set()
+    if any(g.rows is None for g in groupings):
+        index = _id_index(customers)
     entries, files = [], []
+    monetary = customers["monetary"] if "monetary" in customers else None
     for grouping in groupings:
-        for file, name, rows in audience_frames(customers, grouping, index, used):
-            written = rounded(rows)
-            if contacts is not None and not contacts.normalised:
-                found = contacts.frame.reindex(rows["customer_id"].to_numpy(dtype=object)).fillna("").reset_index(drop=True)
-                written = rows.join(found)
-            files.append((file, written))
-            segment = rows["segment"].iloc[0]
-            entry = {"file": file, "population": grouping.population, "population_title": grouping.title,
-                     "segment": _plain(segment), "name": name, "customers": int(len(rows)),
-                     "revenue": round(float(rows["monetary"].sum()), 2) if "monetary" in rows else None,
-                     "suggested_action": str(grouping.actions.get(segment, ""))}
+        for audience in audiences_of(customers, grouping, index, used):
+            files.append((audience.file, partial(_plain_rows, audience, customers, None if tool else contacts)))
+            entry = {"file": audience.file, "population": grouping.population, "population_title": grouping.title,
+                     "segment": _plain(audience.segment), "name": audience.name, "customers": int(len(audience.positions)),
+                     "revenue": None if monetary is None else round(float(monetary.take(audience.positions).sum()), 2),
+                     "suggested_action": str(grouping.actions.get(audience.segment, ""))}
             if tool:
-                imported = tool_rows(rows, contacts.frame, fmt, audience_label(grouping.title, name))
-                files.append((f"{fmt}/{file}", imported))
-                entry.update(import_file=f"{fmt}/{file}", import_rows=int(len(imported)))
+                imported = tool_rows(audience.rows(customers), contacts.frame, fmt, audience_label(grouping.title, audience.name))
+                files.append((f"{fmt}/{audience.file}", lambda frame=imported: frame))
+                entry.update(import_file=f"{fmt}/{audience.file}", import_rows=int(len(imported)))
             entries.append(entry)
     manifest = {"format": fmt, "contact_columns": list(contacts.roles) if contacts is not None else [], "audiences": entries}
     if tool:
@@ -297,14 +331,23 @@ def plan_audiences(customers: pd.DataFrame, groupings: list[Grouping], *, contac
     return manifest, files
 
 
-def write_files(folder: Path, manifest: dict, files: list[tuple[str, pd.DataFrame]]) -> None:
-    """Write :func:`plan_audiences`' files and manifest into ``folder`` (DuckDB's CSV writer runs
-    off the GIL: this can run on a thread beside the report)."""
+def _plain_rows(audience: Audience, customers: pd.DataFrame, contacts: Contacts | None) -> pd.DataFrame:
+    """An audience's plain file: its rows, rounded, with the contacts as given (``plain``)."""
+    rows = rounded(audience.rows(customers))
+    if contacts is None:
+        return rows
+    found = contacts.frame.reindex(rows["customer_id"].to_numpy(dtype=object)).fillna("").reset_index(drop=True)
+    return rows.join(found)
+
+
+def write_files(folder: Path, manifest: dict, files: list[tuple[str, Callable[[], pd.DataFrame]]]) -> None:
+    """Write :func:`plan_audiences`' files (each made just before it is written) and manifest
+    into ``folder`` (DuckDB's CSV writer runs off the GIL: this can run on a thread beside the report)."""
     folder = Path(folder)
-    for relative, frame in files:
+    for relative, make in files:
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_csv(frame, path)
+        _write_csv(make(), path)
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

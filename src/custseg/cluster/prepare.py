@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.preprocessing import RobustScaler, StandardScaler
 
 from custseg.errors import InputError
+from custseg.ids import strictly_increasing
 
 __all__ = ["DroppedFeature", "FeatureTransform", "PreparedData", "prepare_features"]
 
@@ -159,6 +160,8 @@ class PreparedData:
 
 
 def _sorted_by_id(frame: pd.DataFrame) -> pd.DataFrame:
+    if strictly_increasing(frame.index):
+        return frame
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
         raise InputError(f"customer id {dup!r} appears more than once in the customer table")

@@ -14,6 +14,7 @@ from custseg.config import AnalysisConfig, Population
 from custseg.profile.findings import derived_from
 from custseg.profile.findings import select as select_findings
 from custseg.profile.tables import with_revenue_share
+from custseg.ids import unique_ids
 from custseg.result import Note, PopulationResult, Section, View
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def population_views(frame: pd.DataFrame, pop: PopulationResult, metrics: list[s
     told(views)
     top_dims = set(config.report.get("top_n_dimensions", []))
     top_n = int(config.report.get("top_n", 5))
-    one_row_each = bool(pd.Index(frame["customer_id"]).is_unique)  # an Index: sorted ids are checked without hashing
+    one_row_each = unique_ids(frame["customer_id"])
     for dim in config.report.get("dimensions", []):
         if dim not in frame.columns or frame[dim].nunique() <= 1:  # one value in this population: nothing to compare
             continue

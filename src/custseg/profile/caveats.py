@@ -31,7 +31,9 @@ def _pct(x: float) -> str:
 def rfm_tie_caveats(customers: pd.DataFrame) -> list[str]:
     """One line per RFM score whose bins cut through a group of customers with the same value."""
     lines = []
-    rfm = customers.dropna(subset=[c for c in SCORES.values() if c in customers])
+    scores = [c for c in SCORES.values() if c in customers]
+    used = [c for c in [*SCORES, *scores, "rfm_segment"] if c in customers]  # these columns only: not a copy of the table
+    rfm = customers[used].dropna(subset=scores)
     for metric, score in SCORES.items():
         if metric not in rfm or score not in rfm or rfm.empty:
             continue
@@ -42,7 +44,7 @@ def rfm_tie_caveats(customers: pd.DataFrame) -> list[str]:
         line = (f"{metric.capitalize()} score: {_pct(decided)} of the scored customers share their {metric} value with customers "
                 f"of another score, so the tie rule (customer id order), not their behaviour, decides their {metric[0].upper()} score")
         if metric == "frequency" and "rfm_segment" in rfm:
-            champions = rfm[rfm["rfm_segment"].astype(str) == "Champions"]
+            champions = rfm[rfm["rfm_segment"] == "Champions"]
             once = float((champions["frequency"] <= 1).mean()) if len(champions) else 0.0
             if once >= TIE_SHARE:
                 line += f"; {_pct(once)} of the 'Champions' bought once"
@@ -68,11 +70,14 @@ def split_basket_caveat(customers: pd.DataFrame, hours: int) -> list[str]:
 def collapsed_segment_caveats(customers: pd.DataFrame, segments) -> list[str]:
     """Segments where one label holds at least COLLAPSED_SHARE of the buyers."""
     lines = []
-    buyers = customers[customers["buys_cnt"].notna()] if "buys_cnt" in customers else customers
+    buyers = customers["buys_cnt"].notna() if "buys_cnt" in customers else None
     for segment in segments:
-        if segment not in buyers or buyers.empty:
+        if segment not in customers:
             continue
-        shares = buyers[segment].astype(str).value_counts(normalize=True)
+        values = customers[segment] if buyers is None else customers.loc[buyers, segment]  # one column, not the table
+        if values.empty:
+            continue
+        shares = values.value_counts(normalize=True, dropna=False)  # a missing value is a label too ('nan')
         if shares.iloc[0] >= COLLAPSED_SHARE:
             from custseg.profile.labels import label
 

@@ -35,6 +35,7 @@ from scipy import stats
 
 from custseg._categorical import plain_index
 from custseg.errors import InputError
+from custseg.ids import unique_ids
 
 OTHER = "Other"
 
@@ -178,7 +179,7 @@ def cross_tab(
     missing = data[dimension].isna()
     # One row per customer (the usual case): counting rows is counting customers, and a group's
     # size is far cheaper than its number of distinct ids.
-    one_row_each = data[id_col].is_unique if one_row_per_customer is None else one_row_per_customer
+    one_row_each = unique_ids(data[id_col]) if one_row_per_customer is None else one_row_per_customer
 
     def customers(grouped):
         return grouped.size() if one_row_each else grouped[id_col].nunique()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from custseg.errors import InputError
+from custseg.ids import unique_ids
 from custseg.profile.colors import shade, text_color_on
 from custseg.profile.labels import LOWER_IS_BETTER, cluster_label, label, metric_config
 
@@ -76,7 +77,7 @@ def _customers(
     data = frame.loc[frame[id_col].notna(), [id_col, cluster_col, *metrics]]
     if data.empty:
         raise InputError(f"no customers: column {id_col!r} is empty or all missing")
-    if not pd.Index(data[id_col]).is_unique:  # an Index checks sorted ids without hashing them; duplicated() is ~60x slower
+    if not unique_ids(data[id_col]):  # duplicated() is ~60x slower
         dup = data[id_col].duplicated()
         example = data.loc[dup, id_col].iloc[0]
         raise InputError(
