@@ -20,7 +20,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     ``CUSTSEG_DUCKDB_MEMORY`` (e.g. ``4GB``) sets the limit explicitly (checked against the
     machine by :func:`custseg.machine.check_memory`).
     """
-    config = {"temp_directory": os.path.join(tempfile.gettempdir(), f"custseg-duckdb-{os.getpid()}")}
+    # Rows come out in the order a query's ORDER BY gives, never by accident of insertion: DuckDB
+    # may then load and aggregate in parallel without keeping the input's order (at 10M customers
+    # the load and features took 18 s less, 163 -> 144 s; the tables are the same).
+    config = {"temp_directory": os.path.join(tempfile.gettempdir(), f"custseg-duckdb-{os.getpid()}"),
+              "preserve_insertion_order": False}
     limit = os.environ.get(DUCKDB_MEMORY_VARIABLE)
     if not limit:
         total = physical_memory()
