@@ -25,6 +25,8 @@ def customer_table(customers: pd.DataFrame, populations: list[PopulationResult])
     """:func:`customer_output` from the customer table and the populations' assignments."""
     import pandas as pd
 
+    from custseg.ids import strictly_increasing
+
     table = customers
     ids = table["customer_id"]
     added = {}
@@ -34,7 +36,7 @@ def customer_table(customers: pd.DataFrame, populations: list[PopulationResult])
         added[f"cluster_{pop.name}"] = pd.Series(a["cluster"].array.astype("Int64").take(row, allow_fill=True), index=table.index)
         added[f"cluster_name_{pop.name}"] = pd.Series(a["cluster_name"].array.take(row, allow_fill=True), index=table.index)
     table = table.assign(**added)
-    if not ids.is_monotonic_increasing:
+    if not strictly_increasing(ids):
         table = table.sort_values("customer_id", kind="stable")
     return table.reset_index(drop=True)
 
@@ -65,11 +67,13 @@ def cluster_table(populations: list[PopulationResult]) -> pd.DataFrame:
     """:func:`cluster_assignments` from the populations' assignments."""
     import pandas as pd
 
+    from custseg.ids import strictly_increasing
+
     frames = [p.assignments.assign(population=p.name)[["population", "customer_id", "cluster", "cluster_name"]] for p in populations]
     if not frames:
         return pd.DataFrame(columns=["population", "customer_id", "cluster", "cluster_name"])
     names = [p.name for p in populations]
-    if len(set(names)) == len(names) and all(f["customer_id"].is_monotonic_increasing for f in frames):
+    if len(set(names)) == len(names) and all(strictly_increasing(f["customer_id"]) for f in frames):
         # each population's rows are in id order already (the customer table's): in population
         # order they are the sorted table, without sorting ~10M ids (5 s)
         ordered = [f for _, f in sorted(zip(names, frames), key=lambda pair: pair[0])]

@@ -8,11 +8,12 @@ vectorised comparison of neighbours (~0.2 s).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def strictly_increasing(ids) -> bool:
     """Whether every id is greater than the one before (so sorted and unique)."""
+    import pandas as pd  # imported where a frame is used (it takes ~0.25 s)
+
     values = pd.Index(ids).array
     if len(values) < 2:
         return True
@@ -24,4 +25,6 @@ def strictly_increasing(ids) -> bool:
 
 def unique_ids(ids) -> bool:
     """``pd.Index(ids).is_unique``, without hashing ids that are strictly increasing."""
+    import pandas as pd
+
     return strictly_increasing(ids) or bool(pd.Index(ids).is_unique)

@@ -28,6 +28,7 @@ import numpy as np
 
 from custseg.audiences.contacts import clean, normalise, sha256_hex
 from custseg.errors import InputError
+from custseg.ids import strictly_increasing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,6 +122,8 @@ def cluster_groupings(populations) -> list[Grouping]:
 
 def rfm_grouping(customers: pd.DataFrame) -> Grouping | None:
     """The RFM segments of the converted customers, with their actions (actions.toml)."""
+    import pandas as pd
+
     from custseg.profile.overview import rfm_segment_action
 
     if "rfm_segment" not in customers:
@@ -128,8 +131,9 @@ def rfm_grouping(customers: pd.DataFrame) -> Grouping | None:
     scored = customers.loc[customers["rfm_segment"].notna(), ["customer_id", "rfm_segment"]]
     if scored.empty:
         return None
-    segment = scored["rfm_segment"].astype(str)
-    members = scored[["customer_id"]].assign(segment=segment.to_numpy(), segment_name=segment.to_numpy())
+    segment = pd.Categorical(scored["rfm_segment"])  # a few names for millions of customers: not one text each
+    segment = segment.rename_categories(segment.categories.astype(str))
+    members = scored[["customer_id"]].assign(segment=segment, segment_name=segment)
     return Grouping(RFM_POPULATION, "RFM segments", members, {s: rfm_segment_action(s) for s in segment.unique()}, scored.index)
 
 
@@ -177,11 +181,10 @@ class Audience:
         import pandas as pd
 
         n, take = len(self.positions), self.positions
-        same = lambda value: pd.Categorical([value] * n)  # noqa: E731 - one value, many rows: DuckDB reads them fast
+        same = lambda value: pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])  # noqa: E731 - one value, n rows
         action = self.grouping.actions.get(self.segment)
         frame = pd.DataFrame({"customer_id": customers["customer_id"].take(take).reset_index(drop=True),
-                              "population": same(self.grouping.population),
-                              "segment": np.full(n, self.segment, dtype=self.grouping.members["segment"].to_numpy().dtype),
+                              "population": same(self.grouping.population), "segment": same(self.segment),
                               "segment_name": same(self.name)})
         for column in _columns(customers):
             frame[column] = customers[column].take(take).reset_index(drop=True)
@@ -205,7 +208,7 @@ def audiences_of(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | 
         if (row < 0).any():
             raise ValueError(f"{grouping.population}: {(row < 0).sum()} members are not in the customer table")
     ids = customers["customer_id"]
-    by_id = row if ids.is_monotonic_increasing else np.argsort(np.argsort(ids.to_numpy(), kind="stable"))[row]
+    by_id = row if strictly_increasing(ids) else np.argsort(np.argsort(ids.to_numpy(), kind="stable"))[row]
     segments = members["segment"].to_numpy()
     order = np.lexsort((by_id, segments))  # by segment, then by customer id
     row, segments, names = row[order], segments[order], members["segment_name"].to_numpy()[order]

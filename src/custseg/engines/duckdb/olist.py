@@ -11,7 +11,7 @@ from custseg.engines.duckdb.connection import connect, fetch_one, run_sql
 from custseg.engines.duckdb.read import load_table
 from custseg.errors import InputError
 from custseg.sources.dataset import Dataset
-from custseg.sources.olist import CANONICAL_TABLES, CAPABILITIES, CURRENCY, REFERENCES, SCHEMA, find_file, missing_file_error, orphan_error, table_rules
+from custseg.sources.olist import AS_LOADED, CANONICAL_TABLES, CAPABILITIES, CURRENCY, REFERENCES, SCHEMA, find_file, missing_file_error, orphan_error, table_rules
 
 
 def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Dataset:
@@ -33,8 +33,10 @@ def load_olist(folder: str | Path, con: duckdb.DuckDBPyConnection | None = None)
         present[name] = path
     _check_references(con, present)
     for table, select in CANONICAL_TABLES.items():
-        order = " ORDER BY o._row" if table == "orders" else ""  # the input's order, kept by DuckDB's tables
-        run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}{order}")
+        if table in AS_LOADED and table in present:  # the loaded table is the canonical one (and its _row)
+            run_sql(con, f"ALTER TABLE src_{table} RENAME TO {table}")
+        else:
+            run_sql(con, f"CREATE OR REPLACE TABLE {table} AS {select}")
     for name in ("orders", "customers", "order_items", "payments", "reviews", "products", "sellers", "category_translation", "geolocation"):
         run_sql(con, f"DROP TABLE IF EXISTS src_{name}")
     return Dataset(
