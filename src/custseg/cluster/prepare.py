@@ -268,8 +268,8 @@ def prepare_features(
     n_input = len(raw)
     notes: list[str] = []
 
-    # 1. winsorise, log1p
-    shaped = raw.copy()
+    # 1. winsorise, log1p (each makes a new frame: raw is not changed)
+    shaped = raw
     clip_low = clip_high = None
     if winsorize_quantile is not None:
         low = shaped.quantile(1 - winsorize_quantile)
@@ -293,8 +293,10 @@ def prepare_features(
     # 3. rows with missing values (in the kept features)
     has_missing = shaped[kept].isna().any(axis=1)
     missing_index = shaped.index[has_missing]
-    shaped = shaped.loc[~has_missing, kept]
-    raw_kept = raw.loc[~has_missing, kept]
+    if missing_index.empty:  # no copy of millions of rows to drop none
+        shaped, raw_kept = shaped[kept], raw[kept]
+    else:
+        shaped, raw_kept = shaped.loc[~has_missing, kept], raw.loc[~has_missing, kept]
     if len(shaped) < 2:
         raise InputError(f"only {len(shaped)} customer(s) left after dropping missing values; cannot cluster")
     for name in list(kept):

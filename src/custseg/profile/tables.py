@@ -74,7 +74,10 @@ def _customers(
     if not len(metrics):
         raise InputError("profile needs at least one metric column")
     _check_columns(frame, [id_col, cluster_col, *metrics])
-    data = frame.loc[frame[id_col].notna(), [id_col, cluster_col, *metrics]]
+    columns = [id_col, cluster_col, *metrics]
+    missing = frame[id_col].isna()
+    # a selection of columns is not copied (pandas copies on write), rows picked by a mask are
+    data = frame.loc[~missing, columns] if missing.any() else frame[columns]
     if data.empty:
         raise InputError(f"no customers: column {id_col!r} is empty or all missing")
     if not unique_ids(data[id_col]):  # duplicated() is ~60x slower
@@ -84,7 +87,7 @@ def _customers(
             f"the profile needs one row per customer, but {id_col!r} repeats "
             f"(e.g. {example!r}, {int(dup.sum())} duplicate rows)"
         )
-    out = data.copy()
+    out = data  # a new frame: setting its columns leaves ``frame`` as it is
     for m in metrics:
         try:
             out[m] = pd.to_numeric(out[m]).astype("float64")
