@@ -74,8 +74,11 @@ def progress(message):
     names.append(stage_name(message))
     last[0] = now
 slides = sys.argv[3] == "slides"
-# exactly what `custseg run` does (custseg.api.run), stage by stage from its progress messages
-result = custseg.api.run(sys.argv[1], out=sys.argv[2], slides=slides, progress=progress)
+# exactly what `custseg run` does (custseg.api.run with the command's runtime settings,
+# custseg.tuning.tuned), stage by stage from its progress messages
+import custseg.tuning
+with custseg.tuning.tuned():
+    result = custseg.api.run(sys.argv[1], out=sys.argv[2], slides=slides, progress=progress)
 mark(names[-1], last[0])
 for pop in result.populations:  # each side population's own time, as one row that overlaps the stages above it
     if pop.title in beside:
@@ -168,8 +171,9 @@ def write_report(out: Path) -> str:
         "## Speed and scale: the whole reference analysis per stage",
         "",
         "Data: `custseg generate olist --customers N --seed 1` (Olist-schema CSV files; 96,000 customers is the",
-        "real data's size, about 99k orders). Each run is a fresh process running `custseg.api.run` — what",
-        "`custseg run --no-slides` does — stage by stage (`bench/bench_scale.py`); a stage's time is the wall",
+        "real data's size, about 99k orders). Each run is a fresh process running `custseg.api.run` with the",
+        "command's runtime settings (`custseg.tuning.tuned`) — what `custseg run --no-slides` does — stage by",
+        "stage (`bench/bench_scale.py`); a stage's time is the wall",
         "time between two progress messages, memory the process's peak RSS by the end of the stage (a",
         "running maximum). Heavy imports overlap the load and features stages (a background thread), so",
         "those two include some import work; the RFM charts are drawn on a thread beside the first",

@@ -84,3 +84,10 @@ def test_parquet_written_a_row_group_at_a_time_is_pandas_own_file(tmp_path):
     frame.to_parquet(tmp_path / "pandas.parquet", index=False)
     write_parquet(frame, tmp_path / "ours.parquet")
     assert (tmp_path / "ours.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
+    # the same table given as parts (clusters.parquet: one frame per population), row groups across them
+    cuts = [0, 700_000, 700_001, PARQUET_ROW_GROUP + 5, n]
+    parts = [frame.iloc[a:b].reset_index(drop=True) for a, b in zip(cuts, cuts[1:])]
+    for part in parts:
+        part.attrs = dict(frame.attrs)
+    write_parquet(parts, tmp_path / "parts.parquet")
+    assert (tmp_path / "parts.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import duckdb
 
@@ -67,22 +67,29 @@ CSV_PART_ROWS = 50_000
 PARQUET_ROW_GROUP = 1024 * 1024
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def write_parquet(frame: pd.DataFrame | Sequence[pd.DataFrame], path: Path) -> None:
     """``frame.to_parquet(path, index=False)``, the same bytes, converted to Arrow one row group
     at a time, so the whole table's Arrow copy (gigabytes at 10M customers) is never held beside
-    the frame (issue 24; the run's peak is set elsewhere, see BENCHMARKS.md)."""
-    if len(frame) <= PARQUET_ROW_GROUP:
-        frame.to_parquet(path, index=False)
+    the frame (issue 24). ``frame`` may be frames of the same columns and dtypes, written as their
+    concatenation without making it (clusters.parquet: ~0.8 GB at 10M customers)."""
+    import pandas as pd
+
+    parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
+    if len(parts) > 1 and any(not p.dtypes.equals(parts[0].dtypes) for p in parts):
+        parts = [pd.concat(parts, ignore_index=True)]  # pandas' own dtype for the whole
+    n = sum(len(p) for p in parts)
+    if n <= PARQUET_ROW_GROUP:
+        (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)).to_parquet(path, index=False)
         return
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer, schema = None, None
+    frame, writer, schema = parts[0], None, None
     try:
-        for start in range(0, len(frame), PARQUET_ROW_GROUP):
-            part = pa.Table.from_pandas(frame.iloc[start:start + PARQUET_ROW_GROUP], schema=schema, preserve_index=False)
+        for start in range(0, n, PARQUET_ROW_GROUP):
+            part = pa.Table.from_pandas(_rows(parts, start, start + PARQUET_ROW_GROUP), schema=schema, preserve_index=False)
             if writer is None:
                 schema = part.schema
                 if frame.attrs:  # as pandas' to_parquet keeps them
@@ -94,16 +101,34 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
             writer.close()
 
 
-def write_table(frame: pd.DataFrame, folder: Path, stem: str, *, threads: int = 2, csv: bool = True) -> list[Path]:
+def _rows(parts: list[pd.DataFrame], start: int, stop: int) -> pd.DataFrame:
+    """Rows ``start:stop`` of the concatenation of ``parts``."""
+    import pandas as pd
+
+    pieces, offset = [], 0
+    for p in parts:
+        if offset < stop and start < offset + len(p):
+            pieces.append(p.iloc[max(start - offset, 0):stop - offset])
+        offset += len(p)
+    return pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
+
+
+def write_table(frame: pd.DataFrame | Sequence[pd.DataFrame], folder: Path, stem: str, *, threads: int = 2,
+                csv: bool = True) -> list[Path]:
     """`stem`.parquet and (with ``csv``) `stem`.csv (timestamps ISO, floats round-trippable, stable order).
 
+    ``frame``: a frame, or frames written as their concatenation (see :func:`write_parquet`).
     The Parquet file and the CSV's row ranges are written on ``threads`` threads (pyarrow and
     DuckDB release the GIL); the parts are joined in order into one file.
     """
+    import pandas as pd
+
     if not csv:
         parquet = folder / f"{stem}.parquet"
         write_parquet(frame, parquet)
         return [parquet]
+    if not isinstance(frame, pd.DataFrame):  # the CSV is written in row ranges of one frame
+        frame = pd.concat(frame, ignore_index=True)
     parquet, csv = folder / f"{stem}.parquet", folder / f"{stem}.csv"
     n_parts = max(1, min(threads, -(-len(frame) // CSV_PART_ROWS)))
     bounds = [len(frame) * i // n_parts for i in range(n_parts + 1)]

@@ -11,7 +11,11 @@ BENCHMARKS.md). Inside :func:`tuned`:
 - **imports ahead**: the clustering and report libraries (~1.5 s of Python) are imported on a
   thread while DuckDB reads the data, which releases the GIL;
 - **the collector held back**: those imports make ~250k objects that would set off full
-  collections; the collector waits for them, then they are moved out of its sight (``gc.freeze``).
+  collections; the collector waits for them, then they are moved out of its sight (``gc.freeze``);
+- **freed arrays handed back** (glibc): an allocation from 1 MiB up gets a mapping of its own,
+  returned to the system when freed, where glibc's sliding threshold (up to 32 MiB) keeps many
+  freed arrays in the heap: at 10M customers the run's peak was ~0.6 GiB lower (8.9 -> 8.2 GiB).
+  This one stays after the block: glibc has no way back to its sliding threshold.
 
 :func:`exit_now` ends the command without Python's teardown (~0.5-1 s of freeing modules).
 
@@ -36,6 +40,8 @@ RUN_MODULES = ("pandas", "custseg.pipeline", "custseg.cluster._kernels", "custse
 SLIDE_MODULES = ("custseg.report.deck",)
 #: What the slides' browser needs at the start of a run, on the main thread (see :func:`tuned`).
 SLIDE_DRIVER = ("kaleido",)
+#: Allocations from this size up are mapped on their own and handed back when freed (glibc).
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 @contextmanager
@@ -49,6 +55,7 @@ def tuned(preload: tuple[str, ...] = RUN_MODULES, first: tuple[str, ...] = ()):
     ``__init__`` imports its own submodules, as narwhals.stable does)."""
     for name in first:
         importlib.import_module(name)
+    _hand_back_large_frees()
     interval, collecting = sys.getswitchinterval(), gc.isenabled()
     sys.setswitchinterval(min(GIL_TURN_SECONDS, interval))
     gc.disable()
@@ -62,6 +69,17 @@ def tuned(preload: tuple[str, ...] = RUN_MODULES, first: tuple[str, ...] = ()):
         if collecting:
             gc.enable()
         sys.setswitchinterval(interval)
+
+
+def _hand_back_large_frees() -> None:
+    """glibc's ``mallopt(M_MMAP_THRESHOLD, ...)``; elsewhere (macOS, musl) nothing to do."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(-3, MMAP_THRESHOLD_BYTES)  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _import_then_freeze(modules: tuple[str, ...], collecting: bool) -> None:

@@ -328,8 +328,10 @@ def prepare_features(
     values /= scale
     X = np.ascontiguousarray(values)
 
+    # column by column: a whole frame's skew makes three temporary copies of it (~1.4 GB at 10M customers)
     skewness = pd.DataFrame(
-        {"before": raw_kept.skew(), "after": pd.DataFrame(X, columns=kept).skew()}, index=kept
+        {"before": [raw_kept[f].skew() for f in kept], "after": [pd.Series(X[:, j]).skew() for j in range(len(kept))]},
+        index=kept,
     )
     return PreparedData(
         X=X,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings as warnings_module
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -275,6 +275,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     views, members with their cluster, the profile's metrics, their median profile table)."""
     model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
+    model = replace(model, labels=None)  # the assignments hold them; a saved model is its centres (~0.5 GB at 10M)
     sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
 
     rows = None

@@ -112,7 +112,7 @@ def profile_table(
     _, fn = parse_agg(agg)
     data = _customers(frame, metrics, cluster_col, id_col)
     n_customers = len(data)
-    clustered = data[data[cluster_col].notna()]
+    clustered = data[data[cluster_col].notna()] if data[cluster_col].isna().any() else data
     if clustered.empty:
         raise InputError(f"no customer has a cluster in column {cluster_col!r}")
     grouped = clustered.groupby(cluster_col, sort=True)
