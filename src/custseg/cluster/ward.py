@@ -212,30 +212,41 @@ def micro_clusters(X: np.ndarray, n_micro_clusters: int, random_state: int, max_
     show: 200 atoms placed on 10,000 of 93,000 customers take 0.10 s instead of 0.35 s.
     """
 
-    uniq, inverse, counts = distinct_rows(X)
-    if uniq.shape[0] <= n_micro_clusters:
-        return uniq, counts, inverse, True, None
     sample = None
     if fit_rows is not None and X.shape[0] > fit_rows >= n_micro_clusters:
         rows = np.random.default_rng(random_state).choice(X.shape[0], size=fit_rows, replace=False)
         sample = distinct_rows(X[np.sort(rows)])
         if sample[0].shape[0] <= n_micro_clusters:
             sample = None  # too few distinct rows in the sample: fit on all of them
-    fit_on, fit_counts = (uniq, counts) if sample is None else (sample[0], sample[2])
+    if sample is not None:
+        # more distinct rows in the sample than atoms, so in X too: atoms placed on the sample,
+        # every row joins its nearest, with no sort of every row (~10 s and 0.7 GB at 10M customers)
+        km = _atoms(sample[0], sample[2], n_micro_clusters, random_state, max_iter)
+        centers, weights, lab = _member_means(X, nearest_centroid(X, km.cluster_centers_))
+        return centers, weights, lab, False, fit_rows
+    uniq, inverse, counts = distinct_rows(X)
+    if uniq.shape[0] <= n_micro_clusters:
+        return uniq, counts, inverse, True, None
+    km = _atoms(uniq, counts, n_micro_clusters, random_state, max_iter)
+    centers, weights, lab = _member_means(uniq, km.labels_, counts)
+    return centers, weights, lab[inverse], False, None
+
+
+def _atoms(rows: np.ndarray, counts: np.ndarray, n_atoms: int, random_state: int, max_iter: int) -> KMeans:
+    """A quick weighted KMeans: plain k-means++ seeding (one trial per centre), ``max_iter`` Lloyd iterations."""
     with single_threaded():  # same atoms on every machine
-        seeds, _ = kmeans_plusplus(
-            fit_on, n_micro_clusters, sample_weight=fit_counts, random_state=random_state, n_local_trials=1
-        )
-        km = KMeans(n_clusters=n_micro_clusters, init=seeds, n_init=1, max_iter=max_iter).fit(
-            fit_on, sample_weight=fit_counts
-        )
-    lab = km.labels_ if sample is None else nearest_centroid(uniq, km.cluster_centers_)
-    used, lab = np.unique(lab, return_inverse=True)  # drop empty micro-clusters, if any
-    weights = np.bincount(lab, weights=counts)
-    centers = np.column_stack(
-        [np.bincount(lab, weights=counts * uniq[:, j]) for j in range(uniq.shape[1])]
-    ) / weights[:, None]  # member means, so Ward's cost on atoms is exact for the atoms
-    return centers, weights, lab[inverse], False, None if sample is None else fit_rows
+        seeds, _ = kmeans_plusplus(rows, n_atoms, sample_weight=counts, random_state=random_state, n_local_trials=1)
+        return KMeans(n_clusters=n_atoms, init=seeds, n_init=1, max_iter=max_iter).fit(rows, sample_weight=counts)
+
+
+def _member_means(rows: np.ndarray, lab: np.ndarray, counts: np.ndarray | None = None):
+    """(member means, weights, atom of each row) with empty atoms dropped; ``counts``: each row's
+    weight (None: 1). Ward's cost on the atoms is then exact for the atoms."""
+    present = np.bincount(lab) > 0
+    lab = (np.cumsum(present) - 1)[lab]  # atoms renumbered 0.. in order, as np.unique's inverse
+    weights = np.bincount(lab, weights=counts).astype(np.float64)
+    sums = [np.bincount(lab, weights=rows[:, j] if counts is None else counts * rows[:, j]) for j in range(rows.shape[1])]
+    return np.column_stack(sums) / weights[:, None], weights, lab
 
 
 def ward_tree(
