@@ -159,3 +159,18 @@ def positions_of(table: pd.DataFrame, labels, ids) -> Any:
     if not (table["customer_id"].array.take(positions) == ids).all():
         return None
     return positions
+
+
+def assignment_rows(table: pd.DataFrame, assignments: pd.DataFrame, labels) -> Any:
+    """For each row of ``table`` (the customer table), the row of its assignment (-1: none):
+    placed by the assignments' index labels when they check out (:func:`positions_of`), else by
+    matching ids (13 s per population at 10M customers)."""
+    import numpy as np
+    import pandas as pd
+
+    positions = positions_of(table, labels, assignments["customer_id"])
+    if positions is None:
+        return pd.Index(assignments["customer_id"]).get_indexer(table["customer_id"])
+    row = np.full(len(table), -1, dtype=np.intp)
+    row[positions] = np.arange(len(positions))
+    return row

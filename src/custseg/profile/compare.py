@@ -36,6 +36,7 @@ from scipy import stats
 from custseg._categorical import plain_index
 from custseg.errors import InputError
 from custseg.ids import unique_ids
+from custseg.profile.tables import rows_where
 
 OTHER = "Other"
 
@@ -173,7 +174,7 @@ def cross_tab(
         raise InputError(f"top_n must be a positive number of values, got {top_n}")
     # a customer per row (known): the ids are not copied (~400 MB at 10M customers, per dimension)
     columns = [cluster_col, dimension] if one_row_per_customer else [id_col, cluster_col, dimension]
-    data = frame.loc[frame[id_col].notna() & frame[cluster_col].notna(), columns]
+    data = rows_where(frame, frame[id_col].notna() & frame[cluster_col].notna(), columns)
     if missing_label is not None:
         data = data.assign(**{dimension: data[dimension].astype(object).where(data[dimension].notna(), missing_label)})
     missing = data[dimension].isna()

@@ -59,6 +59,7 @@ from custseg.profile.tables import (
     parse_agg,
     polar_values,
     profile_table,
+    rows_where,
 )
 
 RATIO_THRESHOLD = 1.25
@@ -259,8 +260,7 @@ def profile_observations(
     """
     agg_word, _ = parse_agg(agg)
     data = _customers(frame, metrics, cluster_col, id_col)
-    if data[cluster_col].isna().any():
-        data = data[data[cluster_col].notna()]
+    data = rows_where(data, data[cluster_col].notna())
     if table is None:
         table = profile_table(frame, metrics, cluster_col, id_col, agg)
     medians = table if agg_word == "median" else profile_table(frame, metrics, cluster_col, id_col, "median")

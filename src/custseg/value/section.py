@@ -12,7 +12,7 @@ import pandas as pd
 from custseg.profile.labels import cluster_label
 from custseg.profile.overview import share_text
 from custseg.profile.wording import interval, money, number
-from custseg.result import Note, PopulationResult, Section, View, positions_of
+from custseg.result import Note, PopulationResult, Section, View, assignment_rows
 from custseg.value.charts import p_alive_chart, share_chart
 from custseg.value.groups import spend_correlation, sum_interval, value_by_group
 from custseg.value.score import CustomerValue
@@ -35,12 +35,7 @@ class ValueOutputs:
 def cluster_labels(customers: pd.DataFrame, population: PopulationResult) -> pd.Series:
     """Each customer's cluster in the population (NaN: not in it), aligned with the customer table."""
     a = population.assignments
-    rows = positions_of(customers, population.rows, a["customer_id"])  # placed by row: no index of 10M ids
-    if rows is not None:
-        labels = np.full(len(customers), None, dtype=object)
-        labels[rows] = a["cluster"].to_numpy()
-        return pd.Series(labels, index=customers.index)
-    at = pd.Index(a["customer_id"]).get_indexer(customers["customer_id"])
+    at = assignment_rows(customers, a, population.rows)
     labels = a["cluster"].to_numpy()[np.maximum(at, 0)].astype(object)
     labels[at < 0] = None
     return pd.Series(labels, index=customers.index)
