@@ -69,6 +69,35 @@ def test_dtype_rules(sql):
     _assert_same(con, "t")
 
 
+def test_dictionary_encoded_text_becomes_the_same_categories_as_plain_text():
+    """A column read from Parquet as dictionary-encoded (chunks with their own dictionaries, values
+    no row uses, NULLs) gives the categories and codes that hashing its plain text gives."""
+    import pyarrow as pa
+    from custseg.engines.duckdb.connection import sorted_dictionary
+
+    chunks = [pa.DictionaryArray.from_arrays(pa.array([2, 0, None, 2], pa.int32()), pa.array(["b", "unused", "a"])),
+              pa.DictionaryArray.from_arrays(pa.array([1, 1, 0], pa.int32()), pa.array(["c", "a"]))]
+    encoded = pa.chunked_array(chunks)
+    plain = encoded.cast(pa.string())
+    assert plain.to_pylist() == ["a", "b", None, "a", "a", "a", "c"]
+    got, expected = sorted_dictionary(encoded), sorted_dictionary(plain)
+    assert got.dictionary.to_pylist() == expected.dictionary.to_pylist() == ["a", "b", "c"]
+    assert got.indices.to_pylist() == expected.indices.to_pylist() == [0, 1, None, 0, 0, 0, 2]
+    assert sorted_dictionary(pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int32()), pa.array(["x", "y"]))])) is None  # one value a row
+
+
+def test_key_order_is_argsort_of_unique_keys():
+    import numpy as np
+    from custseg.engines.duckdb.handover import key_order
+
+    rng = np.random.default_rng(7)
+    keys = rng.permutation(np.arange(1, 5001))[:3000]  # unique, with gaps, as customer_key in the customer table
+    assert (key_order(keys) == np.argsort(keys)).all()
+    assert len(key_order(np.array([], dtype=np.int64))) == 0
+    with pytest.raises(RuntimeError, match="customer_key is not unique"):
+        key_order(np.array([3, 1, 3]))
+
+
 @pytest.mark.parametrize("parquet_above", [0, 10**9], ids=["through-parquet", "as-arrow"])
 def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
     # custseg run's path: the tables through Parquet (large data) or Arrow, DuckDB closed after

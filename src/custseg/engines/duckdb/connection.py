@@ -79,11 +79,15 @@ def sorted_dictionary(column):
     many distinct values (see :data:`CATEGORICAL_MAX_SHARE`).
 
     Sorted, so that pandas' category order (groupby, sort) and DuckDB's ENUM order (``<``) are
-    the text's own order, as they were for plain strings.
+    the text's own order, as they were for plain strings. A column that is already
+    dictionary-encoded (read from Parquet with ``read_dictionary``) keeps its codes, put in that
+    order: no text of its rows is read or hashed.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_dictionary(column.type):
+        return _resorted_dictionary(column)
     head = 2 * CATEGORICAL_MAX_VALUES
     if len(column) > head and len(pc.unique(column.slice(0, head)).drop_null()) >= CATEGORICAL_MAX_VALUES:
         return None  # the first rows already hold too many values (an id): no need to hash them all
@@ -95,6 +99,29 @@ def sorted_dictionary(column):
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
     return pa.DictionaryArray.from_arrays(codes, values)
+
+
+def _resorted_dictionary(column):
+    """:func:`sorted_dictionary` of a dictionary-encoded column: its dictionary's values that rows
+    use, sorted, and each row's code moved to its value's place."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.unify_dictionaries()
+        dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+        indices = pa.chunked_array([chunk.indices for chunk in column.chunks], type=column.type.index_type).combine_chunks()
+    else:
+        dictionary, indices = column.dictionary, column.indices
+    used = np.bincount(indices.drop_null().to_numpy(), minlength=len(dictionary)) > 0
+    values = dictionary.filter(pa.array(used))
+    if len(values) > CATEGORICAL_MAX_SHARE * len(indices) or len(values) >= CATEGORICAL_MAX_VALUES:
+        return None
+    order = pc.sort_indices(values).to_numpy()
+    place = np.full(len(dictionary), -1, dtype=np.int32)  # a used value's place among the sorted ones
+    place[np.flatnonzero(used)[order]] = np.arange(len(order), dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pc.take(pa.array(place), indices), values.take(pa.array(order)))
 
 
 def arrow_to_pandas(table, *, categorical_text: bool = False):
@@ -113,12 +140,16 @@ def arrow_to_pandas(table, *, categorical_text: bool = False):
     for field, column in zip(table.schema, table.columns):
         if pa.types.is_decimal(field.type):
             column = pc.cast(column, pa.float64())
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+        # text, plain or dictionary-encoded (as handover.read_tables reads it from Parquet)
+        dictionary = pa.types.is_dictionary(field.type)
+        if dictionary or pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            encoded = sorted_dictionary(column) if categorical_text and column.null_count < len(column) else None
             if column.null_count == len(column):
                 all_null_text.append(field.name)
-            elif categorical_text:
-                encoded = sorted_dictionary(column)
-                column = column if encoded is None else encoded
+            elif encoded is not None:
+                column = encoded
+            elif dictionary:
+                column = column.cast(field.type.value_type)
         columns.append(column)
     table = pa.Table.from_arrays(columns, names=table.column_names)
     nullable = {

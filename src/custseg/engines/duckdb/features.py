@@ -43,8 +43,8 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
 
     ``in_memory_lists`` (default: up to IN_MEMORY_LISTS_UP_TO orders) picks how sorted values
     are joined (see :mod:`custseg.dialect`); either way the tables are the same (tested).
-    ``drop_inputs`` (the caller owns the dataset and needs only the results): each canonical
-    table is dropped as soon as no later file reads it (:data:`LAST_READ_BY`).
+    ``drop_inputs`` (the caller owns the dataset and needs only the customer tables): each input
+    and intermediate table is dropped as soon as no later file reads it (:data:`LAST_READ_BY`).
     """
     params = params or FeatureParams.for_dataset(dataset)
     con = dataset.con
@@ -72,14 +72,14 @@ def run_feature_sql(dataset: Dataset, params: FeatureParams | None = None, *, in
             run_sql(con, render_feature_sql(name, context))
         except duckdb.Error as exc:  # a bug in a template, not the user's input
             raise RuntimeError(f"feature SQL {name} failed: {exc}") from exc
+        if name.startswith("01_") and fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
+            raise InputError(
+                f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
+                "widen the window in the config"
+            )
         for table in LAST_READ_BY.get(name, ()) if drop_inputs else ():
             run_sql(con, f"DROP TABLE IF EXISTS {table}")
     check_attribute_names(dataset, [con.table(t).columns for t in ("customer_metrics", "customer_segments", "customer_rfm")])
-    if fetch_one(con, "SELECT count(*) FROM clean_orders")[0] == 0:
-        raise InputError(
-            f"{dataset.source}: no order falls in the window {params.window_start} .. {params.window_end}; "
-            "widen the window in the config"
-        )
 
 
 def reference_time(con):
