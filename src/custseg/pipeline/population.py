@@ -28,6 +28,7 @@ from custseg.cluster.sampling import DEFAULT_EVIDENCE_SAMPLE_SIZE, DEFAULT_REFER
 from custseg.cluster.ward import distinct_rows, exact_ward_bytes
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
+from custseg.ids import strictly_increasing
 from custseg.profile.overview import SUMMARY_METRICS, cluster_overview, headline_findings
 from custseg.result import PopulationResult
 
@@ -142,7 +143,7 @@ class LocalClustering:
     def silhouette(self, prepared, labels, population: Population, cl: dict, evidence=None):
         exact_limit = int(cl.get("silhouette_exact_limit", 100_000))
         sample_size = int(cl.get("silhouette_sample_size", 20_000))
-        if evidence is not None and prepared.index.is_monotonic_increasing:  # evidence rows: customer-id order
+        if evidence is not None and strictly_increasing(prepared.index):  # evidence rows: customer-id order
             k = int(labels.max())
             same = evidence.silhouette_if_same(np.asarray(labels) - 1, k, exact_limit=exact_limit,
                                                sample_size=sample_size, random_state=population.random_state)
@@ -276,7 +277,8 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
     model = backend.fit(prepared, k, population, cl, evidence=evidence)
     labels = model.labels
     model = replace(model, labels=None)  # the assignments hold them; a saved model is its centres (~0.5 GB at 10M)
-    sil = None if k < 2 else backend.silhouette(prepared, labels.loc[prepared.index].to_numpy(), population, cl, evidence=evidence)
+    # reindex, not .loc: the same ids in the same order are told apart without a hash table of them
+    sil = None if k < 2 else backend.silhouette(prepared, labels.reindex(prepared.index).to_numpy(), population, cl, evidence=evidence)
 
     rows = None
     if labels.index.equals(pd.Index(members["customer_id"])):  # every member clustered, same order: no merge copy
@@ -302,7 +304,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         evidence=evidence.table.reset_index(), assignments=assignments, cluster_names=names, model=model,
         overview=overview, findings=headline_findings(overview, currency=currency),
         cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
-                             dict(zip(sorted(int(c) for c in np.unique(labels)), sil.per_cluster))),
+                             dict(zip(sorted(int(c) for c in np.unique(labels.to_numpy())), sil.per_cluster))),
         rows=rows,
     )
     return result, clustered, metrics, medians

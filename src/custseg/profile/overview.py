@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from custseg.profile.tables import by_column
 from custseg.profile.wording import number
 
 REVENUE = "monetary"
@@ -89,8 +90,8 @@ def cluster_overview(clustered: pd.DataFrame, names: Mapping[Any, str], traits: 
         table["revenue"] = groups[REVENUE].sum()
         total = table["revenue"].sum()
         table["revenue_share"] = table["revenue"] / total if total > 0 else np.nan
-    medians = groups[metrics].median()
-    population = clustered[metrics].median()
+    medians = by_column(groups, metrics)
+    population = pd.Series({m: clustered[m].median() for m in metrics}, dtype="float64")
     flags = {c: action_traits(medians.loc[c], population) for c in medians.index}
     table = table.join(medians.add_prefix("median_"))
     table.insert(0, "name", [names.get(c, f"Cluster {c}") for c in table.index])

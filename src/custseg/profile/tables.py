@@ -121,7 +121,7 @@ def profile_table(
     if clustered.empty:
         raise InputError(f"no customer has a cluster in column {cluster_col!r}")
     grouped = clustered.groupby(cluster_col, sort=True)
-    values = fn(grouped[list(metrics)]).T  # metrics x clusters
+    values = by_column(grouped, metrics, fn).T  # metrics x clusters
     share = grouped.size() / n_customers * 100.0
     table = pd.concat([share.to_frame(SHARE_ROW).T, values]).astype("float64")
     table.index.name = None
@@ -138,8 +138,15 @@ def overall_values(
     """The same aggregate over all customers with a non-null id (the population reference)."""
     _, fn = parse_agg(agg)
     _check_columns(frame, [id_col, *metrics])
-    data = frame.loc[frame[id_col].notna(), list(metrics)].apply(pd.to_numeric)
-    return fn(data.astype("float64")).rename("overall")
+    data = rows_where(frame, frame[id_col].notna(), metrics)
+    return pd.Series({m: fn(pd.to_numeric(data[m]).astype("float64")) for m in metrics}, dtype="float64", name="overall")
+
+
+def by_column(grouped, columns: Sequence[str], fn: Callable[[Any], Any] = lambda obj: obj.median()) -> pd.DataFrame:
+    """``fn(grouped[columns])`` (a median, say, of each group), one column at a time: the same
+    values, without pandas first copying the columns into one block (~0.45 GB for a population
+    of 10M customers). ``grouped``: a DataFrame or its groupby."""
+    return pd.DataFrame({c: fn(grouped[c]) for c in columns}, columns=list(columns))
 
 
 def metric_rows(table: pd.DataFrame) -> pd.DataFrame:
