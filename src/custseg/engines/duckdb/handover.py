@@ -26,8 +26,10 @@ KEY = "customer_key"
 
 
 def write_tables(con: duckdb.DuckDBPyConnection, folder: str) -> None:
-    """customers (unordered rows, with their key) and excluded customers, as Parquet files."""
-    run_sql(con, f"COPY customer_rows TO '{os.path.join(folder, 'customers.parquet')}' (FORMAT parquet)")
+    """customers (unordered rows, with their key) and excluded customers, as Parquet files.
+    Uncompressed: the files are read once, from the temporary folder (at 10M customers 1.2 GB
+    instead of 0.9, written and read ~2 s faster)."""
+    run_sql(con, f"COPY customer_rows TO '{os.path.join(folder, 'customers.parquet')}' (FORMAT parquet, COMPRESSION uncompressed)")
     run_sql(con, f"COPY excluded_customers TO '{os.path.join(folder, 'excluded_customers.parquet')}' (FORMAT parquet)")
 
 
