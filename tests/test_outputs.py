@@ -91,3 +91,21 @@ def test_parquet_written_a_row_group_at_a_time_is_pandas_own_file(tmp_path):
         part.attrs = dict(frame.attrs)
     write_parquet(parts, tmp_path / "parts.parquet")
     assert (tmp_path / "parts.parquet").read_bytes() == (tmp_path / "pandas.parquet").read_bytes()
+
+
+def test_positions_of_checks_every_id_in_parts(monkeypatch):
+    """A population's rows are placed by their labels only when every id checks out, also past
+    the first part of the ids compared (custseg.result.ID_CHECK_ROWS at a time)."""
+    import numpy as np
+
+    import custseg.result as result
+
+    monkeypatch.setattr(result, "ID_CHECK_ROWS", 3)
+    table = pd.DataFrame({"customer_id": pd.array([f"c{i:02d}" for i in range(10)], dtype="str")})
+    labels = np.array([1, 2, 4, 5, 7, 8, 9])
+    ids = table["customer_id"].iloc[labels].reset_index(drop=True)
+    assert result.positions_of(table, labels, ids).tolist() == labels.tolist()
+    wrong = ids.copy()
+    wrong.iloc[5] = "c00"  # in the second part of three
+    assert result.positions_of(table, labels, wrong) is None
+    assert result.positions_of(table, np.array([1, 2, 40]), ids.iloc[:3]) is None  # a label past the table

@@ -136,6 +136,10 @@ def _escape(text: str) -> str:
     return html.escape(str(text), quote=True)
 
 
+#: Ids compared at once by :func:`positions_of`: the ids of 10M rows taken at once were ~0.4 GB.
+ID_CHECK_ROWS = 1 << 20
+
+
 def positions_of(table: pd.DataFrame, labels, ids) -> Any:
     """Where the rows with index ``labels`` are in ``table`` (positions, a NumPy array), checked:
     every label is in the table and its row holds the id of ``ids`` at the same place; None when
@@ -156,8 +160,11 @@ def positions_of(table: pd.DataFrame, labels, ids) -> Any:
     if len(positions) and (positions.min() < 0 or positions.max() >= len(table)):
         return None
     ids = ids.array if isinstance(ids, pd.Series) else pd.array(ids)
-    if not (table["customer_id"].array.take(positions) == ids).all():
-        return None
+    column = table["customer_id"].array
+    step = ID_CHECK_ROWS
+    for start in range(0, len(positions), step):
+        if not (column.take(positions[start:start + step]) == ids[start:start + step]).all():
+            return None
     return positions
 
 

@@ -211,11 +211,13 @@ def audiences_of(customers: pd.DataFrame, grouping: Grouping, index: pd.Index | 
     by_id = row if strictly_increasing(ids) else np.argsort(np.argsort(ids.to_numpy(), kind="stable"))[row]
     segments = members["segment"].to_numpy()
     order = np.lexsort((by_id, segments))  # by segment, then by customer id
-    row, segments, names = row[order], segments[order], members["segment_name"].to_numpy()[order]
+    row, segments = row[order], segments[order]
     starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]]) if len(row) else np.array([], dtype=int)
+    # a name per segment, not per member (the names of 10M members as objects held ~0.6 GB)
+    names = members["segment_name"].iloc[order[starts]].tolist()
     out, used = [], set() if used is None else used
-    for start, end in zip(starts, [*starts[1:], len(row)]):
-        name = str(names[start])
+    for start, end, name in zip(starts, [*starts[1:], len(row)], names):
+        name = str(name)
         file = file_name(grouping.population, segments[start], name)
         stem, n = file[:-4], 2
         while file in used:  # two names with one slug: the second gets -2
