@@ -77,6 +77,11 @@ def main() -> None:
             size_mb = (after / name).stat().st_size / 1e6 if (after / name).is_file() else 0
             rows.append(f"| {size:,} | {name} | {size_mb:,.1f} | `{a}` | `{b}` | {'identical' if same else 'absent in both' if a == b else '**DIFFERENT**'} |")
     lines = [
+        "## The same output tables before and after a change (`bench/check_identity.py`)",
+        "",
+        "The reference analysis on generated Olist data, run by two revisions' `src/` (before: the folder given to "
+        "`--before`; after: this worktree's); each table compared byte for byte.",
+        "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M')}; {machine_line()}. Command: `bench/check_identity.py "
         + " ".join(sys.argv[1:]) + "`.",
         "",
