@@ -74,7 +74,8 @@ def read_tables(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pyarrow.parquet as pq
 
     path = os.path.join(folder, "customers.parquet")
-    text = dictionary_text(pq.ParquetFile(path))
+    described = pq.ParquetFile(path)  # the schema and which columns are dictionary-encoded
+    text = dictionary_text(described)
     readers = threading.local()
 
     def read(names: list[str]):
@@ -87,7 +88,7 @@ def read_tables(folder: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     def column(name: str) -> pd.Series:
         return arrow_to_pandas(read([name]), categorical_text=True)[name].take(order).reset_index(drop=True)
 
-    names = [name for name in pq.ParquetFile(path).schema_arrow.names if name != KEY]
+    names = [name for name in described.schema_arrow.names if name != KEY]
     with ThreadPoolExecutor(READERS, thread_name_prefix="custseg-handover") as pool:
         columns = dict(zip(names, pool.map(column, names)))
     excluded = arrow_to_pandas(pq.read_table(os.path.join(folder, "excluded_customers.parquet")))
