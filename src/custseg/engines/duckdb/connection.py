@@ -92,13 +92,18 @@ def sorted_dictionary(column):
     if len(column) > head and len(pc.unique(column.slice(0, head)).drop_null()) >= CATEGORICAL_MAX_VALUES:
         return None  # the first rows already hold too many values (an id): no need to hash them all
     values = pc.unique(column).drop_null()
-    if len(values) > CATEGORICAL_MAX_SHARE * len(column) or len(values) >= CATEGORICAL_MAX_VALUES:
+    if _too_many(len(values), len(column)):
         return None
     values = values.take(pc.sort_indices(values))
     codes = pc.index_in(column, value_set=values)  # NULL stays NULL
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
     return pa.DictionaryArray.from_arrays(codes, values)
+
+
+def _too_many(n_values: int, n_rows: int) -> bool:
+    """Too many distinct values for a category column (:data:`CATEGORICAL_MAX_SHARE`, :data:`CATEGORICAL_MAX_VALUES`)."""
+    return n_values > CATEGORICAL_MAX_SHARE * n_rows or n_values >= CATEGORICAL_MAX_VALUES
 
 
 def _resorted_dictionary(column):
@@ -116,7 +121,7 @@ def _resorted_dictionary(column):
         dictionary, indices = column.dictionary, column.indices
     used = np.bincount(indices.drop_null().to_numpy(), minlength=len(dictionary)) > 0
     values = dictionary.filter(pa.array(used))
-    if len(values) > CATEGORICAL_MAX_SHARE * len(indices) or len(values) >= CATEGORICAL_MAX_VALUES:
+    if _too_many(len(values), len(indices)):
         return None
     order = pc.sort_indices(values).to_numpy()
     place = np.full(len(dictionary), -1, dtype=np.int32)  # a used value's place among the sorted ones
