@@ -194,6 +194,7 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
         "review_min_date": params.review_min_date,
         "grace_days": int(params.grace_days),
         "bins": int(params.rfm_bins),
+        "rfm_block": RFM_BLOCK,
         "purchase_rule": dataset.purchase_rule,
         "use_category_groups": _uses_category_groups(dataset, params),
         "places": [p for p in PLACES if dataset.has(p)],
@@ -203,6 +204,12 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
         "top_dimensions": _top_dimensions(dataset, params),
         "segments": [],
     }
+
+
+#: Customers per block of customer_key when 09_rfm.sql looks for the customer at a rank among
+#: those of one value: a value most customers share is counted a block at a time, and only the
+#: block holding the rank is sorted (small enough to sort at once, few blocks at 10M customers).
+RFM_BLOCK = 65_536
 
 
 def segments_for(metric_columns, params: FeatureParams) -> list[dict]:
@@ -230,7 +237,7 @@ LAST_READ_BY = {
     "03_clean_lines.sql": ("order_items", "payments", "reviews"),
     "05_order_metrics.sql": ("purchases", "clean_reviews"),
     "07_customer_dimensions.sql": ("clean_orders", "clean_items", "clean_payments", "clean_products"),
-    "09_rfm.sql": ("order_facts",),
+    "09_rfm.sql": ("order_facts", "rfm_values"),
     "11_excluded.sql": ("customer_keys", "left_out_customers"),
 }
 

@@ -9,7 +9,6 @@ from typing import Callable
 
 import pandas as pd
 
-from custseg.engines.spark.ranks import distribute_ranks
 from custseg.engines.spark.session import collect_pandas, first_line, spark_error_types
 from custseg.engines.spark.sources import SparkDataset, q
 from custseg.errors import InputError
@@ -28,7 +27,6 @@ from custseg.dialect import split_statements
 __all__ = ["build_customer_table_spark", "build_order_table_spark", "excluded_customers", "run_feature_sql_spark"]
 
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(?:TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
-_GLOBAL_WINDOW = re.compile(r"OVER\s*\(\s*ORDER\s+BY", re.I)  # a window over all rows (custseg.engines.spark.ranks)
 
 
 
@@ -67,19 +65,11 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
                 raise RuntimeError(f"feature SQL {name}: only 'CREATE OR REPLACE TABLE t AS query' (or VIEW) statements run on Spark")
             table, query = match.groups()
             t0 = time.perf_counter()
-            how = ""
             try:
-                if _GLOBAL_WINDOW.search(query):
-                    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-                    rewritten = distribute_ranks(spark, query, ds.materialise, partitions)
-                    if rewritten is not None:
-                        query, how = rewritten, f" (ranks over all customers on {partitions} range partitions)"
                 ds.materialise(table, spark.sql(query))
             except spark_error_types() as exc:  # a bug in a template, not the user's input
                 raise RuntimeError(f"feature SQL {name} failed on Spark: {first_line(exc)}") from exc
-            finally:
-                ds.drop(*[t for t in ("_custseg_rank_input", "_custseg_rank_step", "_custseg_ranked") if t in ds.frames])
-            say(f"spark: {table} in {time.perf_counter() - t0:.1f} s{how}")
+            say(f"spark: {table} in {time.perf_counter() - t0:.1f} s")
         if name.startswith("01_") and spark.table("clean_orders").limit(1).count() == 0:
             raise InputError(
                 f"{ds.source}: no order falls in the window {params.window_start} .. {params.window_end}; "

@@ -29,8 +29,8 @@ STARTED_CONF = {"spark.ui.showConsoleProgress": "false"}
 # Spark's log level in a session custseg starts: local runs report failures as custseg's one-line
 # errors (Spark's own lines only with CUSTSEG_DEBUG=1); on a cluster, warnings (a lost executor) show.
 LOCAL_LOG_LEVEL, CLUSTER_LOG_LEVEL = "OFF", "WARN"
-# Planner warnings custseg silences while it runs (restored after): a window without PARTITION BY
-# ("No Partition Defined for Window operation") is only in the fallback of custseg.engines.spark.ranks.
+# Planner warnings custseg silences while it runs (restored after): "No Partition Defined for Window
+# operation", for the feature SQL's windows without PARTITION BY (customer keys, RFM's counts per value).
 QUIET_LOGGERS = ("org.apache.spark.sql.execution.window.WindowExec",)
 # What every session needs for the results to equal the DuckDB engine's: set on custseg's own
 # session for each run (run_session), never on the caller's.

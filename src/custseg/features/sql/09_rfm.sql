@@ -10,31 +10,74 @@ SELECT TIMESTAMP '{{ as_of_end }}' AS now_ts;
 SELECT max(purchase_ts) AS now_ts FROM order_facts WHERE is_purchase;
 {% endif %}
 
+CREATE OR REPLACE TABLE rfm_values AS
+SELECT f.customer_key,
+       CAST({{ intdiv(epoch_us("r.now_ts") ~ " - " ~ epoch_us("max(f.purchase_ts)"), "86400000000") }} AS BIGINT) AS recency,
+       count(*) AS frequency,
+       coalesce(sum(f.total_payment), 0) AS monetary_exact
+FROM order_facts f, analysis_reference r
+WHERE f.is_purchase
+GROUP BY f.customer_key, r.now_ts;
+
+-- Bin b (1 .. bins - 1) ends at rank floor((n - 1) * b / bins) + 1, so a customer's bin is 1 + the
+-- number of these cut customers ranked before them. Only the cut customers are looked for
+-- (issue 24): ranking all customers took three sorts of every row, each one task on Spark.
+-- A cut's value is found from the count of customers at each value (NULLs last), then its
+-- customer among those of that value from counts per block of customer_key, so that a value
+-- most customers share (one order) is never sorted whole either.
+{% macro cut_ctes(f) %}
+{{ f }}_values AS (
+    SELECT v, c, sum(c) OVER (ORDER BY v NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - c AS before
+    FROM (SELECT {{ f }} AS v, count(*) AS c FROM rfm_values GROUP BY {{ f }}) t
+),
+{{ f }}_cut_values AS (
+    SELECT k.b, s.v, k.r - s.before AS r
+    FROM cut_ranks k JOIN {{ f }}_values s ON k.r > s.before AND k.r <= s.before + s.c
+),
+{{ f }}_blocks AS (
+    SELECT v, blk, c, sum(c) OVER (PARTITION BY v ORDER BY blk ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - c AS before
+    FROM (SELECT p.{{ f }} AS v, {{ intdiv("p.customer_key", rfm_block) }} AS blk, count(*) AS c
+          FROM rfm_values p JOIN (SELECT DISTINCT v FROM {{ f }}_cut_values) g ON p.{{ f }} IS NOT DISTINCT FROM g.v
+          GROUP BY p.{{ f }}, {{ intdiv("p.customer_key", rfm_block) }}) t
+),
+{{ f }}_cut_blocks AS (
+    SELECT g.b, g.v, s.blk, g.r - s.before AS r
+    FROM {{ f }}_cut_values g JOIN {{ f }}_blocks s ON s.v IS NOT DISTINCT FROM g.v AND g.r > s.before AND g.r <= s.before + s.c
+),
+{{ f }}_cuts AS (
+    SELECT b, v, customer_key FROM (
+        SELECT g.b, g.v, g.r, p.customer_key, row_number() OVER (PARTITION BY g.b ORDER BY p.customer_key) AS within
+        FROM {{ f }}_cut_blocks g
+        JOIN rfm_values p ON p.{{ f }} IS NOT DISTINCT FROM g.v AND {{ intdiv("p.customer_key", rfm_block) }} = g.blk
+    ) t
+    WHERE within = r
+),
+{{ f }}_cut_row AS (
+    SELECT {% for b in range(1, bins) %}max(CASE WHEN b = {{ b }} THEN v END) AS v{{ b }}, max(CASE WHEN b = {{ b }} THEN customer_key END) AS k{{ b }}{{ ", " if not loop.last }}{% endfor %}
+    FROM {{ f }}_cuts
+),
+{% endmacro %}
+{# 1 + the cuts (f, customer_key) ranks after; NULL ranks after every value. #}
+{% macro bin_of(f, c) -%}
+1{% for b in range(1, bins) %} + CASE WHEN (p.{{ f }} IS NULL AND ({{ c }}.v{{ b }} IS NOT NULL OR p.customer_key > {{ c }}.k{{ b }}))
+                    OR p.{{ f }} > {{ c }}.v{{ b }} OR (p.{{ f }} = {{ c }}.v{{ b }} AND p.customer_key > {{ c }}.k{{ b }}) THEN 1 ELSE 0 END{% endfor %}
+{%- endmacro %}
 CREATE OR REPLACE TABLE customer_rfm AS
-WITH bought AS (SELECT customer_key, purchase_ts, total_payment FROM order_facts WHERE is_purchase),
-reference AS (SELECT now_ts FROM analysis_reference),
-per_customer AS (
-    SELECT b.customer_key,
-           CAST({{ intdiv(epoch_us("r.now_ts") ~ " - " ~ epoch_us("max(b.purchase_ts)"), "86400000000") }} AS BIGINT) AS recency,
-           count(*) AS frequency,
-           coalesce(sum(b.total_payment), 0) AS monetary_exact
-    FROM bought b, reference r
-    GROUP BY b.customer_key, r.now_ts
+WITH counted AS (SELECT count(*) AS n FROM rfm_values),
+cut_ranks AS (
+{% for b in range(1, bins) %}
+    SELECT {{ b }} AS b, {{ intdiv("(n - 1) * " ~ b, bins) }} + 1 AS r FROM counted{{ " UNION ALL" if not loop.last }}
+{% endfor %}
 ),
-ranked AS (
-    SELECT *,
-           count(*) OVER () AS n,
-           row_number() OVER (ORDER BY recency NULLS LAST, customer_key) AS recency_rank,
-           row_number() OVER (ORDER BY frequency NULLS LAST, customer_key) AS frequency_rank,
-           row_number() OVER (ORDER BY monetary_exact NULLS LAST, customer_key) AS monetary_rank
-    FROM per_customer
-),
+{{ cut_ctes("recency") }}
+{{ cut_ctes("frequency") }}
+{{ cut_ctes("monetary_exact") }}
 binned AS (
-    SELECT customer_key, recency, frequency, monetary_exact,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE {{ bins }} + 1 - greatest(1, {{ intdiv("(recency_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS recency_score,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, {{ intdiv("(frequency_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS frequency_score,
-           CASE WHEN n = 1 THEN {{ bins }} ELSE greatest(1, {{ intdiv("(monetary_rank - 1) * " ~ bins ~ " + n - 2", "n - 1") }}) END AS monetary_score
-    FROM ranked
+    SELECT p.customer_key, p.recency, p.frequency, p.monetary_exact,
+           CASE WHEN n.n = 1 THEN {{ bins }} ELSE {{ bins }} + 1 - ({{ bin_of("recency", "rc") }}) END AS recency_score,
+           CASE WHEN n.n = 1 THEN {{ bins }} ELSE {{ bin_of("frequency", "fc") }} END AS frequency_score,
+           CASE WHEN n.n = 1 THEN {{ bins }} ELSE {{ bin_of("monetary_exact", "mc") }} END AS monetary_score
+    FROM rfm_values p, counted n, recency_cut_row rc, frequency_cut_row fc, monetary_exact_cut_row mc
 )
 SELECT b.customer_key, b.recency, b.frequency,
        CAST(b.monetary_exact AS DOUBLE) AS monetary,
