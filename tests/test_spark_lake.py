@@ -235,3 +235,29 @@ def test_lake_outputs_need_the_spark_engine(run_cli, tmp_path):
                    "--out-labels", "x", "--out-table", "y.z")
     assert both.exit_code == 2 and both.stderr.strip() == "custseg: error: --out-labels and --out-table: give one of them"
     assert not out.exists() and not (tmp_path / "labels").exists()
+
+
+@requires_spark
+def test_labels_and_report_are_written_together_or_not_at_all(spark, generated, tmp_path, monkeypatch):  # noqa: F811
+    """The labelled customer table is written last, while the report is still staged: a report that
+    fails leaves no labels, and labels that cannot be written leave no report folder."""
+    import custseg.api
+    from tests.test_spark import _fixed_k_config
+
+    config = _fixed_k_config(tmp_path / "fixed_k.toml")
+    out, labels = tmp_path / "out", tmp_path / "labels"
+
+    def failing_report(*args, **kwargs):
+        raise RuntimeError("the report failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(custseg.api, "write_outputs", failing_report)
+        with pytest.raises(RuntimeError, match="the report failed"):
+            custseg.api.run(generated, config=config, out=out, engine="spark", spark=spark, slides=False, labels_to=str(labels))
+    assert not out.exists() and not labels.exists()
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(InputError, match="the labelled customer table cannot be written"):
+        custseg.api.run(generated, config=config, out=out, engine="spark", spark=spark, slides=False, labels_to=str(blocked / "labels"))
+    assert not out.exists()

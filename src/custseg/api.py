@@ -332,42 +332,46 @@ def run(
         check_format(audience, *mapped_contacts(data, preset, mapping, date_format, decimal))
     contacts = None
 
-    def analyse(tables: TableWriter | None = None, slide_export=None) -> AnalysisResult:
+    def analyse(heavy, tables: TableWriter | None = None, slide_export=None) -> AnalysisResult:
         nonlocal contacts
-        with engine_for(engine, spark_master=spark_master, spark=spark) as heavy:
-            found = heavy.customer_tables(data, cfg, preset=preset, mapping=mapping, log_options=log_options, progress=progress,
-                                          contacts=out is not None)
-            if found.contacts is not None:
-                contacts = prepare_contacts(found.contacts, audience)
-            from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
+        found = heavy.customer_tables(data, cfg, preset=preset, mapping=mapping, log_options=log_options, progress=progress,
+                                      contacts=out is not None)
+        if found.contacts is not None:
+            contacts = prepare_contacts(found.contacts, audience)
+        from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
 
-            early = tables is not None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
-            result = analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
-                                       excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
-                                       timings=found.timings, attributes=found.attributes, currency=found.currency,
-                                       on_fitted=tables.start_with if early else None,
-                                       on_views=slide_export.draw if slide_export is not None else None)
+        early = tables is not None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
+        return analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
+                                 excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
+                                 timings=found.timings, attributes=found.attributes, currency=found.currency,
+                                 on_fitted=tables.start_with if early else None,
+                                 on_views=slide_export.draw if slide_export is not None else None)
+
+    with engine_for(engine, spark_master=spark_master, spark=spark) as heavy:
+        if out is None:
+            result = analyse(heavy)
             if labels_to is not None:
                 heavy.write_labels(result, labels_to, progress=progress)
             return result
-
-    if out is None:
-        return analyse()
-    with staged_output(out) as staging:
-        tables = TableWriter(staging, int(cfg.report.get("csv_max_customers", CSV_MAX_CUSTOMERS)))
-        # The browser starts now and draws each population's charts as soon as they exist.
-        drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
-        try:
-            result = analyse(tables, drawing)
-        except BaseException:
-            tables.settle()  # nothing may still write into the staging folder when it is removed
-            if drawing is not None:
-                drawing.settle(drop=True)
-            raise
-        if progress:
-            progress("writing report" + (", slides and deck" if slides else ""))
-        write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
-                      slide_export=drawing, audiences=audience, contacts=contacts)
+        with staged_output(out) as staging:
+            tables = TableWriter(staging, int(cfg.report.get("csv_max_customers", CSV_MAX_CUSTOMERS)))
+            # The browser starts now and draws each population's charts as soon as they exist.
+            drawing = _start_slides(staging / "slides", slide_formats) if report and slides else None
+            try:
+                result = analyse(heavy, tables, drawing)
+            except BaseException:
+                tables.settle()  # nothing may still write into the staging folder when it is removed
+                if drawing is not None:
+                    drawing.settle(drop=True)
+                raise
+            if progress:
+                progress("writing report" + (", slides and deck" if slides else ""))
+            write_outputs(result, staging, report=report, slides=slides, tables=tables, slide_formats=slide_formats, progress=progress,
+                          slide_export=drawing, audiences=audience, contacts=contacts)
+            # Last, while the report is still staged: a report that fails leaves no labels written, and
+            # labels that cannot be written leave no report (the folder appears only when both are done).
+            if labels_to is not None:
+                heavy.write_labels(result, labels_to, progress=progress)
     return result
 
 
