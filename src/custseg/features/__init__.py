@@ -238,7 +238,7 @@ LAST_READ_BY = {
     "05_order_metrics.sql": ("purchases", "clean_reviews"),
     "07_customer_dimensions.sql": ("clean_orders", "clean_items", "clean_payments", "clean_products"),
     "09_rfm.sql": ("order_facts", "rfm_values"),
-    "11_excluded.sql": ("customer_keys", "left_out_customers"),
+    "11_excluded.sql": ("left_out_customers",),
 }
 
 

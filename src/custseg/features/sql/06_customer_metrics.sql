@@ -101,8 +101,7 @@ repeat_buyers AS (
     WHERE p.buys_cnt >= 2
     GROUP BY b.customer_key, p.first_purchase_ts
 )
-SELECT k.customer_id,
-       p.orders_cnt,
+SELECT p.orders_cnt,
        p.canceled_orders_cnt,
        CAST(p.canceled_orders_cnt AS DOUBLE) / p.orders_cnt AS canceled_share,
 {% if has("delivery") %}
@@ -132,5 +131,4 @@ SELECT k.customer_id,
             WHEN p.buys_cnt = 1 THEN CAST(0 AS BIGINT) END AS days_with_buys,
        p.customer_key
 FROM per_customer p
-JOIN customer_keys k ON k.customer_key = p.customer_key
 LEFT JOIN repeat_buyers g ON g.customer_key = p.customer_key;
