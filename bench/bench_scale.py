@@ -128,33 +128,59 @@ def count_orders(folder: Path) -> int:
         return sum(1 for _ in lines) - 1
 
 
-def run_size(size: int, work: Path, slides: bool, repeats: int, baseline: int, command: str) -> dict:
-    """``repeats`` runs of custseg on generated data of ``size`` customers (and the baseline's)."""
-    record = run_folder(generated(size, work), f"{size}", work, slides, repeats, baseline, command)
+def run_sizes(sizes: list[int], work: Path, slides: bool, repeats: int, baseline: dict[int, int], command: str) -> None:
+    """``repeats`` rounds, each running every size once, smallest first (and, in a size's first
+    ``baseline[size]`` rounds, the notebook baseline after custseg): a drift of the machine's speed
+    then hits every size and the baseline alike, so the growth from one size to the next (and the
+    speed-up) compares runs made at the same time. Each size's record goes to ``RAW/<size>.json``."""
+    folders = {size: generated(size, work) for size in sizes}
+    runs = {size: [] for size in sizes}
+    base_runs = {size: [] for size in sizes}
+    for i in range(repeats):
+        for size in sizes:
+            runs[size].append(custseg_run(folders[size], work / f"out-{size}", slides))
+            if i < baseline.get(size, 0):
+                base_runs[size].append(baseline_run(folders[size], work / f"baseline-{size}"))
     RAW.mkdir(parents=True, exist_ok=True)
-    (RAW / f"{size}.json").write_text(json.dumps({"size": size, **record}, indent=1) + "\n")
-    return record
+    for size in sizes:
+        record = summarise(folders[size], runs[size], base_runs[size], slides, command)
+        (RAW / f"{size}.json").write_text(json.dumps({"size": size, **record}, indent=1) + "\n")
 
 
 def run_folder(folder: Path, tag: str, work: Path, slides: bool, repeats: int, baseline: int, command: str) -> dict:
-    """``repeats`` runs of custseg and, after each of the first ``baseline`` of them, one of the
-    notebook baseline: interleaved, so a drift of the machine's speed hits both alike."""
+    """``repeats`` runs of custseg on one folder and, after each of the first ``baseline`` of them,
+    one of the notebook baseline: interleaved, so a drift of the machine's speed hits both alike."""
     runs, base_runs = [], []
     for i in range(repeats):
-        load_before = os.getloadavg()[0]
-        data, wall, peak = run_stages(folder, work / f"out-{tag}", slides)
-        runs.append({"wall": wall, "cpu": data.get("cpu"), "peak_mb": peak, "stages": data["stages"], "load_before": load_before})
+        runs.append(custseg_run(folder, work / f"out-{tag}", slides))
         if i < baseline:
-            load_before = os.getloadavg()[0]
-            b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(work / f"baseline-{tag}")], quiet=True)
-            said = json.loads((work / f"baseline-{tag}" / "result.json").read_text())
-            base_runs.append({"wall": b.seconds, "cpu": b.cpu_seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before,
-                              "silhouettes": [said["silhouette_a"], said["silhouette_b"]]})
+            base_runs.append(baseline_run(folder, work / f"baseline-{tag}"))
+    return summarise(folder, runs, base_runs, slides, command)
+
+
+def custseg_run(folder: Path, out: Path, slides: bool) -> dict:
+    load_before = os.getloadavg()[0]
+    data, wall, peak = run_stages(folder, out, slides)
+    return {"wall": wall, "cpu": data.get("cpu"), "peak_mb": peak, "stages": data["stages"], "load_before": load_before,
+            "customers": data["customers"], "populations": data["populations"]}
+
+
+def baseline_run(folder: Path, out: Path) -> dict:
+    load_before = os.getloadavg()[0]
+    b = measure([sys.executable, str(REPO / "bench/baseline_notebook.py"), str(folder), str(out)], quiet=True)
+    said = json.loads((out / "result.json").read_text())
+    return {"wall": b.seconds, "cpu": b.cpu_seconds, "peak_mb": b.peak_rss_mb, "load_before": load_before,
+            "silhouettes": [said["silhouette_a"], said["silhouette_b"]]}
+
+
+def summarise(folder: Path, runs: list[dict], base_runs: list[dict], slides: bool, command: str) -> dict:
+    """A folder's record: every run, and the median run's stages (and the baseline's median)."""
     best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]  # the median run
     record = {
-        "customers": data["customers"], "populations": data["populations"], "orders": count_orders(folder),
+        "customers": best["customers"], "populations": best["populations"], "orders": count_orders(folder),
         "runs": [{"wall": r["wall"], "cpu": r["cpu"], "peak_mb": r["peak_mb"], "load_before": r["load_before"]} for r in runs],
-        "median": best, "machine": machine_line(), "command": command,
+        "median": {k: v for k, v in best.items() if k not in ("customers", "populations")},
+        "machine": machine_line(), "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M"), "slides": slides,
     }
     if base_runs:
@@ -181,7 +207,8 @@ def write_report(out: Path) -> str:
         "says \"overlapping\": its own time, which the stages around it already contain); the customer",
         "tables are written while the first population's views are drawn. CPU time is the process's user + system",
         "time over all its threads: on this shared machine the CPU's speed drifts by up to ~30 % within",
-        "an hour, so compare runs of one invocation: there custseg's runs and the baseline's alternate.",
+        "an hour, so compare runs of one invocation: there custseg's runs and the baseline's alternate, and",
+        "the sizes of one invocation run in rounds (every size once per round, each size's median run tabulated).",
         "",
         "| customers | orders | runs (wall s) | runs (CPU s, all threads) | load avg before | peak RSS (MB) | measured | command |",
         "|---:|---:|---|---|---|---:|---|---|",
@@ -344,7 +371,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 96_000])
     parser.add_argument("--baseline", type=int, nargs="*", default=[96_000], help="sizes that also run the notebook baseline")
     parser.add_argument("--baseline-repeats", type=int, default=1, help="baseline runs, alternating with custseg's first runs")
-    parser.add_argument("--repeats", type=int, default=1, help="runs per size (the median is tabulated)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per size, in rounds over the sizes (the median is tabulated)")
     parser.add_argument("--work", default="/tmp/custseg-scale")
     parser.add_argument("--slides", action="store_true", help="also time slide images + deck")
     parser.add_argument("--out", default=str(RESULTS / "scale.md"))
@@ -363,8 +390,7 @@ def main() -> None:
         record = run_folder(olist_folder(), "real", work, args.slides, args.repeats, max(1, args.baseline_repeats), command)
         REAL.write_text(json.dumps(record, indent=1) + "\n")
         print(write_real_report(RESULTS / "real_olist.md"))
-    for size in args.sizes:
-        run_size(size, work, args.slides, args.repeats, args.baseline_repeats if size in args.baseline else 0, command)
+    run_sizes(sorted(args.sizes), work, args.slides, args.repeats, {size: args.baseline_repeats for size in args.baseline}, command)
     if args.sizes:
         print(write_report(Path(args.out)))
 

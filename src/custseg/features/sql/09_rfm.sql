@@ -27,24 +27,29 @@ GROUP BY f.customer_key, r.now_ts;
 -- most customers share (one order) is never sorted whole either.
 {% macro cut_ctes(f) %}
 {{ f }}_values AS (
+    -- the customers at each value, and how many rank before it (NULL last)
     SELECT v, c, sum(c) OVER (ORDER BY v NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - c AS before
     FROM (SELECT {{ f }} AS v, count(*) AS c FROM rfm_values GROUP BY {{ f }}) t
 ),
 {{ f }}_cut_values AS (
+    -- the value holding each cut rank, and the cut's place among that value's customers
     SELECT k.b, s.v, k.r - s.before AS r
     FROM cut_ranks k JOIN {{ f }}_values s ON k.r > s.before AND k.r <= s.before + s.c
 ),
 {{ f }}_blocks AS (
+    -- those values' customers per block of customer_key, and how many of them come before each block
     SELECT v, blk, c, sum(c) OVER (PARTITION BY v ORDER BY blk ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - c AS before
     FROM (SELECT p.{{ f }} AS v, {{ intdiv("p.customer_key", rfm_block) }} AS blk, count(*) AS c
           FROM rfm_values p JOIN (SELECT DISTINCT v FROM {{ f }}_cut_values) g ON p.{{ f }} IS NOT DISTINCT FROM g.v
           GROUP BY p.{{ f }}, {{ intdiv("p.customer_key", rfm_block) }}) t
 ),
 {{ f }}_cut_blocks AS (
+    -- the block holding each cut, and the cut's place in it
     SELECT g.b, g.v, s.blk, g.r - s.before AS r
     FROM {{ f }}_cut_values g JOIN {{ f }}_blocks s ON s.v IS NOT DISTINCT FROM g.v AND g.r > s.before AND g.r <= s.before + s.c
 ),
 {{ f }}_cuts AS (
+    -- the cut customer, sorting only that block
     SELECT b, v, customer_key FROM (
         SELECT g.b, g.v, g.r, p.customer_key, row_number() OVER (PARTITION BY g.b ORDER BY p.customer_key) AS within
         FROM {{ f }}_cut_blocks g
@@ -53,6 +58,7 @@ GROUP BY f.customer_key, r.now_ts;
     WHERE within = r
 ),
 {{ f }}_cut_row AS (
+    -- the cuts side by side: v1, k1 (value, customer_key of cut 1), v2, k2, ...
     SELECT {% for b in range(1, bins) %}max(CASE WHEN b = {{ b }} THEN v END) AS v{{ b }}, max(CASE WHEN b = {{ b }} THEN customer_key END) AS k{{ b }}{{ ", " if not loop.last }}{% endfor %}
     FROM {{ f }}_cuts
 ),
