@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from scipy.cluster.hierarchy import linkage
+from scipy.cluster.hierarchy import dendrogram, linkage
 
 from custseg.profile import charts, evidence_charts, rfm_charts
 from custseg.profile.colors import CLUSTER_PALETTE, NOISE_COLOR, cluster_color
@@ -247,3 +247,24 @@ def test_rfm_heatmap_colours_start_at_zero():
     assert rfm_charts.rfm_rf_heatmap(rfm).data[0].zmin == 0
     assert rfm_charts.rfm_score_heatmaps(rfm).layout.coloraxis.cmin == 0
     assert rfm_charts.rfm_fm_by_r(rfm).layout.coloraxis.cmin == 0
+
+
+def test_dendrogram_branches_are_labelled_with_their_customers():
+    """On a tree of micro-clusters each leaf holds many customers: a branch's label is the customers
+    under it (the weights of its leaves), not how many leaves it has; every customer is under one
+    branch. Without weights a leaf is one customer."""
+    from custseg.cluster.ward import weighted_ward_linkage
+
+    rng = np.random.default_rng(3)
+    points, weights = rng.normal(size=(200, 3)), rng.integers(1, 500, size=200).astype(float)
+    fig = evidence_charts.dendrogram_chart(weighted_ward_linkage(points, weights), chosen_k=5, leaf_weights=weights)
+    labels = [int(t.replace(",", "")) for t in fig.layout.xaxis.ticktext]
+    assert len(labels) == 30 and sum(labels) == weights.sum() > 200 * 30
+    assert [f"{c:,} customers" for c in labels] == list(fig.data[1].text)
+    assert fig.layout.xaxis.title.text == "Customers in each branch"
+
+    z = linkage(points, "ward")
+    plain = [int(t) for t in evidence_charts.dendrogram_chart(z, p=30).layout.xaxis.ticktext]
+    truncated = dendrogram(z, truncate_mode="lastp", p=30, no_plot=True, count_sort="descending")["ivl"]
+    # SciPy's own counts: "(n)" for a truncated branch, the leaf's index for a single leaf
+    assert plain == [int(label[1:-1]) if label.startswith("(") else 1 for label in truncated] and sum(plain) == 200

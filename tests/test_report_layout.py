@@ -76,6 +76,21 @@ def test_no_chart_text_runs_into_another(browser, report, width):
         visit.page.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_dendrogram_branch_labels_do_not_run_into_one_another(browser, report, width):
+    """30 branch sizes side by side: at a phone's width every other one is shown (hover shows all)."""
+    visit = Visit(browser, report, width=width)
+    try:
+        dendrograms = [f for f in visit.page.evaluate(TEXT_BOXES) if f["id"].endswith("-dendrogram")]
+        assert dendrograms
+        for fig in dendrograms:
+            ticks = [dict(item, group=f"tick-{i}") for i, item in enumerate(i for i in fig["items"] if i["group"] == "xticks")]
+            assert len(ticks) == (30 if width == 1280 else 15), fig["id"]
+            assert overlaps([{"id": fig["id"], "items": ticks}], tolerance=0.5) == []
+    finally:
+        visit.page.close()
+
+
 def test_every_table_shows_every_column_at_1280(browser, report):
     visit = Visit(browser, report, width=1280)
     try:

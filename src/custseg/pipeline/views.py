@@ -166,7 +166,8 @@ def _evidence_views(population: Population, result: PopulationResult, evidence, 
                           caption="Each cluster's members' mean silhouette (1: far from every other cluster; 0: on the border; "
                                   f"below {pf.POORLY_SEPARATED}: poorly separated), with the cluster's size."))
     if linkage is not None and len(linkage):
-        fig = pf.dendrogram_chart(linkage, chosen_k=k, title=f"{population.title}: Ward dendrogram" + ("" if tree.exact else f" ({tree.method_label})"))
+        title = f"{population.title}: Ward dendrogram" + ("" if tree.exact else f" (on {tree.n_leaves:,} micro-clusters)")
+        fig = pf.dendrogram_chart(linkage, chosen_k=k, title=title, leaf_weights=tree.leaf_weights)
         views.append(View(key=_key(population.name, "dendrogram"), title=fig.layout.title.text, figure=fig, notes=notes.get("dendrogram", [])))
     return views
 

@@ -159,16 +159,24 @@ def validity_indices_chart(evidence: pd.DataFrame, chosen_k: int | None = None, 
 
 
 def dendrogram_chart(linkage: np.ndarray, chosen_k: int | None = None, p: int = 30,
-                     title: str | None = None) -> go.Figure:
-    """Dendrogram of a SciPy linkage matrix, truncated to the last ``p`` merges (leaf labels
-    in brackets are the number of customers under that branch); the cut giving ``chosen_k``
-    clusters is drawn as a dashed line.
+                     title: str | None = None, leaf_weights=None) -> go.Figure:
+    """Dendrogram of a SciPy linkage matrix, truncated to the last ``p`` merges; each branch is
+    labelled with the customers under it (``leaf_weights``: customers per leaf of the tree, e.g. per
+    micro-cluster; default one each). The cut giving ``chosen_k`` clusters is a dashed line.
     """
     title = title or "Hierarchical clustering dendrogram"
     z = np.asarray(linkage, dtype=float)
     if z.ndim != 2 or z.shape[1] != 4 or z.shape[0] < 1:
         raise InputError("dendrogram needs a SciPy linkage matrix with 4 columns and at least one row")
     d = dendrogram(z, truncate_mode="lastp", p=p, no_plot=True, count_sort="descending")
+    n = z.shape[0] + 1
+    weight = np.ones(n) if leaf_weights is None else np.asarray(leaf_weights, dtype=float)
+    if weight.shape != (n,):
+        raise InputError(f"dendrogram: {len(weight)} leaf weights for a tree of {n} leaves")
+    under = np.concatenate([weight, np.zeros(n - 1)])  # customers under each node: leaves, then merges
+    for m, (a, b) in enumerate(z[:, :2].astype(int)):
+        under[n + m] = under[a] + under[b]
+    customers = [int(round(under[leaf])) for leaf in d["leaves"]]
     xs: list[float | None] = []
     ys: list[float | None] = []
     for ic, dc in zip(d["icoord"], d["dcoord"], strict=True):
@@ -176,10 +184,16 @@ def dendrogram_chart(linkage: np.ndarray, chosen_k: int | None = None, p: int = 
         ys += [*dc, None]
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#4C4C4C", "width": 1.5},
                                hoverinfo="skip", showlegend=False))
-    ticks = [5 + 10 * i for i in range(len(d["ivl"]))]
-    fig.update_xaxes(tickvals=ticks, ticktext=d["ivl"], title_text="Customers (branch size in brackets)",
-                     showgrid=False, tickangle=-90 if len(ticks) > 15 else 0)
-    fig.update_yaxes(title_text="Merge distance")
+    ticks = [5 + 10 * i for i in range(len(customers))]
+    # the branch sizes again where the branches end, to read by hovering (or a tap on a phone,
+    # where there is no room for every label)
+    fig.add_trace(go.Scatter(x=ticks, y=[0] * len(ticks), mode="markers", marker={"size": 12, "opacity": 0},
+                             text=[f"{c:,} customers" for c in customers], hovertemplate="%{text}<extra></extra>",
+                             showlegend=False))
+    # the tree's own extent (the hover points must not widen it)
+    fig.update_xaxes(tickvals=ticks, ticktext=[f"{c:,}" for c in customers], title_text="Customers in each branch",
+                     showgrid=False, zeroline=False, range=[0, 10 * len(ticks)], tickangle=-90 if len(ticks) > 15 else 0)
+    fig.update_yaxes(title_text="Merge distance", range=[0, 1.04 * max(max(dc) for dc in d["dcoord"])])
     if chosen_k is not None:
         cut = dendrogram_cut(z, chosen_k)
         if cut is not None:

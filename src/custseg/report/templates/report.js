@@ -32,6 +32,7 @@
 
   // Below this width a chart is laid out for a phone: panels stacked, legends below, short labels.
   var NARROW = 700;
+  var NARROW_TICKS = 15;  // x labels a phone's width holds side by side, turned upright
 
   function shorten(text, n) {
     text = String(text);
@@ -74,6 +75,13 @@
       if (a.font) a.font = Object.assign({}, a.font, { size: Math.min(a.font.size || 12, 12) });
     });
     ["yaxis", "yaxis2"].forEach(function (k) { if (layout[k]) layout[k].automargin = true; });
+    ["xaxis", "xaxis2"].forEach(function (k) {  // many labels side by side (a dendrogram's branches): every n-th; hover shows all
+      var ax = layout[k];
+      if (ax && Array.isArray(ax.ticktext) && ax.ticktext.length > NARROW_TICKS) {
+        var step = Math.ceil(ax.ticktext.length / NARROW_TICKS);
+        ax.ticktext = ax.ticktext.map(function (t, i) { return i % step === 0 ? t : ""; });
+      }
+    });
     data.forEach(function (trace) {  // long category labels would take the whole width
       if (trace.orientation === "h" && Array.isArray(trace.y)) trace.y = trace.y.map(function (v) { return shorten(v, 22); });
     });
