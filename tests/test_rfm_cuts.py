@@ -18,6 +18,7 @@ import pytest
 
 from custseg.dialect import sql_macros
 from custseg.features import RFM_BLOCK, render_feature_sql, rule_tables
+from tests.test_spark import requires_spark, spark  # noqa: F401 - the shared local[2] session
 
 NOW = dt.datetime(2021, 1, 1)
 
@@ -91,3 +92,36 @@ def test_no_window_orders_all_customers():
         cte = sql[:start].rsplit(" AS (", 1)[0].split()[-1]
         assert cte.endswith("_values"), cte
         assert re.search(rf"{cte} AS \(.*?count\(\*\) AS c FROM rfm_values GROUP BY \w+\) t\s*\)", sql, re.S)
+
+
+def spark_customer_rfm(spark, facts: pd.DataFrame, bins: int, block: int) -> pd.DataFrame:
+    """The same file run by Spark SQL (its dialect: ``div``, its window and NULL-safe join), each
+    table a temporary view of a session of its own."""
+    from custseg.dialect import split_statements
+    from custseg.engines.spark.features import _CREATE
+
+    session = spark.newSession()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.createDataFrame(facts.astype({"total_payment": str})).selectExpr(
+        "customer_key", "purchase_ts", "CAST(total_payment AS DECIMAL(18, 2)) AS total_payment", "is_purchase",
+    ).createOrReplaceTempView("order_facts")
+    session.createDataFrame(pd.DataFrame(rule_tables(bins)["rfm_segment_map"])).createOrReplaceTempView("rfm_segment_map")
+    context = {**sql_macros("spark"), "bins": bins, "rfm_block": block, "as_of_end": None}
+    for statement in split_statements(render_feature_sql("09_rfm.sql", context)):
+        body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
+        table, query = _CREATE.match(body).groups()
+        session.sql(query).createOrReplaceTempView(table)
+    return session.table("customer_rfm").toPandas().sort_values("customer_key").set_index("customer_key")
+
+
+@requires_spark
+@pytest.mark.parametrize("bins", [3, 5])
+def test_spark_finds_the_same_cuts(spark, bins):  # noqa: F811
+    """On Spark, with cuts spread over blocks of 3 customer keys: the same table as DuckDB's."""
+    facts = order_facts(400, 4)
+    duck = customer_rfm(facts, bins, 3)
+    theirs = spark_customer_rfm(spark, facts, bins, 3)
+    assert list(theirs.index) == list(duck.index)
+    for column in ("recency_score", "frequency_score", "monetary_score", "rfm_score", "rfm_segment"):
+        assert theirs[column].tolist() == duck[column].tolist(), column
+    assert duck["recency"].isna().any()
