@@ -102,16 +102,19 @@ def spark_customer_rfm(spark, facts: pd.DataFrame, bins: int, block: int) -> pd.
 
     session = spark.newSession()
     session.conf.set("spark.sql.session.timeZone", "UTC")
-    session.createDataFrame(facts.astype({"total_payment": str})).selectExpr(
+    import pyarrow as pa
+
+    # Arrow in and out (Spark 4), not pandas: PySpark warns about pandas 3
+    session.createDataFrame(pa.Table.from_pandas(facts.astype({"total_payment": str}), preserve_index=False)).selectExpr(
         "customer_key", "purchase_ts", "CAST(total_payment AS DECIMAL(18, 2)) AS total_payment", "is_purchase",
     ).createOrReplaceTempView("order_facts")
-    session.createDataFrame(pd.DataFrame(rule_tables(bins)["rfm_segment_map"])).createOrReplaceTempView("rfm_segment_map")
+    session.createDataFrame(pa.Table.from_pylist(rule_tables(bins)["rfm_segment_map"])).createOrReplaceTempView("rfm_segment_map")
     context = {**sql_macros("spark"), "bins": bins, "rfm_block": block, "as_of_end": None}
     for statement in split_statements(render_feature_sql("09_rfm.sql", context)):
         body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
         table, query = _CREATE.match(body).groups()
         session.sql(query).createOrReplaceTempView(table)
-    return session.table("customer_rfm").toPandas().sort_values("customer_key").set_index("customer_key")
+    return session.table("customer_rfm").toArrow().to_pandas().sort_values("customer_key").set_index("customer_key")
 
 
 @requires_spark
