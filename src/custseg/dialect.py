@@ -97,6 +97,12 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
             return f"max_by({arg}, CASE WHEN {arg} IS NOT NULL THEN struct({fields}) END)"
         return f"arg_max({arg}, ({', '.join(keys)}))"
 
+    def not_stored() -> str:
+        """After a CTE's ``AS``: the CTE is read again wherever it is named, not
+        stored once. DuckDB stores a CTE named more than once (at 10M orders, a copy of the
+        purchases' columns taken while memory is short); Spark inlines CTEs anyway."""
+        return "" if spark else "NOT MATERIALIZED"
+
     def title_label(x: str) -> str:
         """'credit_card' -> 'Credit Card' (see custseg.engines.duckdb.features._title_label)."""
         return _SPARK_TITLE.format(x=x) if spark else f"title_label({x})"
@@ -127,6 +133,7 @@ def sql_macros(dialect: str, *, in_memory_lists: bool = False) -> dict[str, Call
         "string_agg_sorted": string_agg_sorted,
         "avg_in_order": avg_in_order,
         "arg_max": arg_max,
+        "not_stored": not_stored,
         "title_label": title_label,
         "quote": quote,
         "literal": literal,

@@ -12,7 +12,7 @@
 -- values, the user's attributes) are counted, ranked and joined: grouping and sorting every customer's
 -- values was most of this step's time at millions of customers.
 CREATE OR REPLACE TABLE customer_dimensions AS
-WITH bought AS (SELECT * FROM order_facts WHERE is_purchase),
+WITH bought AS {{ not_stored() }} (SELECT * FROM order_facts WHERE is_purchase),
 repeat_buyers AS (SELECT customer_key FROM customer_metrics WHERE buys_cnt > 1),
 {% for dim in top_dimensions %}
 {{ dim.name }}_counted AS (
