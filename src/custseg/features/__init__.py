@@ -133,8 +133,8 @@ def _top_dimensions(dataset: Dataset, params: FeatureParams) -> list[dict]:
         if name in taken:
             raise attribute_name_error(name)
         dims.append({"name": name, "top_n": 1, "order_values": None,
-                     "source_sql": f"SELECT b.customer_key, b.order_key, a.value FROM {{bought}} b JOIN clean_orders o ON o.order_key = b.order_key "
-                                   f"JOIN order_attributes a ON a.order_id = o.order_id WHERE a.name = {_literal(name)}"})
+                     "source_sql": f"SELECT b.customer_key, b.order_key, a.value FROM {{bought}} b "
+                                   f"JOIN clean_attributes a ON a.order_key = b.order_key WHERE a.name = {_literal(name)}"})
     return dims
 
 
@@ -234,9 +234,9 @@ def render_feature_sql(name: str, context: dict) -> str:
 LAST_READ_BY = {
     "01_clean_orders.sql": ("orders", "input_customers"),
     "02_clean_products.sql": ("products", "category_translation"),
-    "03_clean_lines.sql": ("order_items", "payments", "reviews"),
-    "05_order_metrics.sql": ("purchases", "clean_reviews"),
-    "07_customer_dimensions.sql": ("clean_orders", "clean_items", "clean_payments", "clean_products"),
+    "03_clean_lines.sql": ("order_items", "payments", "reviews", "order_attributes"),
+    "05_order_metrics.sql": ("purchases", "clean_reviews", "clean_orders"),
+    "07_customer_dimensions.sql": ("repeat_purchases", "clean_items", "clean_payments", "clean_products", "clean_attributes"),
     "09_rfm.sql": ("order_facts", "rfm_values"),
     "11_excluded.sql": ("left_out_customers",),
 }

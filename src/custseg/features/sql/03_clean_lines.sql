@@ -1,4 +1,4 @@
--- Items, payments and reviews of the orders that survived cleaning, each with its order's integer key
+-- Items, payments, reviews and the user's attributes of the orders that survived cleaning, each with its order's integer key
 -- (the join with clean_orders keeps only those orders: order_id is unique there). Only the columns the
 -- later steps use are kept.
 CREATE OR REPLACE TABLE clean_items AS
@@ -26,3 +26,8 @@ SELECT o.order_key, r.review_score, r.review_created_ts
 FROM reviews r
 JOIN clean_orders o ON o.order_id = r.order_id
 {% if review_min_date %}WHERE r.review_created_ts IS NULL OR r.review_created_ts >= TIMESTAMP '{{ review_min_date }}'{% endif %};
+
+CREATE OR REPLACE TABLE clean_attributes AS
+SELECT o.order_key, a.name, a.value
+FROM order_attributes a
+JOIN clean_orders o ON o.order_id = a.order_id;

@@ -81,14 +81,13 @@ per_customer AS (
            max(purchase_ts) AS last_purchase_ts
     FROM purchase_columns GROUP BY customer_key
 ),
-bought AS {{ not_stored() }} (SELECT * FROM order_facts WHERE is_purchase),
 repeat_bought AS (
-    -- The purchases of the few percent of customers with two or more, each with the customer's first
-    -- purchase time. Found apart from per_customer, so that per_customer is read once, as it is made:
-    -- read twice, DuckDB stored it first (at 10M customers ~20 columns, while memory is short).
-    SELECT b.*, min(b.purchase_ts) OVER (PARTITION BY b.customer_key) AS first_purchase_ts
-    FROM bought b
-    WHERE b.customer_key IN (SELECT customer_key FROM bought GROUP BY customer_key HAVING count(*) >= 2)
+    -- The purchases of the few percent of customers with two or more (05_order_metrics.sql), each
+    -- with the customer's first purchase time. Found apart from per_customer, so that per_customer is
+    -- read once, as it is made: read twice, DuckDB stored it first (at 10M customers ~20 columns).
+    SELECT b.*, r.order_id, min(b.purchase_ts) OVER (PARTITION BY b.customer_key) AS first_purchase_ts
+    FROM repeat_purchases r
+    JOIN order_facts b ON b.order_key = r.order_key
 ),
 repeat_buyers AS (
     -- What needs a customer's purchases side by side.
@@ -99,12 +98,11 @@ repeat_buyers AS (
                 ELSE {{ epoch_us("min(b.purchase_ts) FILTER (WHERE b.purchase_ts > b.first_purchase_ts)") }} - {{ epoch_us("b.first_purchase_ts") }}
            END AS first_to_second_us,
 {% for name, column in in_purchase_order.items() %}
-           {{ avg_in_order("b." ~ column, "b.purchase_ts NULLS LAST, o.order_id NULLS LAST") }} AS {{ name }},
+           {{ avg_in_order("b." ~ column, "b.purchase_ts NULLS LAST, b.order_id NULLS LAST") }} AS {{ name }},
 {% endfor %}
            count(DISTINCT date_trunc('month', b.purchase_ts)) AS months_with_buys,
            count(DISTINCT date_trunc('day', b.purchase_ts)) AS days_with_buys
     FROM repeat_bought b
-    JOIN clean_orders o ON o.order_key = b.order_key
     GROUP BY b.customer_key, b.first_purchase_ts
 )
 SELECT p.orders_cnt,

@@ -58,11 +58,10 @@ latest AS (
     -- a repeat buyer's values of the latest purchase that has one (the order id breaks ties of time)
     SELECT b.customer_key
 {% for place in places %}
-         , {{ arg_max("b.customer_" ~ place, "b.purchase_ts", "o.order_id") }} AS customer_{{ place }}
+         , {{ arg_max("b.customer_" ~ place, "b.purchase_ts", "r.order_id") }} AS customer_{{ place }}
 {% endfor %}
-    FROM bought b
-    JOIN clean_orders o ON o.order_key = b.order_key
-    WHERE b.customer_key IN (SELECT customer_key FROM repeat_buyers)
+    FROM repeat_purchases r
+    JOIN order_facts b ON b.order_key = r.order_key
     GROUP BY b.customer_key
 )
 SELECT c.customer_key
