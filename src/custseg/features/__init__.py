@@ -77,27 +77,41 @@ def _literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def segment_case_sql(name: str, spec: dict) -> str:
-    """One segment rule as a SQL CASE over customer_metrics columns."""
+def segment_labels(spec: dict) -> list[str]:
+    """Every label a segment rule can give, sorted."""
+    given = [spec.get("never_converted"), spec.get("single_purchase"), spec.get("missing", UNKNOWN)]
+    given += [rule["label"] for rule in spec.get("rules", ())] + list(spec.get("labels", ()))
+    return sorted({str(x) for x in given if x is not None})
+
+
+def segment_case_sql(name: str, spec: dict, dialect: str = "duckdb") -> str:
+    """One segment rule as a SQL CASE over customer_metrics columns; its values are the dialect's
+    ``label`` of the rule's labels (:mod:`custseg.dialect`)."""
     metric = spec["metric"]
+    labels = segment_labels(spec)
+    label_macro = sql_macros(dialect)["label"]
+
+    def label(text: str) -> str:
+        return label_macro(text, labels)
+
     whens = []
     if "never_converted" in spec:
-        whens.append(f"WHEN buys_cnt IS NULL THEN {_literal(spec['never_converted'])}")
+        whens.append(f"WHEN buys_cnt IS NULL THEN {label(spec['never_converted'])}")
     if "single_purchase" in spec:
-        whens.append(f"WHEN buys_cnt = 1 THEN {_literal(spec['single_purchase'])}")
+        whens.append(f"WHEN buys_cnt = 1 THEN {label(spec['single_purchase'])}")
     if "rules" in spec:
-        whens += [f"WHEN {rule['when']} THEN {_literal(rule['label'])}" for rule in spec["rules"]]
+        whens += [f"WHEN {rule['when']} THEN {label(rule['label'])}" for rule in spec["rules"]]
     else:
-        edges, labels = spec["edges"], spec["labels"]
-        if len(labels) != len(edges) + 1:
-            raise InputError(f"segment {name!r}: {len(labels)} labels for {len(edges)} edges; give one label more than edges")
+        edges, labels_in_order = spec["edges"], spec["labels"]
+        if len(labels_in_order) != len(edges) + 1:
+            raise InputError(f"segment {name!r}: {len(labels_in_order)} labels for {len(edges)} edges; give one label more than edges")
         if list(edges) != sorted(edges):
             raise InputError(f"segment {name!r}: edges {edges} are not in increasing order")
-        whens.append(f"WHEN {metric} IS NULL THEN {_literal(spec.get('missing', UNKNOWN))}")
+        whens.append(f"WHEN {metric} IS NULL THEN {label(spec.get('missing', UNKNOWN))}")
         op = "<=" if spec.get("closed", "right") == "right" else "<"
-        whens += [f"WHEN {metric} {op} {float(edge)!r} THEN {_literal(label)}" for edge, label in zip(edges, labels)]
-        whens.append(f"ELSE {_literal(labels[-1])}")
-    return "CASE " + " ".join(whens) + (" ELSE " + _literal(spec.get("missing", UNKNOWN)) if "rules" in spec else "") + " END"
+        whens += [f"WHEN {metric} {op} {float(edge)!r} THEN {label(text)}" for edge, text in zip(edges, labels_in_order)]
+        whens.append(f"ELSE {label(labels_in_order[-1])}")
+    return "CASE " + " ".join(whens) + (" ELSE " + label(spec.get("missing", UNKNOWN)) if "rules" in spec else "") + " END"
 
 
 #: The places a source may give (capability = role): customer_<place> is the value on the latest purchase.
@@ -212,11 +226,11 @@ def feature_context(dataset, params: FeatureParams, *, dialect: str = "duckdb", 
 RFM_BLOCK = 65_536
 
 
-def segments_for(metric_columns, params: FeatureParams) -> list[dict]:
+def segments_for(metric_columns, params: FeatureParams, dialect: str = "duckdb") -> list[dict]:
     """The segment CASEs whose metric the customer_metrics table has."""
     metric_cols = set(metric_columns)
     return [
-        {"name": seg, "case_sql": segment_case_sql(seg, spec)}
+        {"name": seg, "case_sql": segment_case_sql(seg, spec, dialect)}
         for seg, spec in segment_rules(params.segments).items()
         if spec["metric"] in metric_cols
     ]

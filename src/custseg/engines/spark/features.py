@@ -57,7 +57,7 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
     context = feature_context(ds, params, dialect="spark", columns=lambda table: spark.table(table).columns)
     for name in SQL_FILES:
         if name.startswith("08_"):
-            context["segments"] = segments_for(spark.table("customer_metrics").columns, params)
+            context["segments"] = segments_for(spark.table("customer_metrics").columns, params, "spark")
         for statement in split_statements(render_feature_sql(name, context)):
             body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
             match = _CREATE.match(body)

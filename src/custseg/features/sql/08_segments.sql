@@ -3,6 +3,6 @@
 CREATE OR REPLACE VIEW customer_segments AS
 SELECT customer_key,
 {% for seg in segments %}
-       {{ seg.case_sql }} AS {{ seg.name }}{{ "," if not loop.last }}
+       {{ as_text(seg.case_sql) }} AS {{ seg.name }}{{ "," if not loop.last }}
 {% endfor %}
 FROM customer_metrics;

@@ -6,7 +6,8 @@
 -- that reads them, instead of storing ~50 columns first; Spark caches them.
 -- customer_rows: the rows in no particular order, with customer_key (in customer id order,
 -- 01_clean_orders.sql): a reader that sorts them itself reads this one (issue 24: sorting 10M
--- rows of ~50 columns took DuckDB ~12 s). The segments are computed here, as in customer_segments.
+-- rows of ~50 columns took DuckDB ~12 s). The segments are computed here, as in customer_segments,
+-- as the dialect's labels (DuckDB: ENUMs, written to Parquet as dictionaries); customers shows them as text.
 CREATE OR REPLACE VIEW customer_rows AS
 SELECT m.customer_key, k.customer_id,
        {{ [star_except("m", "customer_metrics", ["total_customer_payment_exact", "customer_key"]),
@@ -31,7 +32,7 @@ CREATE OR REPLACE VIEW customers AS
 SELECT c.customer_id, {{ [star_except("c", "customer_metrics", ["total_customer_payment_exact", "customer_key"]),
            star_except("c", "customer_dimensions", ["customer_key"])] | select | join(",\n       ") }},
 {% for seg in segments %}
-       c.{{ quote(seg.name) }},
+       {{ as_text("c." ~ quote(seg.name)) }} AS {{ quote(seg.name) }},
 {% endfor %}
        {{ star_except("c", "customer_rfm", ["customer_key"]) }}
 FROM customer_rows c
