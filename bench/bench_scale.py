@@ -280,7 +280,8 @@ def growth_table(records: list[dict], small: int = 1_000_000, large: int = 10_00
         return []
     ratio = large / small
     rows = ["### Growth from {:,} to {:,} customers".format(small, large), "",
-            f"Exponent = log(time at {large:,} / time at {small:,}) / log({ratio:g}): 1 is a straight line; the goal is at most {limit}.",
+            f"Exponent = log(time at {large:,} / time at {small:,}) / log({ratio:g}): 1 is a straight line; the goal is at most {limit} "
+            "(three decimals, so that a stage at the line shows on which side it is).",
             "Stages under 0.5 s at either size are left out (their ratio is noise); writing the outputs is named by what it says at each size, so it has no row here (see the table above).", "",
             "| stage | s at {:,} | s at {:,} | exponent (wall) | CPU s at {:,} | CPU s at {:,} | exponent (CPU) |".format(small, large, small, large),
             "|---|---:|---:|---:|---:|---:|---:|"]
@@ -290,11 +291,11 @@ def growth_table(records: list[dict], small: int = 1_000_000, large: int = 10_00
             continue
         cpu = ("—", "—", "—")
         if before.get("cpu") and st.get("cpu"):
-            cpu = (f"{before['cpu']:.1f}", f"{st['cpu']:.1f}", f"{growth_exponent(before['cpu'], st['cpu'], ratio):.2f}")
-        rows.append(f"| {st['stage']} | {before['seconds']:.2f} | {st['seconds']:.2f} | {growth_exponent(before['seconds'], st['seconds'], ratio):.2f} | "
+            cpu = (f"{before['cpu']:.1f}", f"{st['cpu']:.1f}", f"{growth_exponent(before['cpu'], st['cpu'], ratio):.3f}")
+        rows.append(f"| {st['stage']} | {before['seconds']:.2f} | {st['seconds']:.2f} | {growth_exponent(before['seconds'], st['seconds'], ratio):.3f} | "
                     + " | ".join(cpu) + " |")
     a, b = by_size[small]["wall"], by_size[large]["wall"]
-    rows += [f"| **whole run** | **{a:.1f}** | **{b:.1f}** | **{growth_exponent(a, b, ratio):.2f}** | | | |", ""]
+    rows += [f"| **whole run** | **{a:.1f}** | **{b:.1f}** | **{growth_exponent(a, b, ratio):.3f}** | | | |", ""]
     return rows
 
 
