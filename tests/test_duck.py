@@ -98,6 +98,19 @@ def test_key_order_is_argsort_of_unique_keys():
         key_order(np.array([3, 1, 3]))
 
 
+def test_positions_find_each_wanted_key_or_minus_one():
+    import numpy as np
+    from custseg.engines.duckdb.handover import positions
+
+    rng = np.random.default_rng(11)
+    keys = rng.permutation(np.arange(1, 2001))[:1500]  # a table's keys, unordered, some missing
+    wanted = np.arange(1, 2101)  # the customer table's keys, sorted, some beyond every key
+    got = positions(keys, wanted)
+    expected = [int(np.flatnonzero(keys == k)[0]) if k in set(keys.tolist()) else -1 for k in wanted]
+    assert got.tolist() == expected
+    assert (got >= 0).sum() == 1500
+
+
 @pytest.mark.parametrize("parquet_above", [0, 10**9], ids=["through-parquet", "as-arrow"])
 def test_released_tables_equal_duckdbs_frames(tmp_path, parquet_above):
     # custseg run's path: the tables through Parquet (large data) or Arrow, DuckDB closed after

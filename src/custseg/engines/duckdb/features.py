@@ -121,13 +121,13 @@ def compute_customer_tables(dataset: Dataset, config, progress=None, *, release:
 
     folder = tempfile.mkdtemp(prefix="custseg-tables-")
     try:
-        handover.write_tables(dataset.con, folder)
+        columns = handover.write_tables(dataset.con, folder)
         # closing gives back DuckDB's memory and deletes its spilled files (~4 s at 10M customers):
         # beside the read, which needs little memory at first
         closing = threading.Thread(target=dataset.con.close, name="custseg-duckdb-close")
         closing.start()
         try:
-            customers, excluded = handover.read_tables(folder)
+            customers, excluded = handover.read_tables(folder, columns)
         finally:
             closing.join()
     finally:
