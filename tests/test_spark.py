@@ -19,6 +19,7 @@ import builtins
 import importlib.util
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -474,6 +475,44 @@ def test_missing_pyspark_says_how_to_get_it(monkeypatch, run_cli, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == f"custseg: error: {PYSPARK_MISSING}"
     assert not out.exists()
+
+
+@requires_spark
+def test_customer_keys_number_the_ids_in_order_range_by_range(spark):
+    """On Spark, customer_key is numbered range by range (01_clean_orders.sql), not by one sort of
+    all ids in one task: with the ids spread over many ranges the keys are still their ranks in
+    id order (byte order, as DuckDB's row_number() gives them), 1..N without gaps."""
+    import random
+
+    from custseg.dialect import split_statements
+    from custseg.features import FeatureParams, feature_context, render_feature_sql
+    from custseg.sources.dataset import Dataset
+
+    rng = random.Random(3)
+    ids = list({"".join(rng.choices("0123456789abcdefABCDEF_-", k=rng.randint(1, 12))) for _ in range(5000)})
+    ds = Dataset(con=None, kind="flat", source="test", capabilities=frozenset(), purchase_rule="not_canceled")
+    context = feature_context(ds, FeatureParams.for_dataset(ds), dialect="spark", columns=lambda t: [])
+    statements = [s for s in split_statements(render_feature_sql("01_clean_orders.sql", context))
+                  if "TABLE customer_ranges" in s or "TABLE customer_keys" in s]
+    assert len(statements) == 2
+    saved = {k: spark.conf.get(k) for k in ("spark.sql.adaptive.enabled", "spark.sql.shuffle.partitions")}
+    spark.conf.set("spark.sql.adaptive.enabled", "false")  # keep every range its own partition
+    spark.conf.set("spark.sql.shuffle.partitions", "16")
+    try:
+        spark.createDataFrame([(i,) for i in ids], "customer_id string").createOrReplaceTempView("input_customers")
+        for statement in statements:
+            body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
+            table, query = re.match(r"CREATE OR REPLACE TABLE (\w+) AS\s+(.*)", body.strip(), re.S).groups()
+            spark.sql(query).localCheckpoint(eager=True).createOrReplaceTempView(table)
+        assert spark.table("customer_ranges").rdd.getNumPartitions() == 16
+        got = {r.customer_id: r.customer_key for r in spark.table("customer_keys").collect()}
+    finally:
+        for name in ("input_customers", "customer_ranges", "customer_keys"):
+            spark.catalog.dropTempView(name)
+        for key, value in saved.items():
+            spark.conf.set(key, value)
+    expected = {customer_id: rank for rank, customer_id in enumerate(sorted(ids, key=str.encode), start=1)}
+    assert got == expected
 
 
 def test_feature_sql_renders_for_both_dialects():

@@ -11,9 +11,24 @@
 -- An order is kept inside the window and, with an as-of date, when purchased by the end of its day
 -- (features/as_of.py); an order without a purchase time cannot be placed in time: kept.
 {% set kept = "(purchase_ts IS NULL OR (" ~ (order_bounds | join(" AND ") if order_bounds else "true") ~ "))" %}
+{% if dialect == "spark" %}
+-- Spark: a row_number() over all customers sorts them in one task. Instead the ids are put in
+-- ranges (a distributed sort's sampling: partition i holds the i-th range of ids), stored as they are
+-- partitioned; each range is numbered on its own, after the customers of the ranges before it.
+CREATE OR REPLACE TABLE customer_ranges AS
+SELECT /*+ REPARTITION_BY_RANGE(customer_id) */ customer_id FROM input_customers;
+
+CREATE OR REPLACE TABLE customer_keys AS
+WITH ranged AS (SELECT customer_id, spark_partition_id() AS part FROM customer_ranges),
+range_sizes AS (SELECT part, count(*) AS n FROM ranged GROUP BY part),
+ranges_before AS (SELECT part, sum(n) OVER (ORDER BY part) - n AS before FROM range_sizes)
+SELECT r.customer_id, b.before + row_number() OVER (PARTITION BY r.part ORDER BY r.customer_id) AS customer_key
+FROM ranged r JOIN ranges_before b ON b.part = r.part;
+{% else %}
 CREATE OR REPLACE TABLE customer_keys AS
 SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS customer_key
 FROM input_customers;
+{% endif %}
 
 -- The customers with an order left out (few), and whether one of those is inside the window (so
 -- after the as-of date): 11_excluded.sql tells them from customers without any order, so nothing
