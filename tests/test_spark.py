@@ -478,6 +478,47 @@ def test_missing_pyspark_says_how_to_get_it(monkeypatch, run_cli, tmp_path):
 
 
 @requires_spark
+@pytest.mark.parametrize("n, accuracy", [(1, 10), (2, 10), (7, 10), (2000, 10), (2001, 10), (2001, 10_000)])
+def test_stage_medians_on_spark_equal_duckdbs_median(spark, n, accuracy):
+    """01_clean_orders.sql's Spark stage medians (exact: bounded by approximate percentiles, then
+    counted) equal DuckDB's median of the same durations, ties and NULLs included; an accuracy
+    of 10 puts the bounds at the 10th and 90th percentiles, so that they bound the search."""
+    import duckdb
+
+    from custseg.dialect import split_statements
+    from custseg.features import FeatureParams, feature_context, render_feature_sql
+    from custseg.sources.dataset import Dataset
+
+    rng = np.random.default_rng(n)
+    start = pd.Timestamp("2018-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")
+    def later(base, hours):  # ties: whole hours; some NULL
+        ts = base + pd.to_timedelta(rng.integers(0, hours, n), unit="h")
+        return ts.where(rng.random(n) > 0.1)
+    orders = pd.DataFrame({"purchase_ts": start})
+    orders["approved_ts"] = later(orders["purchase_ts"], 3)
+    orders["carrier_ts"] = later(orders["approved_ts"], 100)
+    orders["delivered_ts"] = later(orders["carrier_ts"], 400)
+    ds = Dataset(con=None, kind="olist", source="test", capabilities=frozenset({"delivery"}), purchase_rule="olist")
+    context = feature_context(ds, FeatureParams.for_dataset(ds), dialect="spark", columns=lambda t: [])
+    context["median_accuracy"] = accuracy
+    statement, = [s for s in split_statements(render_feature_sql("01_clean_orders.sql", context)) if "TABLE stage_medians" in s]
+    body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
+    query = re.match(r"CREATE OR REPLACE TABLE stage_medians AS\s+(.*)", body, re.S).group(1)
+    spark.createDataFrame(orders).createOrReplaceTempView("orders")
+    try:
+        got = spark.sql(query).toPandas().iloc[0].to_dict()
+    finally:
+        spark.catalog.dropTempView("orders")
+    con = duckdb.connect()
+    con.register("orders", orders)
+    expected = {f"{stage}_us": con.execute(f"SELECT median(epoch_us({end}) - epoch_us({begin})) FROM orders").fetchone()[0]
+                for stage, end, begin in (("approval_to_carrier", "carrier_ts", "approved_ts"),
+                                          ("purchase_to_approval", "approved_ts", "purchase_ts"),
+                                          ("carrier_to_delivery", "delivered_ts", "carrier_ts"))}
+    assert got == expected
+
+
+@requires_spark
 def test_customer_keys_number_the_ids_in_order_range_by_range(spark):
     """On Spark, customer_key is numbered range by range (01_clean_orders.sql), not by one sort of
     all ids in one task: with the ids spread over many ranges the keys are still their ranks in

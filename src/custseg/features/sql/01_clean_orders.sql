@@ -39,16 +39,69 @@ FROM orders
 WHERE NOT {{ kept }}
 GROUP BY customer_id;
 
-CREATE OR REPLACE TABLE clean_orders AS
-WITH stage_medians AS (
+{% set stages = [("approval_to_carrier", "carrier_ts", "approved_ts"), ("purchase_to_approval", "approved_ts", "purchase_ts"),
+                 ("carrier_to_delivery", "delivered_ts", "carrier_ts")] %}
+{% set stage_medians_sql %}
     -- Median stage durations in microseconds, over orders that have both ends.
     SELECT
-        median({{ epoch_us("carrier_ts") }} - {{ epoch_us("approved_ts") }}) FILTER (WHERE carrier_ts IS NOT NULL AND approved_ts IS NOT NULL) AS approval_to_carrier_us,
-        median({{ epoch_us("approved_ts") }} - {{ epoch_us("purchase_ts") }}) FILTER (WHERE approved_ts IS NOT NULL AND purchase_ts IS NOT NULL) AS purchase_to_approval_us,
-        median({{ epoch_us("delivered_ts") }} - {{ epoch_us("carrier_ts") }}) FILTER (WHERE delivered_ts IS NOT NULL AND carrier_ts IS NOT NULL) AS carrier_to_delivery_us
+{% for stage, end, start in stages %}
+        median({{ epoch_us(end) }} - {{ epoch_us(start) }}) FILTER (WHERE {{ end }} IS NOT NULL AND {{ start }} IS NOT NULL) AS {{ stage }}_us{{ "," if not loop.last }}
+{% endfor %}
     FROM orders
     WHERE {{ kept }}
+{% endset %}
+{% if has("delivery") and dialect == "spark" %}
+-- Spark: the same exact medians without one task holding every distinct duration (Spark's exact
+-- percentile merges them all in one): its approximate percentiles (rank error at most 1 /
+-- median_accuracy of the count) bound each median from both sides with a margin, and only the few
+-- distinct durations between the bounds (at most 8 / median_accuracy of all) are counted and summed in
+-- order, after counting those below. The middle two (one when the count is odd) interpolate as DuckDB's and Spark's median do.
+CREATE OR REPLACE TABLE stage_medians AS
+WITH durations AS (
+{% for stage, end, start in stages %}
+    SELECT '{{ stage }}' AS stage, {{ epoch_us(end) }} - {{ epoch_us(start) }} AS v
+    FROM orders WHERE {{ kept }} AND {{ end }} IS NOT NULL AND {{ start }} IS NOT NULL
+{{ "    UNION ALL" if not loop.last }}
+{% endfor %}
 ),
+bounded AS (
+    SELECT stage, count(*) AS n,
+           percentile_approx(v, {{ [0.5 - 4 / median_accuracy, 0.0] | max }}, {{ median_accuracy }}) AS low,
+           percentile_approx(v, {{ [0.5 + 4 / median_accuracy, 1.0] | min }}, {{ median_accuracy }}) AS high
+    FROM durations GROUP BY stage
+),
+below AS (
+    SELECT d.stage, count(*) AS n FROM durations d JOIN bounded b ON b.stage = d.stage WHERE d.v < b.low GROUP BY d.stage
+),
+near AS (
+    -- the distinct durations between the bounds, each with how many rank up to it (those below included)
+    SELECT t.stage, t.v, t.c, coalesce(w.n, 0) + sum(t.c) OVER (PARTITION BY t.stage ORDER BY t.v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+    FROM (SELECT d.stage, d.v, count(*) AS c
+          FROM durations d JOIN bounded b ON b.stage = d.stage
+          WHERE d.v >= b.low AND d.v <= b.high
+          GROUP BY d.stage, d.v) t
+    LEFT JOIN below w ON w.stage = t.stage
+),
+middle AS (
+    -- the durations at the middle ranks: (n + 1) / 2 rounded down and up
+    SELECT b.stage,
+           CAST(max(CASE WHEN {{ intdiv("b.n - 1", 2) }} + 1 BETWEEN e.upto - e.c + 1 AND e.upto THEN e.v END) AS DOUBLE) AS lower_v,
+           CAST(max(CASE WHEN {{ intdiv("b.n", 2) }} + 1 BETWEEN e.upto - e.c + 1 AND e.upto THEN e.v END) AS DOUBLE) AS upper_v
+    FROM bounded b JOIN near e ON e.stage = b.stage
+    GROUP BY b.stage
+)
+SELECT
+{% for stage, _, _ in stages %}
+    max(CASE WHEN stage = '{{ stage }}' THEN lower_v + (upper_v - lower_v) * 0.5 END) AS {{ stage }}_us{{ "," if not loop.last }}
+{% endfor %}
+FROM middle;
+{% endif %}
+
+CREATE OR REPLACE TABLE clean_orders AS
+WITH
+{% if dialect != "spark" %}
+stage_medians AS ({{ stage_medians_sql }}),
+{% endif %}
 -- Labels per distinct value (a few statuses, some thousand cities), not per order.
 status_labels AS (
     SELECT order_status, {{ title_label("order_status") }} AS label FROM (SELECT DISTINCT order_status FROM orders) s
