@@ -70,7 +70,9 @@ class SparkEngine:
         t0 = time.perf_counter()
         say("features on Spark: orders, customers, segments, RFM")
         run_feature_sql_spark(ds, FeatureParams.for_dataset(ds, **dict(config.features)), progress=say)
-        customers = collect_pandas(session.table("customers").orderBy("customer_id"), categorical_text=True)
+        # stored once: collected now, joined with the labels later (write_labels)
+        stored = ds.materialise("customers", session.table("customers"))
+        customers = collect_pandas(stored.orderBy("customer_id"), categorical_text=True)
         excluded = excluded_customers(ds)
         timings["features"] = time.perf_counter() - t0
         return CustomerTables(customers, excluded, ds.excluded, ds.source, ds.attributes, ds.currency, timings)

@@ -26,7 +26,7 @@ from custseg.dialect import split_statements
 
 __all__ = ["build_customer_table_spark", "build_order_table_spark", "excluded_customers", "run_feature_sql_spark"]
 
-_CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(?:TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
+_CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
 
 
 
@@ -39,11 +39,13 @@ def _register_rule_tables(ds: SparkDataset, bins: int) -> None:
 
 
 def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None, progress: Callable[[str], None] | None = None) -> None:
-    """Create every derived table as a cached view, from the feature SQL rendered for Spark SQL.
+    """Create every derived table as a stored view, from the feature SQL rendered for Spark SQL.
 
     The files are the DuckDB engine's (``custseg/features/sql``): each statement
-    ``CREATE OR REPLACE TABLE t AS <query>`` (or ``VIEW``) runs as ``spark.sql(<query>)``, cached and
-    registered as the temporary view ``t`` (materialised before the next file reads it).
+    ``CREATE OR REPLACE TABLE t AS <query>`` runs as ``spark.sql(<query>)``, stored and registered
+    as the temporary view ``t`` (materialised before the next file reads it); a ``VIEW`` is
+    registered as it is, computed where it is read (as in DuckDB: at 1M customers, storing the
+    order table no step reads took 25 s of 121).
     """
     params = params or FeatureParams.for_dataset(ds)
     spark = ds.spark
@@ -63,10 +65,10 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
             match = _CREATE.match(body)
             if match is None:
                 raise RuntimeError(f"feature SQL {name}: only 'CREATE OR REPLACE TABLE t AS query' (or VIEW) statements run on Spark")
-            table, query = match.groups()
+            kind, table, query = match.groups()
             t0 = time.perf_counter()
             try:
-                ds.materialise(table, spark.sql(query))
+                (ds.view if kind.upper() == "VIEW" else ds.materialise)(table, spark.sql(query))
             except spark_error_types() as exc:  # a bug in a template, not the user's input
                 raise RuntimeError(f"feature SQL {name} failed on Spark: {first_line(exc)}") from exc
             say(f"spark: {table} in {time.perf_counter() - t0:.1f} s")

@@ -110,6 +110,17 @@ class SparkDataset:
             old.unpersist()
         return frame
 
+    def view(self, name: str, frame) -> Any:
+        """Register `frame` as the view `name`, computed where it is read, not stored (a VIEW of the
+        feature SQL, as in DuckDB: the order table no step of the run reads, the customer table's
+        joins, which the engine stores once as it collects them)."""
+        old = self.frames.pop(name, None)
+        frame.createOrReplaceTempView(name)
+        self.frames[name] = frame
+        if old is not None:
+            old.unpersist()
+        return frame
+
     def drop(self, *names: str) -> None:
         for name in names:
             frame = self.frames.pop(name, None)
