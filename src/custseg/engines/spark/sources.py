@@ -95,7 +95,6 @@ class SparkDataset:
         SparkContext (``spark.checkpoint.dir``: HDFS, S3) it is a reliable checkpoint there, which
         survives a lost executor; else a local checkpoint (executors' memory, spilling to disk).
         """
-        old = self.frames.pop(name, None)
         if self.reliable is None:
             self.reliable = checkpoint_dir(self.spark) is not None
         if self.reliable:  # computed once (persisted), then written to the checkpoint directory
@@ -104,16 +103,12 @@ class SparkDataset:
             computed.unpersist()
         else:
             frame = frame.localCheckpoint(eager=True)
-        frame.createOrReplaceTempView(name)
-        self.frames[name] = frame
-        if old is not None:
-            old.unpersist()
-        return frame
+        return self.view(name, frame)
 
     def view(self, name: str, frame) -> Any:
-        """Register `frame` as the view `name`, computed where it is read, not stored (a VIEW of the
-        feature SQL, as in DuckDB: the order table no step of the run reads, the customer table's
-        joins, which the engine stores once as it collects them)."""
+        """Register `frame` as the view `name` as it is, replacing an earlier one: a plan not stored
+        is computed where it is read (a VIEW of the feature SQL, as in DuckDB: the order table no
+        step of a run reads; the customer table's joins, which the engine stores as it collects them)."""
         old = self.frames.pop(name, None)
         frame.createOrReplaceTempView(name)
         self.frames[name] = frame

@@ -2,8 +2,9 @@
 -- joins here, by key: the tables before carry integer keys only (at 10M customers customer_metrics
 -- took 2.4 s longer to make with the ids in it).
 -- star_except lists a table's columns but some (DuckDB's * EXCLUDE, which Spark 3.5 lacks).
--- Views (as a dbt model can be): DuckDB runs the joins once, straight into the frame or file
--- that reads them, instead of storing ~50 columns first; Spark caches them.
+-- Views (as a dbt model can be): the engines run the joins where they are read, straight into the
+-- frame or file, instead of storing ~50 columns first (Spark's engine stores the customer table
+-- once, as it collects it).
 -- customer_segmented: customer_metrics with the segments, computed here as in customer_segments,
 -- as the dialect's labels (DuckDB: ENUMs, written to Parquet as dictionaries); customers shows them
 -- as text. The DuckDB engine hands the customer table to pandas at millions of customers as this
