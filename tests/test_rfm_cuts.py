@@ -112,7 +112,7 @@ def spark_customer_rfm(spark, facts: pd.DataFrame, bins: int, block: int) -> pd.
     context = {**sql_macros("spark"), "bins": bins, "rfm_block": block, "as_of_end": None}
     for statement in split_statements(render_feature_sql("09_rfm.sql", context)):
         body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
-        table, query = _CREATE.match(body).groups()
+        _, table, query = _CREATE.match(body).groups()
         session.sql(query).createOrReplaceTempView(table)
     return session.table("customer_rfm").toArrow().to_pandas().sort_values("customer_key").set_index("customer_key")
 
