@@ -98,7 +98,7 @@ def spark_customer_rfm(spark, facts: pd.DataFrame, bins: int, block: int) -> pd.
     """The same file run by Spark SQL (its dialect: ``div``, its window and NULL-safe join), each
     table a temporary view of a session of its own."""
     from custseg.dialect import split_statements
-    from custseg.engines.spark.features import _CREATE
+    from custseg.engines.spark.features import created
 
     session = spark.newSession()
     session.conf.set("spark.sql.session.timeZone", "UTC")
@@ -111,8 +111,7 @@ def spark_customer_rfm(spark, facts: pd.DataFrame, bins: int, block: int) -> pd.
     session.createDataFrame(pa.Table.from_pylist(rule_tables(bins)["rfm_segment_map"])).createOrReplaceTempView("rfm_segment_map")
     context = {**sql_macros("spark"), "bins": bins, "rfm_block": block, "as_of_end": None}
     for statement in split_statements(render_feature_sql("09_rfm.sql", context)):
-        body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
-        _, table, query = _CREATE.match(body).groups()
+        _, table, query = created(statement)
         session.sql(query).createOrReplaceTempView(table)
     return session.table("customer_rfm").toArrow().to_pandas().sort_values("customer_key").set_index("customer_key")
 

@@ -19,7 +19,6 @@ import builtins
 import importlib.util
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -509,6 +508,7 @@ def test_stage_medians_on_spark_equal_duckdbs_median(spark, n, accuracy):
     import duckdb
 
     from custseg.dialect import split_statements
+    from custseg.engines.spark.features import created
     from custseg.features import FeatureParams, feature_context, render_feature_sql
     from custseg.sources.dataset import Dataset
 
@@ -525,8 +525,7 @@ def test_stage_medians_on_spark_equal_duckdbs_median(spark, n, accuracy):
     context = feature_context(ds, FeatureParams.for_dataset(ds), dialect="spark", columns=lambda t: [])
     context["median_accuracy"] = accuracy
     statement, = [s for s in split_statements(render_feature_sql("01_clean_orders.sql", context)) if "TABLE stage_medians" in s]
-    body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
-    query = re.match(r"CREATE OR REPLACE TABLE stage_medians AS\s+(.*)", body, re.S).group(1)
+    _, _, query = created(statement)
     spark.createDataFrame(orders).createOrReplaceTempView("orders")
     try:
         got = spark.sql(query).toPandas().iloc[0].to_dict()
@@ -549,6 +548,7 @@ def test_customer_keys_number_the_ids_in_order_range_by_range(spark):
     import random
 
     from custseg.dialect import split_statements
+    from custseg.engines.spark.features import created
     from custseg.features import FeatureParams, feature_context, render_feature_sql
     from custseg.sources.dataset import Dataset
 
@@ -565,8 +565,7 @@ def test_customer_keys_number_the_ids_in_order_range_by_range(spark):
     try:
         spark.createDataFrame([(i,) for i in ids], "customer_id string").createOrReplaceTempView("input_customers")
         for statement in statements:
-            body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
-            table, query = re.match(r"CREATE OR REPLACE TABLE (\w+) AS\s+(.*)", body.strip(), re.S).groups()
+            _, table, query = created(statement)
             spark.sql(query).localCheckpoint(eager=True).createOrReplaceTempView(table)
         assert spark.table("customer_ranges").rdd.getNumPartitions() == 16
         got = {r.customer_id: r.customer_key for r in spark.table("customer_keys").collect()}

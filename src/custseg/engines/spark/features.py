@@ -29,6 +29,14 @@ __all__ = ["build_customer_table_spark", "build_order_table_spark", "excluded_cu
 _CREATE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+(TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$", re.S | re.I)
 
 
+def created(statement: str) -> tuple[str, str, str] | None:
+    """("TABLE" or "VIEW", name, query) of a ``CREATE OR REPLACE TABLE|VIEW name AS query``
+    statement of the feature SQL (its comment lines left out), or None for any other statement."""
+    body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
+    match = _CREATE.match(body)
+    return None if match is None else (match.group(1).upper(), match.group(2), match.group(3))
+
+
 
 def _register_rule_tables(ds: SparkDataset, bins: int) -> None:
     for table, rows in rule_tables(bins).items():
@@ -61,14 +69,13 @@ def run_feature_sql_spark(ds: SparkDataset, params: FeatureParams | None = None,
         if name.startswith("08_"):
             context["segments"] = segments_for(spark.table("customer_metrics").columns, params, "spark")
         for statement in split_statements(render_feature_sql(name, context)):
-            body = "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--")).strip()
-            match = _CREATE.match(body)
-            if match is None:
+            parts = created(statement)
+            if parts is None:
                 raise RuntimeError(f"feature SQL {name}: only 'CREATE OR REPLACE TABLE t AS query' (or VIEW) statements run on Spark")
-            kind, table, query = match.groups()
+            kind, table, query = parts
             t0 = time.perf_counter()
             try:
-                (ds.view if kind.upper() == "VIEW" else ds.materialise)(table, spark.sql(query))
+                (ds.view if kind == "VIEW" else ds.materialise)(table, spark.sql(query))
             except spark_error_types() as exc:  # a bug in a template, not the user's input
                 raise RuntimeError(f"feature SQL {name} failed on Spark: {first_line(exc)}") from exc
             say(f"spark: {table} in {time.perf_counter() - t0:.1f} s")
