@@ -171,6 +171,11 @@ class Background:
             raise self._error
 
 
+#: Said when the report is of a sample (:class:`custseg.result.Sample`).
+SAMPLE_OUTPUTS_NOTE = ("customers.parquet, clusters.parquet and audiences/ not written: the report is of a sample; every customer's "
+                       "clusters are in the labelled customer table (--out-labels / --out-table)")
+
+
 def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, slides: bool = True,
                   tables: TableWriter | None = None, slide_formats: tuple[str, ...] = ("png",),
                   progress: Callable[[str], None] | None = None, slide_export=None, audiences=None, contacts=None) -> dict[str, Path]:
@@ -188,25 +193,31 @@ def write_outputs(result: AnalysisResult, folder: Path, *, report: bool = True, 
 
     paths: dict[str, Path] = {}
     audience_files = Background("custseg-audiences")
-    if tables is None or not tables.started:
-        # Parquet and DuckDB's CSV writer release the GIL: beside the report
-        tables = tables or TableWriter(folder)
+    tables = tables or TableWriter(folder)
+    # A sample's customers are not the customer table, nor its audiences: the engine writes every
+    # customer's clusters (the labelled customer table), the report describes the sample.
+    whole = result.sample is None
+    if whole and not tables.started:  # Parquet and DuckDB's CSV writer release the GIL: beside the report
         tables.start(result.customers, result.populations)
     if tables.csv_skipped and progress:
         progress(tables.csv_skipped)
+    if not whole and progress:
+        progress(SAMPLE_OUTPUTS_NOTE)
     try:
         excluded = result.excluded if result.excluded is not None else pd.DataFrame(columns=["customer_id", "reason"])
         excluded.to_csv(folder / "excluded.csv", index=False, lineterminator="\n")
-        paths["customers"] = folder / "customers.parquet"
         for pop in result.populations:
             if pop.model is not None:
                 save_model(pop, folder / "models" / pop.name)
-        groupings = [*cluster_groupings(result.populations), *filter(None, [rfm_grouping(result.customers)])]
-        manifest, files = plan_audiences(result.customers, groupings, contacts=contacts, settings=audiences or AudienceSettings())
-        paths["audiences"] = folder / "audiences"
-        audience_files.start(write_files, paths["audiences"], manifest, files)  # DuckDB's writer, beside the report
-        if progress:
-            progress(describe(manifest))
+        manifest = None
+        if whole:
+            paths["customers"] = folder / "customers.parquet"
+            groupings = [*cluster_groupings(result.populations), *filter(None, [rfm_grouping(result.customers)])]
+            manifest, files = plan_audiences(result.customers, groupings, contacts=contacts, settings=audiences or AudienceSettings())
+            paths["audiences"] = folder / "audiences"
+            audience_files.start(write_files, paths["audiences"], manifest, files)  # DuckDB's writer, beside the report
+            if progress:
+                progress(describe(manifest))
         if report:
             from custseg.report import write_report
 
@@ -283,6 +294,7 @@ def run(
     audience_format: str | None = None,
     phone_country: str | None = None,
     labels_to: str | None = None,
+    driver_customers: int | None = None,
 ) -> AnalysisResult:
     """Run the whole analysis on `data` (Olist folder or transaction log).
 
@@ -308,6 +320,9 @@ def run(
     + country code) say how (docs/audiences.md).
     `labels_to` (Spark engine): where the executors write the customer table with every
     population's cluster and name: a path Spark writes (Parquet) or ``table:db.t`` (docs/spark.md).
+    `driver_customers` (Spark engine, with `labels_to`): above this many customers the driver holds a
+    uniform sample of about this many; the report is the sample's and the executors assign every
+    customer's clusters into the labelled table (docs/spark.md).
     """
     from custseg.engines import ENGINES, engine_for
     from custseg.machine import check_memory
@@ -323,6 +338,14 @@ def run(
     if labels_to is not None and engine != "spark":
         raise InputError("--out-labels / --out-table: the labelled customer table is written by the Spark engine; add --engine spark "
                          "(the DuckDB engine writes it as customers.parquet in --out)")
+    if driver_customers is not None:
+        if engine != "spark":
+            raise InputError("--driver-customers: the driver's sample is the Spark engine's; add --engine spark")
+        if labels_to is None:
+            raise InputError("--driver-customers: the report is then of a sample, so every customer's clusters must go somewhere; "
+                             "add --out-labels PATH or --out-table TABLE")
+        if int(driver_customers) < 1_000:
+            raise InputError(f"--driver-customers {driver_customers}: use at least 1,000 (the clusters are found on that many)")
     if str(data).startswith("table:") and engine != "spark":
         raise InputError(f"--table {str(data)[6:]}: catalog tables are read by the Spark engine; add --engine spark")
     from custseg.audiences import AudienceSettings, check_format, prepare_contacts
@@ -340,14 +363,14 @@ def run(
             contacts = prepare_contacts(found.contacts, audience)
         from custseg.pipeline import analyse_customers  # (custseg.tuning may have imported it meanwhile)
 
-        early = tables is not None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
+        early = tables is not None and found.sample is None and len(found.customers) <= WRITE_TABLES_DURING_VIEWS_UP_TO
         return analyse_customers(found.customers, cfg, source=found.source, excluded_rows=found.excluded_rows,
                                  excluded_customers=found.excluded, progress=progress, backend=heavy.clustering(),
-                                 timings=found.timings, attributes=found.attributes, currency=found.currency,
+                                 timings=found.timings, attributes=found.attributes, currency=found.currency, sample=found.sample,
                                  on_fitted=tables.start_with if early else None,
                                  on_views=slide_export.draw if slide_export is not None else None)
 
-    with engine_for(engine, spark_master=spark_master, spark=spark) as heavy:
+    with engine_for(engine, spark_master=spark_master, spark=spark, driver_customers=driver_customers) as heavy:
         if out is None:
             result = analyse(heavy)
             if labels_to is not None:

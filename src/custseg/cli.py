@@ -69,6 +69,10 @@ def _dimensions(given: Optional[list[str]]) -> Optional[dict]:
 
 
 def _print_summary(summary: dict) -> None:
+    if summary.get("sample"):
+        from custseg.report.tables import sample_sentence
+
+        out.print(sample_sentence(summary), markup=False, highlight=False, soft_wrap=True)
     out.print(f"customers: {summary['customers']:,}")
     out.print(f"converted customers (>= 1 purchase): {summary['converted_customers']:,}")
     out.print(f"repeat customers (>= 2 purchases): {summary['repeat_customers']:,}")
@@ -166,7 +170,7 @@ def _slide_formats(text: str) -> tuple[str, ...]:
 def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[str], mapping: Optional[str], quiet: bool, slides: bool = True,
                   engine: Optional[str] = None, spark_master: Optional[str] = None, log_options: Optional[dict] = None,
                   slide_format: str = "png", as_of: Optional[str] = None, audience_format: Optional[str] = None,
-                  phone_country: Optional[str] = None, labels_to: Optional[str] = None) -> None:
+                  phone_country: Optional[str] = None, labels_to: Optional[str] = None, driver_customers: Optional[int] = None) -> None:
     from custseg.api import local_out, run as run_api
     from custseg.features.as_of import parse_as_of
 
@@ -178,7 +182,7 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     with tuned(RUN_MODULES + (SLIDE_MODULES if slides else ()), first=SLIDE_DRIVER if slides else ()):
         result = run_api(data, config=config, out=out_dir, preset=preset, mapping=mapping, progress=progress, slides=slides,
                          slide_formats=slide_formats, engine=engine, spark_master=spark_master, as_of=as_of, audience_format=audience_format,
-                         phone_country=phone_country, labels_to=labels_to, **(log_options or {}))
+                         phone_country=phone_country, labels_to=labels_to, driver_customers=driver_customers, **(log_options or {}))
     progress("report written")
     for warning in result.summary.get("warnings", []):
         console.print(f"custseg: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
@@ -186,7 +190,10 @@ def _run_analysis(data, out_dir: Path, config: Optional[Path], preset: Optional[
     for pop in result.populations:
         out.print(f"{pop.title}: {pop.n_customers:,} customers, k = {pop.k}, silhouette {pop.silhouette_label or 'n/a'}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"report: {(out_dir / 'report.html').resolve()}", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"audiences: {(out_dir / 'audiences').resolve()}", markup=False, highlight=False, soft_wrap=True)
+    if (out_dir / "audiences").is_dir():
+        out.print(f"audiences: {(out_dir / 'audiences').resolve()}", markup=False, highlight=False, soft_wrap=True)
+    if labels_to is not None:
+        out.print(f"labelled customer table: {labels_to.removeprefix('table:')}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -211,13 +218,15 @@ def run(
     phone_country: Optional[str] = typer.Option(None, "--phone-country", help=PHONE_COUNTRY_HELP),
     out_labels: Optional[str] = typer.Option(None, "--out-labels", help="With --engine spark: also write the labelled customer table as Parquet here (any path Spark writes, e.g. s3a://bucket/segments)."),
     out_table: Optional[str] = typer.Option(None, "--out-table", help="With --engine spark: also save the labelled customer table as this catalog table (db.segments)."),
+    driver_customers: Optional[int] = typer.Option(None, "--driver-customers", metavar="N", help="With --engine spark and --out-labels/--out-table: above N customers the report is of a uniform sample of about N, and the executors assign every customer's clusters (docs/spark.md)."),
 ) -> None:
     """The whole analysis: features, RFM, clusters with evidence, profiles, report, slides and audience files."""
     if out_labels is not None and out_table is not None:
         raise InputError("--out-labels and --out-table: give one of them")
     _run_analysis(_data_or_table(data, table), out_dir, config, preset, mapping, quiet, slides, engine, spark_master, _log_options(date_format, decimal, sheet, dimension),
                   slide_format, as_of=as_of, audience_format=audience_format, phone_country=phone_country,
-                  labels_to=out_labels if out_table is None else f"table:{out_table}")
+                  labels_to=out_labels if out_table is None else f"table:{out_table}",
+                  driver_customers=driver_customers)
 
 
 DEMO_CUSTOMERS = 96_000

@@ -109,6 +109,18 @@ class PopulationResult:
     # the index labels, in the customer table, of the assignments' rows (None: not known): the
     # customer table's cluster columns are placed by them instead of by matching ids (issue 24)
     rows: Any = None
+    filter: str = ""  # the population's SQL filter over the customer table (who is in it)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The customer table an analysis ran on is a uniform sample of a larger one that stayed with
+    its engine (the Spark engine's ``driver_customers``): how many customers the whole table has,
+    its headline numbers (:func:`custseg.summary.summary_of_groups`) and how the sample was drawn."""
+
+    customers: int  # in the whole table
+    summary: dict  # the whole table's customer summary
+    how: str  # e.g. "chosen by a hash of their id, the same on every run"
 
 
 @dataclass
@@ -124,6 +136,7 @@ class AnalysisResult:
     populations: list[PopulationResult]
     timings: dict[str, float] = field(default_factory=dict)
     excluded: pd.DataFrame | None = None  # customer_id, reason: input customers not analysed
+    sample: Sample | None = None  # set when `customers` is a uniform sample of the whole table
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<li>{_escape(p.title)}: {p.n_customers:,} customers, k = {p.k}</li>" for p in self.populations)

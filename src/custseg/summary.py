@@ -1,38 +1,66 @@
-"""Headline numbers of a customer table, for the terminal and summary.json."""
+"""Headline numbers of a customer table, for the terminal and summary.json.
+
+They are counts and sums, so they are computed from :data:`SUMMARY_GROUPS`: one row per RFM
+segment and kind of buyer, however many customers there are. The Spark engine computes the same
+groups on the executors for customers the driver never holds (:func:`summary_of_groups`).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from custseg._categorical import value_counts
+#: The groups the summary is computed from: (rfm_segment, buyer), with customers and revenue.
+#: ``buyer``: "never" (no purchase), "one" or "repeat" (two or more purchases).
+SUMMARY_GROUPS = ("rfm_segment", "buyer", "customers", "revenue")
 
 
 def customer_summary(customers: pd.DataFrame, excluded: dict[str, int] | None = None) -> dict:
     """Customers, converted, repeat, revenue, excluded input rows, and per RFM segment its
     customers and revenue (with shares) and a suggested action."""
+    return summary_of_groups(summary_groups(customers), excluded,
+                             has_rfm="rfm_segment" in customers, has_revenue="monetary" in customers)
+
+
+def summary_groups(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customer table counted and summed by RFM segment and kind of buyer (SUMMARY_GROUPS)."""
     buys = customers["buys_cnt"]
-    converted = int(buys.notna().sum())
+    groups = pd.DataFrame({
+        "rfm_segment": (customers["rfm_segment"].astype(object) if "rfm_segment" in customers
+                        else pd.Series(None, index=customers.index, dtype=object)),
+        "buyer": pd.Series("one", index=customers.index).mask(buys >= 2, "repeat").mask(buys.isna(), "never"),
+        "revenue": customers["monetary"] if "monetary" in customers else 0.0,
+    })
+    out = groups.groupby(["rfm_segment", "buyer"], dropna=False, sort=True).agg(
+        customers=("buyer", "size"), revenue=("revenue", "sum"))
+    return out.reset_index()[list(SUMMARY_GROUPS)]
+
+
+def summary_of_groups(groups: pd.DataFrame, excluded: dict[str, int] | None = None, *,
+                      has_rfm: bool = True, has_revenue: bool = True) -> dict:
+    """:func:`customer_summary` from the table's :data:`SUMMARY_GROUPS` (any engine's)."""
+    counts = groups.groupby("buyer")["customers"].sum()
     summary = {
-        "customers": int(len(customers)),
-        "converted_customers": converted,
-        "repeat_customers": int((buys >= 2).sum()),
-        "never_converted_customers": int(buys.isna().sum()),
+        "customers": int(groups["customers"].sum()),
+        "converted_customers": int(counts.get("one", 0) + counts.get("repeat", 0)),
+        "repeat_customers": int(counts.get("repeat", 0)),
+        "never_converted_customers": int(counts.get("never", 0)),
         "excluded_input_rows": {k: int(v) for k, v in sorted((excluded or {}).items())},
     }
-    if "monetary" in customers:
-        summary["revenue"] = float(customers["monetary"].sum())
-    if "rfm_segment" in customers:
+    if has_revenue:
+        summary["revenue"] = float(groups["revenue"].sum())
+    if has_rfm:
         from custseg.profile.overview import rfm_segment_action
 
-        counts = value_counts(customers["rfm_segment"].dropna())
-        total = int(counts.sum())
-        revenue = customers.groupby("rfm_segment", observed=True)["monetary"].sum() if "monetary" in customers else None
-        revenue_total = float(revenue.sum()) if revenue is not None else 0.0
+        scored = groups[groups["rfm_segment"].notna()]
+        by_segment = scored.groupby("rfm_segment")[["customers", "revenue"]].sum()
+        total = int(by_segment["customers"].sum())
+        revenue_total = float(by_segment["revenue"].sum()) if has_revenue else 0.0
         summary["rfm_segments"] = {
-            name: {"customers": int(n), "share": n / total,
-                   **({"revenue": float(revenue.get(name, 0.0)), "revenue_share": float(revenue.get(name, 0.0)) / revenue_total}
+            name: {"customers": int(row.customers), "share": int(row.customers) / total,
+                   **({"revenue": float(row.revenue), "revenue_share": float(row.revenue) / revenue_total}
                       if revenue_total > 0 else {}),
                    "suggested_action": rfm_segment_action(name)}
-            for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            for name, row in sorted(by_segment.iterrows(), key=lambda kv: (-kv[1]["customers"], kv[0]))
+            if row.customers > 0
         }
     return summary

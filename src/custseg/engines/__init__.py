@@ -25,6 +25,8 @@ from custseg.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from custseg.result import Sample
+
 ENGINES = ("duckdb", "spark")
 
 
@@ -40,6 +42,7 @@ class CustomerTables:
     currency: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     contacts: "pd.DataFrame | None" = None  # personal data, for the audience files only (when asked)
+    sample: "Sample | None" = None  # set when `customers` is a uniform sample (the whole table stays with the engine)
 
 
 class Engine(Protocol):
@@ -59,8 +62,9 @@ class Engine(Protocol):
         """Release what the engine holds (connections, cached tables)."""
 
 
-def engine_for(name: str, *, spark_master: str | None = None, spark=None) -> Engine:
-    """The engine called `name` ("duckdb" or "spark"), ready to use."""
+def engine_for(name: str, *, spark_master: str | None = None, spark=None, driver_customers: int | None = None) -> Engine:
+    """The engine called `name` ("duckdb" or "spark"), ready to use. ``driver_customers`` (Spark):
+    above this many customers the driver holds a uniform sample of them (:mod:`custseg.engines.spark.sample`)."""
     if name == "duckdb":
         from custseg.engines.duckdb import DuckDBEngine
 
@@ -68,5 +72,5 @@ def engine_for(name: str, *, spark_master: str | None = None, spark=None) -> Eng
     if name == "spark":
         from custseg.engines.spark import SparkEngine
 
-        return SparkEngine(master=spark_master, spark=spark)
+        return SparkEngine(master=spark_master, spark=spark, driver_customers=driver_customers)
     raise InputError(f"engine {name!r}: use \"duckdb\" or \"spark\"")

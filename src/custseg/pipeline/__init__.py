@@ -23,7 +23,7 @@ from custseg.cluster.threads import single_threaded
 from custseg.config import AnalysisConfig, Population
 from custseg.errors import InputError
 from custseg.profile.caveats import data_caveats
-from custseg.result import AnalysisResult, PopulationResult, Section
+from custseg.result import AnalysisResult, PopulationResult, Sample, Section
 from custseg.summary import customer_summary
 from custseg.value import VALUE_COLUMNS, ValueSettings, customer_value
 from custseg.value.inputs import analysis_end
@@ -44,12 +44,19 @@ def cluster_population(customers: pd.DataFrame, population: Population, config: 
     return population_views_of(fit_population(customers, population, config, progress, warnings, backend))
 
 
-def reconciliation(customers: pd.DataFrame, excluded: pd.DataFrame, populations: list[PopulationResult], excluded_rows: dict[str, int]) -> pd.DataFrame:
-    """Input customers = analysed + excluded, per reason (customers, not rows)."""
-    rows = [("customers in the input", len(customers) + len(excluded))]
+def reconciliation(customers: pd.DataFrame, excluded: pd.DataFrame, populations: list[PopulationResult], excluded_rows: dict[str, int],
+                   sample: Sample | None = None) -> pd.DataFrame:
+    """Input customers = analysed + excluded, per reason (customers, not rows); with a `sample`,
+    the analysed customers are that many of the whole table's."""
+    kept = len(customers) if sample is None else sample.customers
+    rows = [("customers in the input", kept + len(excluded))]
     for reason, n in excluded["reason"].value_counts().sort_index().items():
         rows.append((f"excluded: {reason}", int(n)))
-    rows.append(("customers analysed (customers.csv)", len(customers)))
+    if sample is None:
+        rows.append(("customers analysed (customers.csv)", len(customers)))
+    else:
+        rows.append(("customers kept (the labelled customer table)", kept))
+        rows.append(("customers analysed: a uniform sample of them", len(customers)))
     rows.append(("never converted (no purchase): profiled, not clustered", int(customers["buys_cnt"].isna().sum())))
     for p in populations:
         rows.append((f"in population '{p.title}' and clustered", p.n_customers))
@@ -114,8 +121,12 @@ def fit_config_to_data(config: AnalysisConfig, customers: pd.DataFrame, attribut
 def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source: str, excluded_rows: dict[str, int],
                       excluded_customers: pd.DataFrame, progress: Progress | None = None, backend=None,
                       timings: dict[str, float] | None = None, on_fitted=None, on_views=None, attributes=(),
-                      currency: str = "") -> AnalysisResult:
+                      currency: str = "", sample: Sample | None = None) -> AnalysisResult:
     """Every stage after the customer table (any engine): RFM views, each population, summary.
+
+    ``sample``: `customers` is a uniform sample of a table the engine keeps (the Spark engine's
+    ``driver_customers``); the analysis is the sample's, and the summary says so with the whole
+    table's headline numbers.
 
     `backend` clusters (default :class:`LocalClustering`); the Spark engine passes its own.
     ``on_fitted(populations, customers)``: called once every population has its clusters, before
@@ -157,6 +168,8 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         sections.insert(0, rfm.result())
     customers = with_value_columns()
     summary = customer_summary(customers, excluded_rows)
+    if sample is not None:
+        summary["sample"] = {"customers": int(len(customers)), "of": sample.customers, "how": sample.how, "all_customers": sample.summary}
     started = time.perf_counter()
     value = value_outputs(value_job.result(), customers, populations, config.report.get("currency") or "")
     timings["value_views"] = time.perf_counter() - started
@@ -172,11 +185,11 @@ def analyse_customers(customers: pd.DataFrame, config: AnalysisConfig, *, source
         summary["caveats"] = caveats
     excluded = excluded_customers
     summary["excluded_customers"] = {str(k): int(v) for k, v in excluded["reason"].value_counts().sort_index().items()}
-    recon = reconciliation(customers, excluded, populations, excluded_rows)
+    recon = reconciliation(customers, excluded, populations, excluded_rows, sample)
     return AnalysisResult(
         title=config.title, source=source, customers=customers, summary=summary,
         reconciliation=recon, sections=sections, populations=populations, timings=timings,
-        excluded=excluded,
+        excluded=excluded, sample=sample,
     )
 
 

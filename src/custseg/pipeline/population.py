@@ -305,7 +305,7 @@ def _fit_and_name(backend, prepared, members: pd.DataFrame, k: int, k_reason: st
         overview=overview, findings=headline_findings(overview, currency=currency),
         cluster_silhouettes=({} if sil is None or sil.per_cluster is None else
                              dict(zip(sorted(int(c) for c in np.unique(labels.to_numpy())), sil.per_cluster))),
-        rows=rows,
+        rows=rows, filter=population.filter,
     )
     return result, clustered, metrics, medians
 

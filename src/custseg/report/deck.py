@@ -445,7 +445,10 @@ def _cover(prs, result: AnalysisResult) -> None:
             facts.append(f"{format_value(summary[key])[0]} {label}")
     if isinstance(summary.get("revenue"), (int, float)):
         facts.append(f"{(summary.get('currency') + ' ') if summary.get('currency') else ''}{summary['revenue']:,.0f} revenue")
-    lines = [line for line in (" · ".join(facts), str(result.source or "")) if line]
+    headline = " · ".join(facts)
+    if summary.get("sample"):  # the facts are the sample's: say so
+        headline = f"A uniform sample of the {summary['sample']['of']:,} customers: {headline}"
+    lines = [line for line in (headline, str(result.source or "")) if line]
     subtitle.left, subtitle.top, subtitle.width, subtitle.height = MARGIN, Inches(4.1), CONTENT_W, Inches(1.6)
 
     def make(size: float) -> list[Para]:

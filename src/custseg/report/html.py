@@ -35,6 +35,7 @@ from custseg.report.tables import (
     format_value,
     headlines,
     rfm_summary_table,
+    sample_sentence,
     summary_model,
     table_model,
 )
@@ -389,6 +390,7 @@ def render_html(result: AnalysisResult, *, kicker: str = "Customer segmentation 
     return _environment().get_template("report.html.j2").render(
         title=str(result.title),
         source=str(result.source or ""),
+        sample=sample_sentence(result.summary),
         kicker=kicker,
         headlines=headlines(result.summary) if cards is None else cards,
         summaries=summaries,

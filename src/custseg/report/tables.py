@@ -243,13 +243,29 @@ def _pct(part: Any, whole: Any) -> str:
 _KNOWN_SUMMARY = ("as_of", "customers", "converted_customers", "repeat_customers", "never_converted_customers", "excluded_input_rows", "revenue", "currency")
 
 
+def sample_sentence(summary: dict) -> str:
+    """What a report made from a sample describes, and the whole table's headline numbers
+    ("" when the report is of every customer)."""
+    sample = (summary or {}).get("sample")
+    if not sample:
+        return ""
+    whole = sample["all_customers"]
+    sign = f"{summary['currency']} " if summary.get("currency") else ""
+    revenue = f", {sign}{whole['revenue']:,.0f} revenue" if "revenue" in whole else ""
+    return (f"This report describes a uniform sample of {sample['customers']:,} of the {sample['of']:,} customers, "
+            f"{sample['how']}. All customers: {whole['customers']:,}, of whom {whole['converted_customers']:,} "
+            f"bought{revenue}. Every customer's cluster is in the labelled customer table.")
+
+
 def headlines(summary: dict) -> list[Headline]:
     out = []
     s = summary or {}
     if "as_of" in s:
         out.append(Headline("As of", str(s["as_of"]), "orders after this day left out; recency counted from its end"))
     if "customers" in s:
-        out.append(Headline("Customers", format_value(s["customers"])[0], "in the input"))
+        sample = s.get("sample") or {}
+        out.append(Headline("Customers", format_value(s["customers"])[0],
+                            f"a uniform sample of the {sample['of']:,} in the input" if sample else "in the input"))
     if "converted_customers" in s:
         share = _pct(s["converted_customers"], s.get("customers"))
         out.append(Headline("Converted", format_value(s["converted_customers"])[0], f"{share} of customers bought" if share else "bought at least once"))

@@ -45,9 +45,11 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, master: str | None = None, spark=None) -> None:
+    def __init__(self, master: str | None = None, spark=None, driver_customers: int | None = None) -> None:
         require_pyspark()
         self.master, self.spark = master, spark
+        self.driver_customers = driver_customers  # above it the driver holds a uniform sample (.sample)
+        self._sampled = False
         self.session = None  # this run's own session on the caller's SparkContext (run_session)
         self._dataset: SparkDataset | None = None
         self._backend = None
@@ -72,22 +74,41 @@ class SparkEngine:
         run_feature_sql_spark(ds, FeatureParams.for_dataset(ds, **dict(config.features)), progress=say)
         # stored once: collected now, joined with the labels later (write_labels)
         stored = ds.materialise("customers", session.table("customers"))
-        customers = collect_pandas(stored.orderBy("customer_id"), categorical_text=True)
+        total = stored.count() if self.driver_customers is not None else None
+        sample = None
+        if total is not None and total > self.driver_customers:
+            from custseg.engines.spark.sample import summary_groups, uniform_sample
+            from custseg.result import Sample
+            from custseg.summary import summary_of_groups
+
+            kept, how = uniform_sample(stored, total, self.driver_customers)
+            sample = Sample(total, summary_of_groups(summary_groups(stored), ds.excluded, has_rfm="rfm_segment" in stored.columns,
+                                                     has_revenue="monetary" in stored.columns), how)
+            say(f"spark: the driver takes a uniform sample of about {self.driver_customers:,} of the {total:,} customers (--driver-customers)")
+        else:
+            kept = stored
+        self._sampled = sample is not None
+        customers = collect_pandas(kept.orderBy("customer_id"), categorical_text=True)
         excluded = excluded_customers(ds)
         timings["features"] = time.perf_counter() - t0
-        return CustomerTables(customers, excluded, ds.excluded, ds.source, ds.attributes, ds.currency, timings)
+        return CustomerTables(customers, excluded, ds.excluded, ds.source, ds.attributes, ds.currency, timings, sample=sample)
 
     def write_labels(self, result, target: str, progress=None) -> None:
         """The customer table with every population's cluster and cluster name (the columns of
         customers.parquet), joined and written by the executors: Parquet at `target` (any path
         Spark writes; replaced), or the catalog table ``table:db.t`` (replaced). Only the labels
-        (customer id, cluster, name) go from the driver to the executors."""
-        from custseg.engines.spark.labels import write_labelled_customers
+        (customer id, cluster, name) go from the driver to the executors; when the driver holds a
+        sample, only the models: the executors assign every customer (:mod:`.sample`)."""
+        from custseg.engines.spark.labels import labels_frame, write_labelled_customers
+        from custseg.engines.spark.sample import assigned_labels
 
         if self._dataset is None or "customers" not in self._dataset.frames:
             raise RuntimeError("write_labels: call customer_tables first (the customer table lives on the executors)")
         t0 = time.perf_counter()
-        write_labelled_customers(self.session, self._dataset.frames["customers"], result.populations, target)
+        customers = self._dataset.frames["customers"]
+        labels = (assigned_labels(customers, result.populations) if self._sampled
+                  else labels_frame(self.session, result.populations))
+        write_labelled_customers(customers, labels, target)
         if progress:
             progress(f"spark: labelled customer table written to {target} in {time.perf_counter() - t0:.1f} s")
 

@@ -36,9 +36,9 @@ def labels_frame(spark, populations):
     return frame if frame is not None else spark.createDataFrame([], "customer_id STRING")
 
 
-def write_labelled_customers(spark, customers, populations, target: str) -> None:
-    """`customers` (the Spark customer table) left-joined with the labels, written to `target`."""
-    labels = labels_frame(spark, populations)
+def write_labelled_customers(customers, labels, target: str) -> None:
+    """`customers` (the Spark customer table) left-joined with `labels` (:func:`labels_frame`'s
+    columns), written to `target`."""
     key = dict(customers.dtypes)["customer_id"]
     if key != "string":  # integer customer keys: the labels' ids are their text
         labels = labels.withColumn("customer_id", labels["customer_id"].cast(key))

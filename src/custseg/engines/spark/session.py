@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import re
 import shutil
 import warnings
@@ -122,6 +123,10 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
         # (an executor's stack trace for a bad CSV row) only with CUSTSEG_DEBUG=1. Under spark-submit
         # the JVM started before custseg: its start-up lines follow the cluster's settings, the
         # run's (~19k INFO lines) are cut here.
+        if local and not os.environ.get("PYSPARK_PYTHON"):
+            # The workers on this machine run this Python, with its packages (a pandas UDF needs
+            # pandas); PySpark's default is whichever `python3` is first on the PATH.
+            session.sparkContext.pythonExec = sys.executable
         session.sparkContext.setLogLevel("WARN" if os.environ.get("CUSTSEG_DEBUG") else LOCAL_LOG_LEVEL if local else CLUSTER_LOG_LEVEL)
         for key, value in SESSION_CONF.items():  # custseg's own session
             session.conf.set(key, value)
