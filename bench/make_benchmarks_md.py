@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ORDER = ["real_olist", "scale", "report", "gil", "cluster", "value", "features", "generate", "demo", "tuning", "revisions", "spark", "spark_standalone", "migrate"]
+ORDER = ["real_olist", "scale", "report", "gil", "cluster", "value", "features", "generate", "demo", "tuning", "revisions", "spark", "spark_standalone", "spark_standalone_driver", "migrate"]
 
 HEADER = """# Benchmarks
 
