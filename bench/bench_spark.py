@@ -228,7 +228,8 @@ def standalone(args, custseg: str) -> None:
                 load = os.getloadavg()[0]
                 print(f"{n:,}: custseg run on {cluster.url} ...", flush=True)
                 started = time.perf_counter()
-                process = subprocess.Popen(argv, env={**os.environ, "PYSPARK_SUBMIT_ARGS": STANDALONE_SUBMIT},
+                # the executors' Python is this one, as a cluster's PYSPARK_PYTHON would be (a pandas UDF needs pandas)
+                process = subprocess.Popen(argv, env={**os.environ, "PYSPARK_SUBMIT_ARGS": STANDALONE_SUBMIT, "PYSPARK_PYTHON": sys.executable},
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 with TreeMemory(root=process.pid) as mem:  # the driver: custseg's process and its JVM, not the cluster's
                     _, stderr = process.communicate()
@@ -259,10 +260,10 @@ def standalone(args, custseg: str) -> None:
         "on 127.0.0.1 from the PySpark install's `bin/spark-class` (`custseg.engines.spark.standalone`), and "
         "`custseg run --engine spark --spark-master spark://… --no-slides --out-labels …` runs the reference analysis with k "
         f"fixed per population (`{STANDALONE_SUBMIT}`). Stage times come from custseg's progress lines: features = reading, "
-        "checks and the feature SQL up to the collected customer table; clustering = populations, evidence for the fixed k, fits, "
-        "views and the labelled table written by the executors; report = report.html, tables and models. Driver peak = the summed "
+        "checks and the feature SQL up to the collected customer table; clustering = storing the customer table and collecting it (or its sample), populations, evidence for the "
+        "fixed k, fits and views; report = report.html, tables, models and the labelled table written by the executors. Driver peak = the summed "
         "resident memory of the custseg process and its driver JVM (the executors run under the worker, not counted), sampled every "
-        "0.2 s; Python peak = the custseg process alone, which holds the collected customer table (the JVM's share is mostly its "
+        "0.2 s; Python peak = the custseg process alone, which holds the collected customer table or its sample (the JVM's share is mostly its "
         "heap, which grows towards --driver-memory as the garbage collector allows, whatever the data). \"Equal to DuckDB\" compares every column of `custseg features --engine duckdb`'s customer table with the Spark "
         "run's labelled customer table, written by the executors (floats to 1e-9, NULLs in the same rows). \"load\" is the machine's 1-minute load average at the start "
         "(2 cores; other jobs shared them when it is far above 2).",

@@ -93,3 +93,42 @@ def test_run_on_a_standalone_cluster(standalone, tmp_path):
     assert re.search(r"spark: labelled customer table written to file://\S+ in \d+\.\d s", result.stderr), result.stderr
     for noise in ("No Partition Defined", "WARN TaskSetManager", "[Stage ", "INFO "):
         assert noise not in result.stderr, noise
+
+
+@requires_spark
+def test_bounded_driver_on_a_standalone_cluster(standalone, tmp_path):
+    """--driver-customers on the cluster: the report of a sample, every customer assigned by the
+    worker's executors (the pandas UDF runs there) into the labelled table."""
+    import json
+
+    from custseg.config import load_config
+    from custseg.engines.duckdb import DuckDBEngine
+    from tests.test_own_log import BASE_MAP, write_log
+
+    data, labels = tmp_path / "shop.csv", tmp_path / "lake" / "segments"
+    write_log(data, customers=2_500)
+    config = tmp_path / "one_population.toml"
+    config.write_text('[[populations]]\nname = "all"\ntitle = "All Customers"\nfilter = "buys_cnt IS NOT NULL"\n'
+                      'features = ["recency", "frequency", "monetary"]\nmethod = "kmeans"\n'
+                      'k = 4\nk_min = 4\nk_max = 4\nrandom_state = 42\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+           "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYSPARK_SUBMIT_ARGS": "--driver-memory 1g --executor-memory 768m --conf spark.sql.shuffle.partitions=4 "
+                                  "--conf spark.ui.enabled=false pyspark-shell"}
+    result = subprocess.run(
+        [sys.executable, "-m", "custseg.engines.spark.submit", "run", "--engine", "spark", "--spark-master", standalone.url,
+         "--data", str(data), "--map", BASE_MAP, "--config", str(config), "--out", str(tmp_path / "out"), "--no-slides",
+         "--out-labels", f"file://{labels}", "--driver-customers", "1000"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with DuckDBEngine() as engine:
+        duck = engine.customer_tables(data, load_config(config), mapping=BASE_MAP).customers
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sample"]["of"] == summary["sample"]["all_customers"]["customers"] == len(duck) > 2_000
+    assert 850 < summary["customers"] < 1_150
+    lake = pd.read_parquet(labels)
+    assert_same_table(duck, lake[list(duck.columns)].astype(duck.dtypes.to_dict()))  # every customer, from the executors (Spark's types)
+    assigned = lake["cluster_all"].dropna().astype(int)
+    assert len(assigned) == duck["buys_cnt"].notna().sum() and set(assigned) == {1, 2, 3, 4}
+    assert "the driver takes a uniform sample of about 1,000" in result.stderr

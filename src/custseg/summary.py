@@ -7,11 +7,13 @@ groups on the executors for customers the driver never holds (:func:`summary_of_
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: The groups the summary is computed from: (rfm_segment, buyer), with customers and revenue.
 #: ``buyer``: "never" (no purchase), "one" or "repeat" (two or more purchases).
 SUMMARY_GROUPS = ("rfm_segment", "buyer", "customers", "revenue")
+BUYERS = ("never", "one", "repeat")
 
 
 def customer_summary(customers: pd.DataFrame, excluded: dict[str, int] | None = None) -> dict:
@@ -23,16 +25,15 @@ def customer_summary(customers: pd.DataFrame, excluded: dict[str, int] | None = 
 
 def summary_groups(customers: pd.DataFrame) -> pd.DataFrame:
     """The customer table counted and summed by RFM segment and kind of buyer (SUMMARY_GROUPS)."""
-    buys = customers["buys_cnt"]
+    buys = customers["buys_cnt"].to_numpy(dtype="float64", na_value=np.nan)
     groups = pd.DataFrame({
-        "rfm_segment": (customers["rfm_segment"].astype(object) if "rfm_segment" in customers
-                        else pd.Series(None, index=customers.index, dtype=object)),
-        "buyer": pd.Series("one", index=customers.index).mask(buys >= 2, "repeat").mask(buys.isna(), "never"),
+        "rfm_segment": customers["rfm_segment"] if "rfm_segment" in customers else pd.Series(None, index=customers.index, dtype=object),
+        "buyer": np.where(np.isnan(buys), 0, np.where(buys >= 2, 2, 1)),  # codes of BUYERS
         "revenue": customers["monetary"] if "monetary" in customers else 0.0,
     })
-    out = groups.groupby(["rfm_segment", "buyer"], dropna=False, sort=True).agg(
-        customers=("buyer", "size"), revenue=("revenue", "sum"))
-    return out.reset_index()[list(SUMMARY_GROUPS)]
+    out = groups.groupby(["rfm_segment", "buyer"], dropna=False, observed=True, sort=True).agg(
+        customers=("buyer", "size"), revenue=("revenue", "sum")).reset_index()
+    return out.assign(rfm_segment=out["rfm_segment"].astype(object), buyer=np.asarray(BUYERS)[out["buyer"]])[list(SUMMARY_GROUPS)]
 
 
 def summary_of_groups(groups: pd.DataFrame, excluded: dict[str, int] | None = None, *,

@@ -12,7 +12,9 @@ What runs where:
   customers), then everything that works on it as in the DuckDB engine: population filters,
   feature preparation, a *sampled* Euclidean silhouette with its 95 % interval, Calinski–Harabasz
   and Davies–Bouldin of Spark's labels, Ward on the collected micro-clusters, profiles, views
-  and the report.
+  and the report. With ``driver_customers`` the driver collects a uniform sample of about that
+  many customers and the whole table's headline numbers instead, and the executors assign every
+  customer's clusters (:mod:`.sample`).
 
 :class:`SparkEngine` is what ``custseg run --engine spark`` and ``custseg.run(..., engine="spark")``
 use; :mod:`.session` starts or borrows the session.
