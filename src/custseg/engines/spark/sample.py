@@ -68,8 +68,7 @@ def assigned_labels(customers, populations):
         members = customers.where(F.expr(f"coalesce(({pop.filter}), false)")).select("customer_id", *model.transform.features)
         assigned = members.mapInPandas(nearest_cluster(model, cluster), f"customer_id {key_type}, {cluster} bigint")
         names = F.create_map(*[x for c, n in sorted(pop.cluster_names.items()) for x in (F.lit(int(c)), F.lit(str(n)))])
-        assigned = assigned.where(F.col(cluster).isNotNull()).withColumn(name, names[F.col(cluster)])
-        labelled = labelled.join(assigned, "customer_id", "left")
+        labelled = labelled.join(assigned.withColumn(name, names[F.col(cluster)]), "customer_id", "left")
     return labelled
 
 

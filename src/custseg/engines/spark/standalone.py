@@ -65,7 +65,7 @@ class StandaloneCluster:
                 try:
                     if self.state().get("aliveworkers", 0) >= 1:
                         return self
-                except OSError:
+                except (OSError, ValueError):  # not listening yet, or an empty page while it starts
                     pass
                 if time.monotonic() > deadline or any(p.poll() is not None for p in self._processes):
                     tails = "".join((self.logs / f).read_text(errors="replace")[-1500:] for f in ("master.log", "worker.log"))
