@@ -120,7 +120,8 @@ def test_without_as_of_the_outputs_are_those_before_the_option(run_cli, tmp_path
 
 
 def assert_contains(actual, expected, where="summary.json") -> None:
-    """Every key of ``expected`` is in ``actual`` with the same value (keys added later are allowed)."""
+    """Every key of ``expected`` is in ``actual`` with the same value (keys added later are allowed;
+    floats to 1e-12: the summary's sums may be added up in another order)."""
     if isinstance(expected, dict):
         assert isinstance(actual, dict), where
         for key, value in expected.items():
@@ -130,6 +131,8 @@ def assert_contains(actual, expected, where="summary.json") -> None:
         assert isinstance(actual, list) and len(actual) == len(expected), where
         for i, (got, value) in enumerate(zip(actual, expected)):
             assert_contains(got, value, f"{where}[{i}]")
+    elif isinstance(expected, float):
+        assert actual == pytest.approx(expected, rel=1e-12, abs=1e-12), where
     else:
         assert actual == expected, where
 

@@ -251,7 +251,7 @@ def sample_sentence(summary: dict) -> str:
         return ""
     whole = sample["all_customers"]
     sign = f"{summary['currency']} " if summary.get("currency") else ""
-    revenue = f", {sign}{whole['revenue']:,.0f} revenue" if "revenue" in whole else ""
+    revenue = f"; revenue {sign}{whole['revenue']:,.0f}" if "revenue" in whole else ""
     return (f"This report describes a uniform sample of {sample['customers']:,} of the {sample['of']:,} customers, "
             f"{sample['how']}. All customers: {whole['customers']:,}, of whom {whole['converted_customers']:,} "
             f"bought{revenue}. Every customer's cluster is in the labelled customer table.")

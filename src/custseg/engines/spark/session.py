@@ -235,7 +235,8 @@ def collect_arrow(frame):
         limit = frame.sparkSession.sparkContext.getConf().get("spark.driver.maxResultSize", "1g")
         raise InputError(
             f"a result collected to the driver is larger than spark.driver.maxResultSize ({limit}); raise it, e.g. "
-            "--conf spark.driver.maxResultSize=8g with --driver-memory to match (docs/spark.md: what the driver holds)"
+            "--conf spark.driver.maxResultSize=8g with --driver-memory to match, or bound what the driver holds with "
+            "--driver-customers N --out-labels PATH (docs/spark.md: what the driver holds)"
         ) from None
     fields = []
     for f in table.schema:
