@@ -6,8 +6,10 @@ against ``spark://127.0.0.1:PORT`` in a fresh process (one SparkContext per proc
 both at the end. Checked: the application ran on the cluster (the master lists it), the customer
 table equals the DuckDB engine's (every column), the labelled customer table written by the
 executors holds the report's clusters, the intermediate tables went to the configured checkpoint
-directory, and custseg's progress has stage timings and none of Spark's noise.
-About 60-110 s on the shared 2-core machine (62 s at load 4, 110 s at load 10; JVM start-ups ~30 s of it).
+directory, and custseg's progress has stage timings and none of Spark's noise. A second run bounds
+the driver (``--driver-customers``): the worker's executors assign every customer in a pandas UDF.
+About 60-110 s for the first run on the shared 2-core machine (62 s at load 4, 110 s at load 10;
+JVM start-ups ~30 s of it), about 70 s for the second.
 """
 
 from __future__ import annotations
@@ -35,6 +37,32 @@ def standalone(tmp_path_factory):
         yield cluster
 
 
+def one_population(folder: Path) -> Path:
+    """A config with one population and k fixed: a short run."""
+    config = folder / "one_population.toml"
+    config.write_text('[[populations]]\nname = "all"\ntitle = "All Customers"\nfilter = "buys_cnt IS NOT NULL"\n'
+                      'features = ["recency", "frequency", "monetary"]\nmethod = "kmeans"\n'
+                      'k = 4\nk_min = 4\nk_max = 4\nrandom_state = 42\n', encoding="utf-8")
+    return config
+
+
+def submit(master: str, *args, conf: str = "") -> subprocess.CompletedProcess:
+    """``custseg run --engine spark --no-slides ARGS`` against `master`, in a fresh process (one
+    SparkContext per process) with this checkout's custseg and a small driver and executor."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_SUBMIT_ARGS": f"--driver-memory 1g --executor-memory 768m {conf} "
+                               "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
+    }
+    env.pop("CUSTSEG_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "custseg.engines.spark.submit", "run", "--engine", "spark", "--spark-master", master,
+                           "--no-slides", *map(str, args)], env=env, capture_output=True, text=True, timeout=600)
+
+
 @requires_spark
 def test_run_on_a_standalone_cluster(standalone, tmp_path):
     from custseg.config import load_config
@@ -44,27 +72,10 @@ def test_run_on_a_standalone_cluster(standalone, tmp_path):
     master = standalone.url
     data = tmp_path / "shop.csv"  # a flat log: fewer tables to read than an Olist folder (a short test)
     write_log(data, customers=CUSTOMERS)
-    config = tmp_path / "one_population.toml"  # one population, k fixed: a short run
-    config.write_text('[[populations]]\nname = "all"\ntitle = "All Customers"\nfilter = "buys_cnt IS NOT NULL"\n'
-                      'features = ["recency", "frequency", "monetary"]\nmethod = "kmeans"\n'
-                      'k = 4\nk_min = 4\nk_max = 4\nrandom_state = 42\n', encoding="utf-8")
+    config = one_population(tmp_path)
     out, labels, checkpoints = tmp_path / "out", tmp_path / "lake" / "segments", tmp_path / "checkpoints"
-    src = Path(__file__).resolve().parents[1] / "src"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "PYSPARK_SUBMIT_ARGS": f"--driver-memory 1g --executor-memory 768m --conf spark.checkpoint.dir=file://{checkpoints} "
-                               "--conf spark.sql.shuffle.partitions=4 --conf spark.ui.enabled=false pyspark-shell",
-    }
-    env.pop("CUSTSEG_DEBUG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "custseg.engines.spark.submit", "run", "--engine", "spark", "--spark-master", master,
-         "--data", str(data), "--map", BASE_MAP, "--config", str(config), "--out", str(out), "--no-slides", "--out-labels", f"file://{labels}"],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+    result = submit(master, "--data", data, "--map", BASE_MAP, "--config", config, "--out", out, "--out-labels", f"file://{labels}",
+                    conf=f"--conf spark.checkpoint.dir=file://{checkpoints}")
     assert result.returncode == 0, result.stderr[-3000:]
 
     ran = [a for a in standalone.applications() if a.get("name") == "custseg"]
@@ -105,22 +116,10 @@ def test_bounded_driver_on_a_standalone_cluster(standalone, tmp_path):
     from custseg.engines.duckdb import DuckDBEngine
     from tests.test_own_log import BASE_MAP, write_log
 
-    data, labels = tmp_path / "shop.csv", tmp_path / "lake" / "segments"
+    data, labels, config = tmp_path / "shop.csv", tmp_path / "lake" / "segments", one_population(tmp_path)
     write_log(data, customers=2_500)
-    config = tmp_path / "one_population.toml"
-    config.write_text('[[populations]]\nname = "all"\ntitle = "All Customers"\nfilter = "buys_cnt IS NOT NULL"\n'
-                      'features = ["recency", "frequency", "monetary"]\nmethod = "kmeans"\n'
-                      'k = 4\nk_min = 4\nk_max = 4\nrandom_state = 42\n', encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]),
-           "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1",
-           "PYSPARK_SUBMIT_ARGS": "--driver-memory 1g --executor-memory 768m --conf spark.sql.shuffle.partitions=4 "
-                                  "--conf spark.ui.enabled=false pyspark-shell"}
-    result = subprocess.run(
-        [sys.executable, "-m", "custseg.engines.spark.submit", "run", "--engine", "spark", "--spark-master", standalone.url,
-         "--data", str(data), "--map", BASE_MAP, "--config", str(config), "--out", str(tmp_path / "out"), "--no-slides",
-         "--out-labels", f"file://{labels}", "--driver-customers", "1000"],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+    result = submit(standalone.url, "--data", data, "--map", BASE_MAP, "--config", config, "--out", tmp_path / "out",
+                    "--out-labels", f"file://{labels}", "--driver-customers", "1000")
     assert result.returncode == 0, result.stderr[-3000:]
     with DuckDBEngine() as engine:
         duck = engine.customer_tables(data, load_config(config), mapping=BASE_MAP).customers
