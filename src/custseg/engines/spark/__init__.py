@@ -79,13 +79,13 @@ class SparkEngine:
         total = stored.count() if self.driver_customers is not None else None
         sample = None
         if total is not None and total > self.driver_customers:
-            from custseg.engines.spark.sample import summary_groups, uniform_sample
+            from custseg.engines.spark.sample import SAMPLED_BY, summary_groups, uniform_sample
             from custseg.result import Sample
             from custseg.summary import summary_of_groups
 
-            kept, how = uniform_sample(stored, total, self.driver_customers)
+            kept = uniform_sample(stored, total, self.driver_customers)
             sample = Sample(total, summary_of_groups(summary_groups(stored), ds.excluded, has_rfm="rfm_segment" in stored.columns,
-                                                     has_revenue="monetary" in stored.columns), how)
+                                                     has_revenue="monetary" in stored.columns), SAMPLED_BY)
             say(f"spark: the driver takes a uniform sample of about {self.driver_customers:,} of the {total:,} customers (--driver-customers)")
         else:
             kept = stored

@@ -21,12 +21,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from custseg.summary import SUMMARY_GROUPS
+from custseg.summary import BUYERS, SUMMARY_GROUPS
 
-__all__ = ["HASH_RANGE", "assigned_labels", "nearest_cluster", "summary_groups", "uniform_sample"]
+__all__ = ["HASH_RANGE", "SAMPLED_BY", "assigned_labels", "nearest_cluster", "summary_groups", "uniform_sample"]
 
 #: Customers are sampled by ``pmod(xxhash64(id), HASH_RANGE)`` below a threshold.
 HASH_RANGE = 1_000_000_000
+#: How the sample was drawn, as the report says it.
+SAMPLED_BY = "chosen by a hash of their id, the same on every run"
 
 
 def summary_groups(customers) -> pd.DataFrame:
@@ -35,7 +37,8 @@ def summary_groups(customers) -> pd.DataFrame:
 
     columns = set(customers.columns)
     segment = F.col("rfm_segment").cast("string") if "rfm_segment" in columns else F.lit(None).cast("string")
-    buyer = F.when(F.col("buys_cnt").isNull(), "never").when(F.col("buys_cnt") >= 2, "repeat").otherwise("one")
+    never, one, repeat = BUYERS
+    buyer = F.when(F.col("buys_cnt").isNull(), never).when(F.col("buys_cnt") >= 2, repeat).otherwise(one)
     revenue = F.coalesce(F.sum(F.col("monetary").cast("double")), F.lit(0.0)) if "monetary" in columns else F.lit(0.0)
     grouped = (customers.groupBy(segment.alias("rfm_segment"), buyer.alias("buyer"))
                .agg(F.count(F.lit(1)).alias("customers"), revenue.alias("revenue")))
@@ -44,14 +47,12 @@ def summary_groups(customers) -> pd.DataFrame:
 
 
 def uniform_sample(customers, total: int, size: int):
-    """About `size` of the `total` customers, chosen by a hash of the id (see the module
-    docstring), and how they were chosen in words."""
+    """About `size` of the `total` customers, chosen by a hash of the id (:data:`SAMPLED_BY`)."""
     from pyspark.sql import functions as F
 
     threshold = -(-size * HASH_RANGE // total)  # ceil: about `size` customers
     hashed = F.pmod(F.xxhash64(F.col("customer_id").cast("string")), F.lit(HASH_RANGE))
-    how = "chosen by a hash of their id, the same on every run"
-    return customers.where(hashed < threshold), how
+    return customers.where(hashed < threshold)
 
 
 def assigned_labels(customers, populations):
